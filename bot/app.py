@@ -1,0 +1,195 @@
+"""Wiring: one ``build_application(config)`` that adds every feature explicitly.
+
+Services (HTTP clients, API clients, the store) are opened in ``post_init`` and closed in
+``post_shutdown``; ``running(app)`` does the same start/stop sequence as ``run_polling`` for
+tests and benchmarks that drive the bot inside their own event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import httpx
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Config
+from bot.context import BotData, Context
+from bot.feature import Feature
+from bot.i18n import Catalogue
+from bot.miogram import MioGramClient
+from bot.ratelimit import StrictRateLimiter
+from bot.resont import ResontClient
+from bot.scheduler import Scheduler
+from bot.services import Services, utc_now
+from bot.store import Store
+from handlers import core, guard, inbox, insights, lang, mass, posts, replies
+
+log = logging.getLogger(__name__)
+
+#: Timeout for Resont and MioGram calls (MioGram Mass calls may take long: the gateway sends
+#: about one number a second, so its read timeout is generous).
+HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=150.0)
+
+
+def build_features(config: Config) -> list[Feature]:
+    """Every feature of the bot, in handler priority order (conversations before replies)."""
+    return [
+        core.feature(config),
+        posts.feature(config),
+        inbox.feature(config),
+        mass.feature(config),
+        insights.feature(config),
+        lang.feature(config),
+        replies.feature(config),  # last: plain replies to cards and prompts
+    ]
+
+
+def build_application(
+    config: Config,
+    *,
+    store: Store | None = None,
+    resont_transport: httpx.AsyncBaseTransport | None = None,
+    miogram_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], datetime] | None = None,
+    features: Sequence[Feature] | None = None,
+) -> Application:
+    """Build the PTB Application for ``config``. Nothing touches the network until it starts.
+
+    ``store``, the transports and ``clock`` are for tests and benchmarks; by default the store is
+    the state file at ``config.state_path`` and the clients reach the configured URLs.
+    """
+    features = list(features) if features is not None else build_features(config)
+    root = config.telegram_base_url
+    app = (
+        ApplicationBuilder()
+        .token(config.telegram_token)
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .context_types(ContextTypes(context=Context, bot_data=BotData))
+        .rate_limiter(StrictRateLimiter(group_per_minute=config.group_messages_per_minute))
+        .concurrent_updates(8)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    app.bot_data.setup = {
+        "config": config,
+        "store": store,
+        "features": features,
+        "resont_transport": resont_transport,
+        "miogram_transport": miogram_transport,
+        "clock": clock or utc_now,
+    }
+    guard.install(app, features)
+    for feature in features:
+        for handler in feature.handlers:
+            app.add_handler(handler)
+    app.add_error_handler(core.on_error)
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    """Open the services, restore one-off jobs, start recurring jobs, register commands."""
+    pending: dict[str, Any] = app.bot_data.setup
+    config: Config = pending["config"]
+    features: list[Feature] = pending["features"]
+    store = pending["store"] or Store.open(config.state_path)
+    resont_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=pending["resont_transport"])
+    mio_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=pending["miogram_transport"])
+    kinds = {kind: cb for feature in features for kind, cb in feature.scheduled.items()}
+    services = Services(
+        config=config,
+        store=store,
+        i18n=Catalogue.load(config.language),
+        scheduler=Scheduler(store, kinds),
+        http=resont_http,
+        resont=ResontClient.from_config(config, resont_http, store),
+        miogram=MioGramClient.from_config(config, mio_http) if config.miogram_enabled else None,
+        clock=pending["clock"],
+    )
+    services.owned_http.append(mio_http)
+    app.bot_data.services = services
+    app.bot_data.features = features
+    _start_jobs(app, services, features)
+    for feature in features:
+        for hook in feature.on_start:
+            await hook(app)
+    await _register_commands(app, services, features)
+
+
+def _start_jobs(app: Application, services: Services, features: list[Feature]) -> None:
+    assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
+    for feature in features:
+        for job in feature.jobs:
+            interval = job.interval or services.config.poll_seconds
+            app.job_queue.run_repeating(
+                job.callback,
+                interval=interval,
+                first=job.first,
+                name=job.name,
+                job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            )
+    restored = services.scheduler.attach(app.job_queue)
+    if restored:
+        log.info("restored %d scheduled job(s) from the state file", restored)
+
+
+async def _register_commands(app: Application, services: Services, features: list[Feature]) -> None:
+    """setMyCommands: the menu for everyone in the admin chat, per language."""
+    commands = [c for f in features for c in f.commands if c.in_menu]
+    try:
+        for lang in ("en", "fa"):
+            menu = [BotCommand(c.name, services.i18n.t(c.help_key, lang)[:256]) for c in commands]
+            code = None if lang == services.config.language else lang
+            await app.bot.set_my_commands(menu, scope=BotCommandScopeDefault(), language_code=code)
+        await app.bot.set_my_commands(
+            [BotCommand(c.name, services.i18n.t(c.help_key)[:256]) for c in commands],
+            scope=BotCommandScopeChat(services.config.admin_chat_id),
+        )
+    except TelegramError as exc:
+        # A menu is a convenience: the bot works without it (some Bot API servers lack it).
+        log.warning("could not register the command menu: %s", exc)
+
+
+async def _post_shutdown(app: Application) -> None:
+    services: Services | None = getattr(app.bot_data, "services", None)
+    if services is None:
+        return
+    for feature in app.bot_data.features:
+        for hook in feature.on_stop:
+            try:
+                await hook(app)
+            except Exception:  # one failing hook must not keep the others from cleaning up
+                log.exception("shutdown hook of %s failed", feature.name)
+    for client in [services.http, *services.owned_http]:
+        await client.aclose()
+    services.store.close()
+
+
+@asynccontextmanager
+async def running(app: Application, *, poll_interval: float = 0.0, timeout: int = 1) -> AsyncIterator[Application]:
+    """Run ``app`` inside the caller's event loop (what ``run_polling`` does, minus the loop)."""
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=poll_interval, timeout=timeout, drop_pending_updates=False)
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

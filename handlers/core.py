@@ -1,0 +1,177 @@
+"""/start, /help, /status and the one error handler."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import secrets
+import time
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import CommandHandler
+
+from bot.config import Config
+from bot.context import Context
+from bot.feature import Command, Feature
+from bot.logsafe import redact
+from bot.roles import ADMINS, ANY_ROLE, roles_of
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+STATUS_CHECK_TIMEOUT = 10.0
+
+
+def feature(config: Config) -> Feature:
+    return Feature(
+        name="core",
+        handlers=[
+            CommandHandler("start", on_start),
+            CommandHandler("help", on_help),
+            CommandHandler("status", on_status),
+        ],
+        commands=[
+            Command("start", ANY_ROLE, "core.cmd_start"),
+            Command("help", ANY_ROLE, "core.cmd_help"),
+            Command("status", ADMINS, "core.cmd_status"),
+        ],
+    )
+
+
+async def on_start(update: Update, context: Context) -> None:
+    user = update.effective_user
+    services = context.services
+    roles = roles_of(services.config, user.id)
+    role_names = ", ".join(services.t(f"core.role_{r.value}", user.id) for r in sorted(roles, key=lambda r: r.value))
+    await update.effective_message.reply_text(
+        services.t("core.welcome", user.id, name=user.first_name or str(user.id), roles=role_names)
+        + "\n\n"
+        + help_text(services, context.bot_data.features, user.id),
+        parse_mode="HTML",
+    )
+
+
+async def on_help(update: Update, context: Context) -> None:
+    user_id = update.effective_user.id
+    text = help_text(context.services, context.bot_data.features, user_id)
+    await update.effective_message.reply_text(text, parse_mode="HTML")
+
+
+def help_text(services: Services, features: list[Feature], user_id: int) -> str:
+    """The commands this user may use, one line each, from every feature's declarations."""
+    roles = roles_of(services.config, user_id)
+    lines = [services.t("core.help_title", user_id)]
+    for feature in features:
+        for command in feature.commands:
+            if roles & command.roles:
+                lines.append(f"/{command.name} — {html.escape(services.t(command.help_key, user_id))}")
+    return "\n".join(lines)
+
+
+async def on_status(update: Update, context: Context) -> None:
+    services = context.services
+    user_id = update.effective_user.id
+    resont, miogram = await asyncio.gather(_check_resont(services), _check_miogram(services))
+    lines = [services.t("core.status_title", user_id), resont_line(services, user_id, resont)]
+    lines.append(miogram_line(services, user_id, miogram))
+    lines.extend(job_lines(services, user_id))
+    for feature in context.bot_data.features:
+        for status in feature.status_lines:
+            lines.extend(status(services, user_id))
+    lines.extend(queue_lines(services, user_id, context))
+    await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+
+
+async def _check_resont(services: Services) -> tuple[bool, str]:
+    try:
+        me = await asyncio.wait_for(services.resont.me(), STATUS_CHECK_TIMEOUT)
+    except asyncio.TimeoutError:
+        services.health.upstream("resont", False, "timeout")
+        return False, "timeout"
+    except Exception as exc:  # any failure is a status to show, not a crash
+        services.health.upstream("resont", False, str(exc))
+        return False, redact(str(exc), services.config.secrets())
+    name = getattr(me, "name", None) or getattr(me, "email", None) or ""
+    services.health.upstream("resont", True, name)
+    return True, str(name)
+
+
+async def _check_miogram(services: Services) -> tuple[bool | None, str]:
+    if services.miogram is None:
+        return None, ""
+    try:
+        credits = await asyncio.wait_for(services.miogram.credits(), STATUS_CHECK_TIMEOUT)
+    except asyncio.TimeoutError:
+        services.health.upstream("miogram", False, "timeout")
+        return False, "timeout"
+    except Exception as exc:
+        services.health.upstream("miogram", False, str(exc))
+        return False, redact(str(exc), services.config.secrets())
+    services.health.upstream("miogram", True, "")
+    return True, str(getattr(credits, "message", ""))
+
+
+def resont_line(services: Services, user_id: int, result: tuple[bool, str]) -> str:
+    ok, detail = result
+    key = "core.status_resont_ok" if ok else "core.status_resont_down"
+    return services.t(key, user_id, detail=html.escape(detail))
+
+
+def miogram_line(services: Services, user_id: int, result: tuple[bool | None, str]) -> str:
+    ok, detail = result
+    if ok is None:
+        return services.t("core.status_miogram_off", user_id)
+    key = "core.status_miogram_ok" if ok else "core.status_miogram_down"
+    return services.t(key, user_id, detail=html.escape(detail))
+
+
+def job_lines(services: Services, user_id: int) -> list[str]:
+    if not services.health.jobs:
+        return [services.t("core.status_no_polls_yet", user_id)]
+    now = time.time()
+    lines = []
+    for name, outcome in sorted(services.health.jobs.items()):
+        key = "core.status_job_ok" if outcome.ok else "core.status_job_failed"
+        lines.append(
+            services.t(key, user_id, job=name, ago=int(now - outcome.at), detail=html.escape(outcome.detail[:200]))
+        )
+    return lines
+
+
+def queue_lines(services: Services, user_id: int, context: Context) -> list[str]:
+    store = services.store
+    limiter = context.application.bot.rate_limiter
+    backlog = limiter.backlog(services.config.admin_chat_id) if hasattr(limiter, "backlog") else 0
+    open_alerts = len(store.table("alerts"))
+    return [
+        services.t(
+            "core.status_queues",
+            user_id,
+            scheduled=len(store.table("scheduled")),
+            backlog=backlog,
+            alerts=open_alerts,
+        ),
+        services.t("core.status_state", user_id, kib=round(store.size_bytes() / 1024, 1)),
+    ]
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure with a reference id, then tell the admin chat in one line."""
+    ref = secrets.token_hex(4)
+    error = context.error
+    log.error("unhandled error (ref %s) while handling %s", ref, type(update).__name__, exc_info=error)
+    services: Services | None = getattr(context.bot_data, "services", None)
+    if services is None:
+        return
+    summary = redact(f"{type(error).__name__}: {error}", services.config.secrets())[:300]
+    try:
+        await services.send_admin(
+            context.bot, services.t("core.error_admin", None, ref=ref, summary=html.escape(summary)), topic="alerts"
+        )
+        if isinstance(update, Update) and update.effective_chat and update.effective_chat.id != services.config.admin_chat_id:
+            user_id = update.effective_user.id if update.effective_user else None
+            await context.bot.send_message(update.effective_chat.id, services.t("core.error_user", user_id, ref=ref))
+    except TelegramError as exc:
+        log.error("could not report error %s to the admins: %s", ref, exc)

@@ -1,0 +1,429 @@
+"""Inbox cards: what a comment or a direct message looks like in the admin chat.
+
+Everything here is pure: snapshots turn Resont models into plain JSON-able dicts (kept in the
+``inbox`` table, so a card can be redrawn after a restart without asking Resont again), and the
+render functions turn an inbox record into (HTML text, inline keyboard). User content is always
+escaped; texts come from the catalogue in the chat's language.
+
+Callback data (≤ 64 bytes, namespaced, checked by the guard):
+
+* ``cmt:<action>:<comment id>[:<tag id>]`` – r reply, l like, d delete?, dy delete!, dn keep,
+  t tags, tg toggle a tag, tb back, ok done
+* ``dm:<action>:<conversation id>:<message id>[:<tag id>]`` – r, l, t, tg, tb, ok (the message
+  id is the newest message of the card: the one a like goes to)
+* ``inbox:x:<record key>`` expand a digest line into a card, ``inbox:da:<digest message id>``
+  mark a whole digest done
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.resont_models import Account, Comment, Conversation, Message, Tag, to_bool
+from bot.timeparse import format_when
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+#: Longest user text shown on a card (Telegram allows 4096 characters per message).
+COMMENT_TEXT_MAX = 1500
+DM_TEXT_MAX = 600
+DM_MESSAGES_SHOWN = 8
+POST_EXCERPT_MAX = 120
+DIGEST_LINE_MAX = 90
+LOG_SHOWN = 4
+REPLY_EXCERPT_MAX = 200
+TAG_BUTTONS_MAX = 30
+CARD_MAX = 4000  # a little under Telegram's 4096 (entities and isolates add up)
+
+
+# ---------------------------------------------------------------------------------- snapshots
+
+
+def excerpt(text: str | None, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: max(1, limit - 1)].rstrip() + "…"
+
+
+def clip(text: str | None, limit: int) -> str:
+    """``text`` (keeping its lines) cut to ``limit`` characters."""
+    text = (text or "").strip()
+    return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + "…"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _flag(raw: dict[str, Any], key: str) -> bool:
+    """A ``can_*`` flag: allowed unless Resont explicitly says no."""
+    value = to_bool(raw.get(key))
+    return True if value is None else value
+
+
+def tags_of(tags: Iterable[Tag]) -> list[dict[str, Any]]:
+    return [{"id": t.id, "name": t.name or str(t.id)} for t in tags if t.id is not None]
+
+
+def account_info(account: Account | None) -> dict[str, Any]:
+    if account is None:
+        return {}
+    return {"account": account.name, "network": account.type, "identifier": account.identifier}
+
+
+def comment_item(comment: Comment) -> dict[str, Any]:
+    """The parts of a comment a card shows (and the actions need)."""
+    post = comment.account_post
+    user = comment.social_user
+    raw = comment.raw
+    item: dict[str, Any] = {
+        "id": comment.id,
+        "account_id": comment.account_id if comment.account_id is not None else (post.account_id if post else None),
+        "network": comment.social or (post.social if post else None),
+        "account": None,
+        "text": comment.text or "",
+        "date": _iso(comment.date),
+        "username": user.username if user else None,
+        "name": user.name if user else None,
+        "social_user_id": comment.social_user_id,
+        "post_id": comment.post_id,
+        "post_excerpt": excerpt(post.content, POST_EXCERPT_MAX) if post and post.content else None,
+        "permalink": post.permalink if post else None,
+        "can_reply": _flag(raw, "can_reply"),
+        "can_like": _flag(raw, "can_like"),
+        "can_delete": _flag(raw, "can_delete"),
+        "liked": comment.liked,
+        "tags": tags_of(comment.tags),
+        "parent_name": comment.parent_name if comment.is_reply else None,
+    }
+    if comment.account is not None:
+        item.update({k: v for k, v in account_info(comment.account).items() if v})
+    return item
+
+
+def message_item(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "type": message.type,
+        "text": message.text or "",
+        "attachment": message.attachment,
+        "date": _iso(message.date),
+        "social_user_id": message.social_user_id,
+    }
+
+
+def conversation_item(conversation: Conversation | None, conversation_id: int | None, sender: int | None) -> dict[str, Any]:
+    """Who the conversation is with (the participant who wrote, else the first one)."""
+    item: dict[str, Any] = {"id": conversation_id, "account_id": None, "network": None, "account": None,
+                            "username": None, "name": None, "social_user_id": sender, "tags": []}
+    if conversation is None:
+        return item
+    item["id"] = conversation.id if conversation.id is not None else conversation_id
+    item["account_id"] = conversation.account_id
+    item["tags"] = tags_of(conversation.tags)
+    chosen = next((p for p in conversation.participants if sender is not None and p.social_user_id == sender), None)
+    if chosen is None and conversation.participants:
+        chosen = conversation.participants[0]
+    if chosen is not None:
+        item["social_user_id"] = chosen.social_user_id
+        if chosen.social_user is not None:
+            item["username"] = chosen.social_user.username
+            item["name"] = chosen.social_user.name
+            item["network"] = chosen.social_user.social
+    if conversation.account is not None:
+        item.update({k: v for k, v in account_info(conversation.account).items() if v})
+    return item
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def lang(services: Services) -> str:
+    """Cards are read by the whole team: the chat's configured language."""
+    return services.config.language
+
+
+def t(services: Services, key: str, **values: Any) -> str:
+    return services.i18n.t(f"inbox.{key}", lang(services), **values)
+
+
+def who(item: dict[str, Any], services: Services) -> str:
+    """``@username (Name)`` escaped, or a placeholder."""
+    username, name = item.get("username"), item.get("name")
+    if username and name and name != username:
+        return f"@{html.escape(username)} ({html.escape(name)})"
+    if username:
+        return f"@{html.escape(username)}"
+    if name:
+        return html.escape(name)
+    if item.get("social_user_id") is not None:
+        return t(services, "unknown_user_id", id=str(item["social_user_id"]))
+    return t(services, "unknown_user")
+
+
+def who_plain(item: dict[str, Any], services: Services) -> str:
+    """Like :func:`who` for places without HTML (button labels, prompts use HTML)."""
+    username, name = item.get("username"), item.get("name")
+    if username:
+        return f"@{username}"
+    return name or t(services, "unknown_user")
+
+
+def account_label(item: dict[str, Any], services: Services) -> tuple[str, str]:
+    """(network, account name), escaped."""
+    network = item.get("network") or t(services, "unknown_network")
+    account = item.get("account") or (
+        t(services, "unknown_account", id=str(item["account_id"])) if item.get("account_id") is not None else ""
+    )
+    return html.escape(str(network).capitalize()), html.escape(str(account))
+
+
+def when(services: Services, iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return html.escape(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=services.tz)
+    return format_when(moment, tz=services.tz, lang=lang(services))
+
+
+def link(url: str | None, label: str) -> str:
+    """An HTML link to an http(s) URL; the label alone for anything else."""
+    if url and url.startswith(("https://", "http://")):
+        return f'<a href="{html.escape(url, quote=True)}">{label}</a>'
+    return label
+
+
+def actor_name(user: Any) -> str:
+    """A Telegram user as the team knows them (plain text)."""
+    if user is None:
+        return "?"
+    name = " ".join(part for part in (getattr(user, "first_name", None), getattr(user, "last_name", None)) if part)
+    return name or (f"@{user.username}" if getattr(user, "username", None) else str(getattr(user, "id", "?")))
+
+
+def log_lines(services: Services, record: dict[str, Any]) -> list[str]:
+    lines = []
+    for entry in record.get("log", [])[-LOG_SHOWN:]:
+        action = entry.get("a", "")
+        values = {"who": html.escape(entry.get("by", "?"))}
+        if action == "replied":
+            values["text"] = html.escape(excerpt(entry.get("text"), REPLY_EXCERPT_MAX))
+            if entry.get("file"):
+                values["text"] = (values["text"] + " " if values["text"] else "") + t(services, "with_attachment")
+        if action == "tagged":
+            values["tags"] = html.escape(entry.get("text") or t(services, "no_tags_set"))
+        lines.append(t(services, f"log_{action}", **values))
+    return lines
+
+
+def _tags_line(services: Services, tags: Sequence[dict[str, Any]]) -> str | None:
+    if not tags:
+        return None
+    names = ", ".join(html.escape(str(tag.get("name"))) for tag in tags)
+    return t(services, "tags_line", tags=names)
+
+
+def _fit(lines: list[str]) -> str:
+    text = "\n".join(line for line in lines if line is not None)
+    return text if len(text) <= CARD_MAX else text[: CARD_MAX - 1] + "…"
+
+
+# ---------------------------------------------------------------------------------- cards
+
+
+def render_comment(services: Services, record: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    item = record["item"]
+    network, account = account_label(item, services)
+    lines = [t(services, "comment_title", network=network, account=account)]
+    if item.get("post_excerpt") or item.get("permalink"):
+        post_text = html.escape(item.get("post_excerpt") or "")
+        lines.append(t(services, "post_line", post=post_text, link=link(item.get("permalink"), t(services, "open_post"))))
+    lines.append(t(services, "from_line", who=who(item, services)))
+    if item.get("parent_name"):
+        lines.append(t(services, "in_reply_to", name=html.escape(str(item["parent_name"]))))
+    text = item.get("text") or ""
+    body = html.escape(clip(text, COMMENT_TEXT_MAX)) if text.strip() else t(services, "no_text")
+    lines.append(f"<blockquote>{body}</blockquote>")
+    if item.get("date"):
+        lines.append(t(services, "time_line", time=html.escape(when(services, item.get("date")))))
+    tags = _tags_line(services, item.get("tags") or [])
+    if tags:
+        lines.append(tags)
+    lines.extend(log_lines(services, record))
+    return _fit(lines), comment_keyboard(services, record)
+
+
+def comment_keyboard(services: Services, record: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    if record.get("status") in ("done", "deleted"):
+        return None
+    item = record["item"]
+    cid = item["id"]
+    first: list[InlineKeyboardButton] = []
+    if item.get("can_reply", True):
+        first.append(InlineKeyboardButton(t(services, "btn_reply"), callback_data=f"cmt:r:{cid}"))
+    if item.get("can_like", True):
+        key = "btn_unlike" if item.get("liked") else "btn_like"
+        first.append(InlineKeyboardButton(t(services, key), callback_data=f"cmt:l:{cid}"))
+    second = [InlineKeyboardButton(t(services, "btn_tag"), callback_data=f"cmt:t:{cid}")]
+    if item.get("can_delete", True):
+        second.append(InlineKeyboardButton(t(services, "btn_delete"), callback_data=f"cmt:d:{cid}"))
+    third = [InlineKeyboardButton(t(services, "btn_done"), callback_data=f"cmt:ok:{cid}")]
+    return InlineKeyboardMarkup([row for row in (first, second, third) if row])
+
+
+def delete_keyboard(services: Services, comment_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(t(services, "btn_delete_yes"), callback_data=f"cmt:dy:{comment_id}"),
+        InlineKeyboardButton(t(services, "btn_delete_no"), callback_data=f"cmt:dn:{comment_id}"),
+    ]])
+
+
+def tag_keyboard(
+    services: Services, prefix: str, ids: str, tags: Sequence[Tag], chosen: Iterable[int]
+) -> InlineKeyboardMarkup:
+    """Toggle buttons for each tag (``prefix`` cmt or dm, ``ids`` the card's id part)."""
+    current = set(chosen)
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for tag in [t_ for t_ in tags if t_.id is not None][:TAG_BUTTONS_MAX]:
+        mark = "✅" if tag.id in current else "▫️"
+        label = f"{mark} {excerpt(tag.name or str(tag.id), 28)}"
+        row.append(InlineKeyboardButton(label, callback_data=f"{prefix}:tg:{ids}:{tag.id}"))
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    rows.append([InlineKeyboardButton(t(services, "btn_back"), callback_data=f"{prefix}:tb:{ids}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _message_lines(services: Services, message: dict[str, Any]) -> list[str]:
+    lines = []
+    text = message.get("text") or ""
+    if text.strip():
+        lines.append(f"<blockquote>{html.escape(clip(text, DM_TEXT_MAX))}</blockquote>")
+    attachment = message.get("attachment")
+    if attachment:
+        kind = message.get("type") or "media"
+        label = t(services, "media_label", kind=html.escape(str(kind)))
+        lines.append(t(services, "media_line", link=link(attachment, label)))
+    elif not text.strip():
+        kind = message.get("type") or "?"
+        lines.append(t(services, "no_text_kind", kind=html.escape(str(kind))))
+    return lines
+
+
+def render_dm(services: Services, record: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    item = record["item"]
+    conv = item["conversation"]
+    messages = item.get("messages", [])
+    network, account = account_label(conv, services)
+    lines = [t(services, "dm_title", network=network, account=account)]
+    lines.append(t(services, "from_line", who=who(conv, services)))
+    lines.append(t(services, "conversation_line", id=str(conv.get("id"))))
+    hidden = len(messages) - DM_MESSAGES_SHOWN
+    if hidden > 0:
+        lines.append(t(services, "earlier_messages", count=hidden))
+    for message in messages[-DM_MESSAGES_SHOWN:]:
+        lines.extend(_message_lines(services, message))
+    if messages and messages[-1].get("date"):
+        lines.append(t(services, "time_line", time=html.escape(when(services, messages[-1]["date"]))))
+    if len(messages) > 1:
+        lines.append(t(services, "grouped_line", count=len(messages)))
+    tags = _tags_line(services, conv.get("tags") or [])
+    if tags:
+        lines.append(tags)
+    lines.extend(log_lines(services, record))
+    return _fit(lines), dm_keyboard(services, record)
+
+
+def dm_ids(record: dict[str, Any]) -> str:
+    """``<conversation id>:<newest message id>`` for a DM card's callback data."""
+    item = record["item"]
+    return f"{item['conversation']['id']}:{item['messages'][-1]['id']}"
+
+
+def dm_keyboard(services: Services, record: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    if record.get("status") in ("done", "deleted"):
+        return None
+    ids = dm_ids(record)
+    return InlineKeyboardMarkup([
+        [
+            InlineKeyboardButton(t(services, "btn_reply"), callback_data=f"dm:r:{ids}"),
+            InlineKeyboardButton(t(services, "btn_like"), callback_data=f"dm:l:{ids}"),
+        ],
+        [
+            InlineKeyboardButton(t(services, "btn_tag"), callback_data=f"dm:t:{ids}"),
+            InlineKeyboardButton(t(services, "btn_done"), callback_data=f"dm:ok:{ids}"),
+        ],
+    ])
+
+
+def render_card(services: Services, record: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+    if record.get("type") == "dm":
+        return render_dm(services, record)
+    return render_comment(services, record)
+
+
+# ---------------------------------------------------------------------------------- digests
+
+
+def digest_line(services: Services, number: int, record: dict[str, Any]) -> str:
+    item = record["item"]
+    if record.get("type") == "dm":
+        conv = item["conversation"]
+        messages = item.get("messages", [])
+        last = messages[-1] if messages else {}
+        text = last.get("text") or (t(services, "media_short") if last.get("attachment") else "")
+        if len(messages) > 1:
+            text = f"({len(messages)}) {text}"
+        _, account = account_label(conv, services)
+        return t(services, "digest_line_dm", n=str(number), account=account, who=who(conv, services),
+                 text=html.escape(excerpt(text, DIGEST_LINE_MAX)))
+    _, account = account_label(item, services)
+    return t(services, "digest_line_comment", n=str(number), account=account, who=who(item, services),
+             text=html.escape(excerpt(item.get("text"), DIGEST_LINE_MAX)))
+
+
+def render_digest(
+    services: Services, kind: str, entries: Sequence[tuple[str, dict[str, Any]]], part: int, parts: int,
+    closed_by: str | None = None,
+) -> str:
+    """A digest of ``entries`` ((record key, record) pairs) of one kind (comment or dm)."""
+    title_key = "digest_title_dms" if kind == "dm" else "digest_title_comments"
+    lines = [t(services, title_key, count=len(entries), part=part, parts=parts)]
+    for number, (_, record) in enumerate(entries, start=1):
+        lines.append(digest_line(services, number, record))
+    if closed_by:
+        lines.append(t(services, "digest_closed", who=html.escape(closed_by)))
+    else:
+        lines.append(t(services, "digest_hint"))
+    return _fit(lines)
+
+
+def digest_keyboard(
+    services: Services, keys: Sequence[str], digest_id: str | None
+) -> InlineKeyboardMarkup:
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for number, key in enumerate(keys, start=1):
+        row.append(InlineKeyboardButton(str(number), callback_data=f"inbox:x:{key}"))
+        if len(row) == 6:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    if digest_id is not None:
+        rows.append([InlineKeyboardButton(t(services, "btn_digest_done"), callback_data=f"inbox:da:{digest_id}")])
+    return InlineKeyboardMarkup(rows)

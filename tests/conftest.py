@@ -1,0 +1,104 @@
+"""Shared test fixtures: the Telegram side.
+
+* ``botapi``   – a started :class:`tests.botapi.BotApiEmulator` (function scope). Flood limits
+  default to ``FloodLimits.relaxed()`` (60/min per group, 30/s overall); change them per test
+  with ``botapi.set_limits(group=20, group_window=2.0)`` or ``botapi.set_limits(FloodLimits.off())``.
+* ``tta``      – telegram-test-api (one node process per session, a fresh bot token per test):
+  skipped with the reason when node_modules/telegram-test-api is missing.
+* ``telegram`` – parametrized over both: use it for text/command/button/edit/delete flows so the
+  home-made emulator stays honest.
+
+``make_config(backend_or_url, **overrides)`` builds a :class:`bot.config.Config` for tests.
+Feature fixtures belong in the feature's own test module.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Config
+from tests.botapi import DEFAULT_TOKEN, BotApiEmulator, FloodLimits
+from tests.botapi.tta import TtaServer, tta_unavailable_reason
+
+TEST_TOKEN = DEFAULT_TOKEN
+ADMIN_CHAT_ID = -1001
+ADMIN_ID, AGENT_ID, AUTHOR_ID = 1, 2, 3
+
+
+def make_config(telegram_base_url: Any, /, **overrides: Any) -> Config:
+    """A valid Config for tests.
+
+    ``telegram_base_url`` is a URL, or a backend (``botapi``/``tta``/``telegram`` fixture value),
+    whose ``base_url`` and ``token`` are then used. ``state_path`` defaults to a fresh temporary
+    directory; pass ``state_path=tmp_path / "state.json"`` to keep it under pytest's tmp_path.
+    """
+    if isinstance(telegram_base_url, str):
+        url, token = telegram_base_url, TEST_TOKEN
+    else:
+        url, token = telegram_base_url.base_url, telegram_base_url.token
+    values: dict[str, Any] = {
+        "telegram_token": token,
+        "telegram_base_url": url.rstrip("/"),
+        "admin_chat_id": ADMIN_CHAT_ID,
+        "admin_ids": (ADMIN_ID,),
+        "agent_ids": (AGENT_ID,),
+        "author_ids": (AUTHOR_ID,),
+        "resont_token": "resont-secret-token",
+        "miogram_secret": "mio-secret",
+        "poll_seconds": 0.25,
+        "group_messages_per_minute": 60,
+        "dm_group_seconds": 0.5,
+        "timezone": "Asia/Tehran",
+        "language": "en",
+    }
+    values.update(overrides)
+    if "state_path" not in values:
+        values["state_path"] = str(Path(tempfile.mkdtemp(prefix="bot-test-")) / "state.json")
+    else:
+        values["state_path"] = str(values["state_path"])
+    return Config(**values)
+
+
+@pytest.fixture
+def botapi():
+    """A started BotApiEmulator (token ``TEST_TOKEN``), stopped after the test."""
+    emulator = BotApiEmulator(TEST_TOKEN, limits=FloodLimits.relaxed())
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def tta_server():
+    """The telegram-test-api node process for the whole session (skips when not installed)."""
+    reason = tta_unavailable_reason()
+    if reason:
+        pytest.skip(f"telegram-test-api backend unavailable: {reason}")
+    server = TtaServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def tta(tta_server):
+    """A TtaEmulator with its own bot token on the shared telegram-test-api server."""
+    client = tta_server.client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(params=["emulator", "tta"])
+def telegram(request):
+    """Both backends in turn, behind the same user-side API (``telegram.name`` says which)."""
+    return request.getfixturevalue("botapi" if request.param == "emulator" else "tta")

@@ -1,0 +1,493 @@
+"""Post approvals end to end: the real bot against a Telegram emulator and the Resont fake.
+
+Text-and-button flows run on both Telegram backends (the ``telegram`` fixture); photo cards,
+edits of captions and failure alerts on the home-made emulator (``botapi``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from bot.store import Store
+from bot.timeparse import parse_when
+from tests.botapi import text_of, wait_for
+from tests.fakes.resont import FakeResont
+from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT, AUTHOR, RESONT_TOKEN, STRANGER, bot_running
+
+TEHRAN_NOW = lambda: datetime.now(timezone.utc)  # noqa: E731 - the bot and the fake share the real clock
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def resont() -> FakeResont:
+    fake = FakeResont(token=RESONT_TOKEN)
+    fake.add_account("Brand IG", "instagram")
+    fake.add_account("Brand TG", "telegram")
+    return fake
+
+
+def running(backend: Any, resont: FakeResont, **overrides: Any):
+    overrides.setdefault("poll_seconds", 0.2)
+    return bot_running(backend.base_url, resont=resont, telegram_token=backend.token, **overrides)
+
+
+def tomorrow() -> datetime:
+    return (datetime.now(timezone.utc) + timedelta(days=1)).replace(second=0, microsecond=0)
+
+
+def draft(fake: FakeResont, caption: str = "Launch day!", **kwargs: Any) -> dict[str, Any]:
+    kwargs.setdefault("schedule", tomorrow())
+    return fake.add_post_group(caption, list(fake.accounts), **kwargs)
+
+
+_TITLE = re.compile(r"^(?:📝 Draft|🗓 Scheduled post) #(\d+)")
+
+
+def cards(backend: Any, pg: int) -> list[dict[str, Any]]:
+    return [m for m in backend.bot_messages(ADMIN_CHAT) if (match := _TITLE.match(text_of(m))) and int(match.group(1)) == pg]
+
+
+async def card_of(backend: Any, pg: int) -> dict[str, Any]:
+    found = await backend.wait_for(lambda: cards(backend, pg))
+    return found[0]
+
+
+def current(backend: Any, card: dict[str, Any]) -> dict[str, Any]:
+    return backend.message(ADMIN_CHAT, card["message_id"]) or {}
+
+
+def datas(message: dict[str, Any]) -> list[str]:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [b["callback_data"] for row in rows for b in row if "callback_data" in b]
+
+
+async def press(
+    backend: Any, user: int, message: dict[str, Any], data: str, chat: int = ADMIN_CHAT, *, force: bool = False
+) -> dict[str, Any]:
+    """Press a button (``force``: one no longer on the message, like an old client would)."""
+    cq = backend.user_presses(user, chat, message["message_id"], data, force=force)
+    return await backend.wait_for(lambda: backend.callback_answer(cq))
+
+
+async def bot_text(backend: Any, pattern: str, chat: int = ADMIN_CHAT, after: int = 0) -> dict[str, Any]:
+    return await backend.wait_for_bot_message(chat, lambda m: re.search(pattern, text_of(m)), after=after)
+
+
+def writes(fake: FakeResont, pg: int) -> list[Any]:
+    """Requests that change post group ``pg`` in Resont."""
+    return fake.requests_to(rf"^(PUT|DELETE) post/{pg}$|^POST post/{pg}/")
+
+
+async def poll_ran(app: Any, after: float | None = None) -> None:
+    services = app.bot_data.services
+    since = time.time() if after is None else after
+    await wait_for(lambda: (o := services.health.jobs.get("posts")) is not None and o.at > since, 10)
+
+
+def audit(app: Any, action: str) -> list[dict[str, Any]]:
+    return [doc for _, doc in app.bot_data.services.store.table("audit").items() if doc["action"] == action]
+
+
+# --------------------------------------------------------------------------- cards
+
+
+async def test_draft_becomes_one_card_and_approve_schedules_it(telegram, resont):
+    group = draft(resont, "Launch <b>day</b> & more")
+    when = group["schedule_date"]
+    async with running(telegram, resont) as app:
+        card = await card_of(telegram, group["id"])
+        text = text_of(card)
+        assert "Launch <b>day</b> & more" in text  # user content escaped, shown literally
+        assert "Brand IG (instagram)" in text and "Brand TG (telegram)" in text
+        assert "Asia/Tehran" in text and "Author: Author" in text
+        assert datas(card) == [f"post:{a}:{group['id']}" for a in ("ok", "no", "time", "cap")]
+        await poll_ran(app)
+        await poll_ran(app)
+        assert len(cards(telegram, group["id"])) == 1  # later polls do not card it again
+
+        answer = await press(telegram, ADMIN, card, f"post:ok:{group['id']}")
+        assert answer["text"].startswith("Approved: scheduled for")
+        stored = resont.post_groups[group["id"]]
+        assert stored["status"] == "scheduled" and stored["schedule_date"] == when
+        await telegram.wait_for(lambda: "Approved" in text_of(current(telegram, card)))
+        decided = current(telegram, card)
+        assert "by User1" in text_of(decided) and datas(decided) == []
+        assert len(writes(resont, group["id"])) == 1
+        [record] = audit(app, "post.approve")
+        assert record["actor"] == str(ADMIN) and record["outcome"] == "scheduled"
+        await poll_ran(app)
+        assert len(cards(telegram, group["id"])) == 1  # now a scheduled post: still the one card
+
+
+async def test_scheduled_post_is_carded_and_approval_needs_no_resont_call(botapi, resont):
+    group = resont.add_post_group("Already scheduled", [1], status="scheduled", schedule=tomorrow())
+    resont.add_post_group("Old and published", [1], status="published", schedule=datetime.now(timezone.utc) - timedelta(hours=3))
+    async with running(botapi, resont) as app:
+        card = await card_of(botapi, group["id"])
+        assert text_of(card).startswith("🗓 Scheduled post")
+        await poll_ran(app)
+        assert [c for c in botapi.bot_messages(ADMIN_CHAT) if _TITLE.match(text_of(c))] == [card]
+        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        assert answer["text"] == "Approved."
+        assert writes(resont, group["id"]) == []
+        await botapi.wait_for(lambda: "stays scheduled" in text_of(current(botapi, card)))
+
+
+async def test_image_draft_card_is_a_photo_with_caption(botapi, resont):
+    photo = resont.add_file("launch.jpg")
+    group = draft(resont, "Photo post " + "x" * 2000, media_ids=[photo["id"]], type="image",
+                  custom_captions={"telegram": "Custom TG caption"})
+    video = resont.add_file("clip.mp4", content_type="video/mp4")
+    clip = draft(resont, "Video post", media_ids=[video["id"]], type="video")
+    a, b = resont.add_file("a.jpg"), resont.add_file("b.jpg")
+    album = draft(resont, "Album post", media_ids=[a["id"], b["id"]], type="album")
+    async with running(botapi, resont):
+        card = await card_of(botapi, group["id"])
+        assert card["photo"] and botapi.requests_of("sendPhoto")[0].params["photo"] == photo["url"]
+        caption = text_of(card)
+        assert len(caption) <= 1024 and "…" in caption
+        assert "Caption for telegram:" in caption and "Custom TG caption" in caption
+        video_card = await card_of(botapi, clip["id"])
+        assert "photo" not in video_card and "🎬 Video" in text_of(video_card)
+        album_card = await card_of(botapi, album["id"])
+        assert album_card["photo"] and "Album: 2 files" in text_of(album_card)
+        # decisions edit the photo's caption in place
+        await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        await botapi.wait_for(lambda: "Approved" in text_of(current(botapi, card)))
+        assert botapi.requests_of("editMessageCaption")
+
+
+# --------------------------------------------------------------------------- n-of-m, races, roles
+
+
+async def test_two_of_two_approvals(telegram, resont):
+    group = draft(resont)
+    pg = group["id"]
+    async with running(telegram, resont, approvals_required=2) as app:
+        card = await card_of(telegram, pg)
+        assert "Approve (0/2)" in str(card["reply_markup"])
+        first = await press(telegram, ADMIN, card, f"post:ok:{pg}")
+        assert first["text"] == "Your approval counts: 1 of 2. Waiting for another admin."
+        await telegram.wait_for(lambda: "Approvals: 1 of 2 — User1" in text_of(current(telegram, card)))
+        assert resont.post_groups[pg]["status"] == "draft" and writes(resont, pg) == []
+
+        again = await press(telegram, ADMIN, current(telegram, card), f"post:ok:{pg}")
+        assert "already approved" in again["text"] and writes(resont, pg) == []
+
+        second = await press(telegram, ADMIN_2, current(telegram, card), f"post:ok:{pg}")
+        assert second["text"].startswith("Approved: scheduled")
+        assert resont.post_groups[pg]["status"] == "scheduled" and len(writes(resont, pg)) == 1
+        await telegram.wait_for(lambda: "Approved</b>" in str(current(telegram, card)) or
+                                "by User1, User4" in text_of(current(telegram, card)))
+        assert "User1, User4" in text_of(current(telegram, card))
+        assert [r["count"] for r in audit(app, "post.approval")] == [1]
+
+
+async def test_concurrent_presses_make_one_resont_call(botapi, resont):
+    group = draft(resont)
+    pg = group["id"]
+    async with running(botapi, resont):
+        card = await card_of(botapi, pg)
+        resont.latency = 0.2  # the decision is slow: the other presses arrive meanwhile
+        ids = [botapi.user_presses(user, ADMIN_CHAT, card["message_id"], f"post:ok:{pg}") for user in (ADMIN, ADMIN_2, ADMIN)]
+        answers = [await botapi.wait_for(lambda cq=cq: botapi.callback_answer(cq), 15) for cq in ids]
+        assert len(resont.requests_to(rf"^PUT post/{pg}$")) == 1
+        texts = sorted(a["text"] for a in answers)
+        assert sum(t.startswith("Approved: scheduled") for t in texts) == 1
+        assert sum(t.startswith("Already approved by User") for t in texts) == 2
+
+
+async def test_non_admin_press_is_refused(telegram, resont):
+    group = draft(resont)
+    async with running(telegram, resont):
+        card = await card_of(telegram, group["id"])
+        for user in (AUTHOR, STRANGER):
+            answer = await press(telegram, user, card, f"post:ok:{group['id']}")
+            assert answer["show_alert"] and "not for your role" in answer["text"]
+        assert writes(resont, group["id"]) == [] and resont.post_groups[group["id"]]["status"] == "draft"
+        assert datas(current(telegram, card))  # still actionable
+
+
+# --------------------------------------------------------------------------- reject, reschedule, caption
+
+
+async def test_reject_cancels_and_keeps_the_reason(telegram, resont):
+    group = draft(resont)
+    pg = group["id"]
+    async with running(telegram, resont) as app:
+        card = await card_of(telegram, pg)
+        answer = await press(telegram, ADMIN, card, f"post:no:{pg}")
+        assert answer["text"] == "Rejected."
+        assert resont.post_groups[pg]["status"] == "canceled"
+        prompt = await bot_text(telegram, rf"why was post #{pg} rejected")
+        await telegram.wait_for(lambda: "Rejected" in text_of(current(telegram, card)))
+        assert datas(current(telegram, card)) == []
+        telegram.user_sends(ADMIN, ADMIN_CHAT, "Off-brand <colours>", reply_to=prompt["message_id"])
+        await bot_text(telegram, rf"Reason saved for post #{pg}")
+        [record] = audit(app, "post.reject_reason")
+        assert record["reason"] == "Off-brand <colours>" and record["actor"] == str(ADMIN)
+        await telegram.wait_for(lambda: "Reason: Off-brand <colours>" in text_of(current(telegram, card)))
+        late = await press(telegram, ADMIN_2, card, f"post:ok:{pg}", force=True)  # an old keyboard
+        assert late["text"] == "Already rejected by User1."
+        assert len(writes(resont, pg)) == 1
+
+
+async def test_reject_can_delete(botapi, resont):
+    group = draft(resont)
+    async with running(botapi, resont, reject_action="delete"):
+        card = await card_of(botapi, group["id"])
+        await press(botapi, ADMIN, card, f"post:no:{group['id']}")
+        assert group["id"] not in resont.post_groups
+        await botapi.wait_for(lambda: "deleted in Resont" in text_of(current(botapi, card)))
+
+
+async def test_reschedule_with_a_typed_time(telegram, resont):
+    group = resont.add_post_group("Move me", [1], status="scheduled", schedule=tomorrow())
+    pg, before = group["id"], group["schedule_date"]
+    async with running(telegram, resont) as app:
+        card = await card_of(telegram, pg)
+        answer = await press(telegram, ADMIN, card, f"post:time:{pg}")
+        assert answer["text"] == "Reply to my question below."
+        prompt = await bot_text(telegram, rf"New time for post #{pg}")
+        telegram.user_sends(ADMIN, ADMIN_CHAT, "someday maybe", reply_to=prompt["message_id"])
+        again = await bot_text(telegram, r"could not read", after=prompt["message_id"])
+        telegram.user_sends(ADMIN, ADMIN_CHAT, "+3h", reply_to=again["message_id"])
+        expected = parse_when("+3h", now=datetime.now(timezone.utc), tz=app.bot_data.services.tz).replace(second=0, microsecond=0)
+        confirm = await bot_text(telegram, rf"Move post #{pg} to", after=again["message_id"])
+        assert resont.post_groups[pg]["schedule_date"] == before  # nothing before confirming
+        yes = next(d for d in datas(confirm) if d.startswith(f"post:rsok:{pg}:"))
+        assert abs(int(yes.split(":")[3]) - expected.timestamp()) <= 60
+        await press(telegram, ADMIN, confirm, yes)
+        await telegram.wait_for(lambda: resont.post_groups[pg]["schedule_date"] != before)
+        assert abs((resont.post_groups[pg]["schedule_date"] - expected).total_seconds()) <= 60
+        await telegram.wait_for(lambda: "Rescheduled to" in text_of(current(telegram, card)))
+        assert datas(current(telegram, card))  # rescheduling is not a decision: still open
+        await telegram.wait_for(lambda: "moved to" in text_of(current(telegram, confirm)))
+        [record] = audit(app, "post.reschedule")
+        assert record["actor"] == str(ADMIN)
+        await poll_ran(app)
+        assert "changed in Resont" not in text_of(current(telegram, card))
+
+
+async def test_rescheduled_draft_is_approved_for_the_new_time(botapi, resont):
+    group = draft(resont)
+    pg = group["id"]
+    async with running(botapi, resont) as app:
+        card = await card_of(botapi, pg)
+        await press(botapi, ADMIN, card, f"post:time:{pg}")
+        prompt = await bot_text(botapi, rf"New time for post #{pg}")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "+2d", reply_to=prompt["message_id"])
+        confirm = await bot_text(botapi, rf"Move post #{pg} to")
+        ts = int([d for d in datas(confirm) if d.startswith("post:rsok")][0].split(":")[3])
+        await press(botapi, ADMIN, confirm, f"post:rsok:{pg}:{ts}")
+        await botapi.wait_for(lambda: "Rescheduled to" in text_of(current(botapi, card)))
+        await poll_ran(app)
+        await press(botapi, ADMIN, current(botapi, card), f"post:ok:{pg}")
+        stored = resont.post_groups[pg]
+        assert stored["status"] == "scheduled" and stored["schedule_date"].timestamp() == ts
+
+
+async def test_edit_caption_with_preview(telegram, resont):
+    group = draft(resont, "Old caption")
+    pg = group["id"]
+    async with running(telegram, resont, approvals_required=2) as app:
+        card = await card_of(telegram, pg)
+        await press(telegram, ADMIN_2, card, f"post:ok:{pg}")  # approved the old caption
+        await press(telegram, ADMIN, card, f"post:cap:{pg}")
+        prompt = await bot_text(telegram, rf"new caption for post #{pg}")
+        telegram.user_sends(ADMIN, ADMIN_CHAT, "Fresh <i>caption</i> ✨", reply_to=prompt["message_id"])
+        preview = await bot_text(telegram, rf"New caption for post #{pg}:")
+        assert "Fresh <i>caption</i> ✨" in text_of(preview)
+        assert resont.post_groups[pg]["caption"] == "Old caption"  # nothing saved before Save
+        save = next(d for d in datas(preview) if d.startswith(f"post:capok:{pg}:"))
+        answer = await press(telegram, ADMIN, preview, save)
+        assert answer["text"] == "Caption saved."
+        assert resont.post_groups[pg]["caption"] == "Fresh <i>caption</i> ✨"
+        await telegram.wait_for(lambda: "Fresh <i>caption</i> ✨" in text_of(current(telegram, card)))
+        shown = text_of(current(telegram, card))
+        assert "Caption edited by User1" in shown and "Approvals: 0 of 2" in shown  # approvals start again
+        again = await press(telegram, ADMIN, preview, save, force=True)
+        assert "no longer valid" in again["text"]
+        await poll_ran(app)
+        assert "changed in Resont" not in text_of(current(telegram, card))
+        assert len(resont.requests_to(rf"^PUT post/{pg}$")) == 1
+
+
+# --------------------------------------------------------------------------- stale cards, errors
+
+
+async def test_post_deleted_or_changed_in_resont_meanwhile(botapi, resont):
+    gone, changed = draft(resont, "Soon deleted"), draft(resont, "Soon changed")
+    async with running(botapi, resont, poll_seconds=3600) as app:
+        gone_card, changed_card = await card_of(botapi, gone["id"]), await card_of(botapi, changed["id"])
+        del resont.post_groups[gone["id"]]
+        resont.post_groups[changed["id"]]["caption"] = "Changed in the panel"
+        answer = await press(botapi, ADMIN, gone_card, f"post:ok:{gone['id']}")
+        assert answer["text"] == "This post no longer exists in Resont."
+        await botapi.wait_for(lambda: "no longer exists" in text_of(current(botapi, gone_card)))
+        assert datas(current(botapi, gone_card)) == []
+        again = await press(botapi, ADMIN_2, gone_card, f"post:no:{gone['id']}", force=True)
+        assert again["text"] == "This post no longer exists in Resont."
+
+        answer = await press(botapi, ADMIN, changed_card, f"post:ok:{changed['id']}")
+        assert "changed in Resont meanwhile" in answer["text"]
+        assert writes(resont, changed["id"]) == [] and resont.post_groups[changed["id"]]["status"] == "draft"
+        await botapi.wait_for(lambda: "Changed in the panel" in text_of(current(botapi, changed_card)))
+        answer = await press(botapi, ADMIN, current(botapi, changed_card), f"post:ok:{changed['id']}")
+        assert answer["text"].startswith("Approved")
+        assert audit(app, "post.gone")
+
+
+async def test_resont_error_is_shown_with_trace_id_and_card_stays_open(botapi, resont):
+    group = draft(resont)
+    pg = group["id"]
+    async with running(botapi, resont) as app:
+        card = await card_of(botapi, pg)
+        resont.faults.add("status", status=422, match=rf"^PUT post/{pg}$",
+                          body={"error": {"message": "The account is busy", "type": "ValidationException",
+                                          "trace_id": "trace-xyz"}})
+        answer = await press(botapi, ADMIN, card, f"post:ok:{pg}")
+        assert answer["show_alert"] and "trace-xyz" in answer["text"]
+        await botapi.wait_for(lambda: "trace-xyz" in text_of(current(botapi, card)))
+        assert "The account is busy" in text_of(current(botapi, card))
+        assert f"post:ok:{pg}" in datas(current(botapi, card))
+        [record] = [r for r in audit(app, "post.approve") if r.get("outcome") == "error"]
+        assert record["trace_id"] == "trace-xyz"
+        answer = await press(botapi, ADMIN, current(botapi, card), f"post:ok:{pg}")  # same admin may retry
+        assert answer["text"].startswith("Approved")
+        await botapi.wait_for(lambda: "trace-xyz" not in text_of(current(botapi, card)))
+
+
+async def test_past_time_asks_publish_now_or_new_time(botapi, resont):
+    late = draft(resont, "Missed its slot", schedule=None)
+    pg = late["id"]
+    async with running(botapi, resont):
+        card = await card_of(botapi, pg)
+        assert "Time: not set" in text_of(card)
+        answer = await press(botapi, ADMIN, card, f"post:ok:{pg}")
+        assert "Publish now, or pick a time" in answer["text"]
+        await botapi.wait_for(lambda: f"post:now:{pg}" in datas(current(botapi, card)))
+        assert writes(resont, pg) == []
+        answer = await press(botapi, ADMIN, current(botapi, card), f"post:now:{pg}")
+        assert answer["text"] == "Approved: published now."
+        assert resont.post_groups[pg]["status"] == "published"
+        await botapi.wait_for(lambda: "published now" in text_of(current(botapi, card)))
+
+
+async def test_pick_a_new_time_after_approve(botapi, resont):
+    late = draft(resont, "Missed its slot", schedule=None)
+    pg = late["id"]
+    async with running(botapi, resont):
+        card = await card_of(botapi, pg)
+        await press(botapi, ADMIN, card, f"post:ok:{pg}")
+        await botapi.wait_for(lambda: f"post:later:{pg}" in datas(current(botapi, card)))
+        await press(botapi, ADMIN, current(botapi, card), f"post:later:{pg}")
+        prompt = await bot_text(botapi, rf"New time for post #{pg}")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "tomorrow 9:00", reply_to=prompt["message_id"])
+        confirm = await bot_text(botapi, rf"Approve post #{pg} for")
+        yes = next(d for d in datas(confirm) if d.startswith("post:rsok"))
+        assert yes.endswith(":a")
+        await press(botapi, ADMIN, confirm, yes)
+        await botapi.wait_for(lambda: resont.post_groups[pg]["status"] == "scheduled")
+        assert resont.post_groups[pg]["schedule_date"].timestamp() == int(yes.split(":")[3])
+        await botapi.wait_for(lambda: "Approved" in text_of(current(botapi, card)))
+
+
+# --------------------------------------------------------------------------- failures, accounts, polls
+
+
+async def test_failed_post_raises_a_retry_alert_that_works(botapi, resont):
+    group = resont.add_post_group("Will fail", [1, 2], status="scheduled", schedule=datetime.now(timezone.utc) - timedelta(minutes=5))
+    resont.fail_post_group(group["id"], log="Media could not be processed")
+    pg = group["id"]
+    async with running(botapi, resont) as app:
+        alert = await bot_text(botapi, rf"Post #{pg} failed to publish")
+        assert "Media could not be processed" in text_of(alert) and "Brand IG (instagram)" in text_of(alert)
+        assert datas(alert) == [f"post:retry:{pg}"]
+        await poll_ran(app)
+        assert len([m for m in botapi.bot_messages(ADMIN_CHAT) if "failed to publish" in text_of(m)]) == 1
+        answer = await press(botapi, ADMIN, alert, f"post:retry:{pg}")
+        assert answer["text"] == "Retry requested."
+        assert len(resont.requests_to(rf"^POST post/{pg}/retry$")) == 1
+        await botapi.wait_for(lambda: "Retry requested by User1" in text_of(current(botapi, alert)))
+        assert datas(current(botapi, alert)) == []
+        await bot_text(botapi, rf"Post #{pg} is no longer failing \(status: published\)")
+        assert audit(app, "post.retry")[0]["outcome"] == "ok"
+
+
+async def test_retry_error_keeps_the_button(botapi, resont):
+    group = resont.add_post_group("Will fail", [1], status="failed", schedule=datetime.now(timezone.utc) - timedelta(minutes=5))
+    resont.fail_post_group(group["id"])
+    pg = group["id"]
+    async with running(botapi, resont):
+        alert = await bot_text(botapi, rf"Post #{pg} failed to publish")
+        resont.faults.add("status", status=400, match=rf"^POST post/{pg}/retry$")
+        answer = await press(botapi, ADMIN, alert, f"post:retry:{pg}")
+        assert answer["show_alert"] and "injected" in answer["text"]
+        await botapi.wait_for(lambda: "Resont refused" in text_of(current(botapi, alert)))
+        assert datas(current(botapi, alert)) == [f"post:retry:{pg}"]
+
+
+async def test_login_required_alert_once_per_incident(botapi, resont):
+    account = resont.add_account("Brand LI", "linkedin", login_required=True, relogin_reason="Token expired")
+    async with running(botapi, resont) as app:
+        alert = await bot_text(botapi, r"Brand LI.*needs a new login")
+        assert "Token expired" in text_of(alert)
+        await poll_ran(app)
+        await poll_ran(app)
+        assert len([m for m in botapi.bot_messages(ADMIN_CHAT) if "needs a new login" in text_of(m)]) == 1
+        account["login_required"] = 0
+        await bot_text(botapi, r"Brand LI is logged in again")
+
+
+async def test_poll_failure_raises_one_alert_and_recovers(botapi, resont):
+    resont.faults.add("status", status=401, match=r"^GET account$", times=4)
+    async with running(botapi, resont) as app:
+        await bot_text(botapi, r"Resont polls for posts are failing")
+        await botapi.wait_for(lambda: not resont.faults._faults, 10)
+        await bot_text(botapi, r"polls for posts work again")
+        assert len([m for m in botapi.bot_messages(ADMIN_CHAT) if "are failing" in text_of(m)]) == 1
+        assert app.bot_data.services.health.jobs["posts"].ok
+
+
+# --------------------------------------------------------------------------- restarts, lists
+
+
+async def test_restart_does_not_resend_cards(botapi, resont, tmp_path):
+    group = draft(resont)
+    path = tmp_path / "state.json"
+    async with running(botapi, resont, store=Store.open(path)) as app:
+        card = await card_of(botapi, group["id"])
+        await poll_ran(app)
+    second = draft(resont, "Arrived while the bot was down")
+    async with running(botapi, resont, store=Store.open(path)) as app:
+        await card_of(botapi, second["id"])
+        await poll_ran(app)
+        await poll_ran(app)
+        assert len(cards(botapi, group["id"])) == 1 and len(cards(botapi, second["id"])) == 1
+        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")  # the old card still works
+        assert answer["text"].startswith("Approved")
+
+
+async def test_pending_and_posts_lists(telegram, resont):
+    first = draft(resont, "First draft")
+    scheduled = resont.add_post_group("Going out soon", [1], status="scheduled", schedule=tomorrow() + timedelta(hours=2))
+    async with running(telegram, resont):
+        await card_of(telegram, first["id"])
+        await card_of(telegram, scheduled["id"])
+        telegram.user_sends(ADMIN, ADMIN_CHAT, "/pending")
+        listing = await bot_text(telegram, r"Waiting for approval \(2\)")
+        assert f"#{first['id']}" in text_of(listing) and "First draft" in text_of(listing)
+        telegram.user_sends(AUTHOR, ADMIN_CHAT, "/posts")
+        upcoming = await bot_text(telegram, r"Next scheduled posts \(1\)")
+        assert "Going out soon" in text_of(upcoming) and "Brand IG" in text_of(upcoming)
+        telegram.user_sends(AUTHOR, ADMIN_CHAT, "/pending")
+        await bot_text(telegram, r"You may not use /pending")
