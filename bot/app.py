@@ -72,7 +72,7 @@ def build_application(
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=BotData))
-        .rate_limiter(StrictRateLimiter(group_per_minute=config.group_messages_per_minute))
+        .rate_limiter(StrictRateLimiter.from_config(config))
         .concurrent_updates(8)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

@@ -387,8 +387,11 @@ class MassRunner:
             self.save(job)
         self.services.store.audit(by, "mass.confirm", job_id, numbers=count(job).total)
         await self.notifier.progress(job, force=True)
-        self.kick(job_id)
-        return True, job
+        if job["status"] == DONE:  # everyone opted out meanwhile
+            await self._finish(job_id)
+        else:
+            self.kick(job_id)
+        return True, self.get(job_id)
 
     def _start(self, job: dict[str, Any], by: int | None) -> None:
         optout = self.optout()
@@ -742,7 +745,8 @@ class MassRunner:
             job.setdefault("finished_at", now_ts(self.services))
             self.save(job)
         await self.notifier.progress(job, force=True)
-        await self.notifier.finished(job)
+        if job.get("units"):  # a job stopped before it started has nothing to report
+            await self.notifier.finished(job)
         async with self.lock(job_id):
             job = self.get(job_id) or job
             job["report_sent"] = True

@@ -81,6 +81,7 @@ TABLES = (
     "optout",  # opted-out phone numbers
     "alerts",  # open incidents (tell admins once)
     "users",  # per-user preferences (language)
+    "inbox",  # forwarded comments/DMs: delivery state, card, open/replied/done
 )
 
 _JSON = {"ensure_ascii": False, "separators": (",", ":")}

@@ -68,6 +68,7 @@ def feature(config: Config) -> Feature:
             RepeatingJob("inbox-dms", pipeline.poll_dms, first=1.5),
         ],
         on_start=[start_inbox],
+        on_stop=[pipeline.stop_inbox],
         status_lines=[status_lines],
     )
 

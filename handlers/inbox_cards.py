@@ -11,13 +11,14 @@ Callback data (≤ 64 bytes, namespaced, checked by the guard):
   t tags, tg toggle a tag, tb back, ok done
 * ``dm:<action>:<conversation id>:<message id>[:<tag id>]`` – r, l, t, tg, tb, ok (the message
   id is the newest message of the card: the one a like goes to)
-* ``inbox:x:<record key>`` expand a digest line into a card, ``inbox:da:<digest message id>``
+* ``inbox:x:<record key>`` expand a digest line into a card, ``inbox:da:<digest id>``
   mark a whole digest done
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,14 +33,16 @@ if TYPE_CHECKING:
 
 #: Longest user text shown on a card (Telegram allows 4096 characters per message).
 COMMENT_TEXT_MAX = 1500
-DM_TEXT_MAX = 600
-DM_MESSAGES_SHOWN = 8
+DM_TEXT_MAX = 500
+DM_MESSAGES_SHOWN = 6
 POST_EXCERPT_MAX = 120
 DIGEST_LINE_MAX = 90
 LOG_SHOWN = 4
 REPLY_EXCERPT_MAX = 200
 TAG_BUTTONS_MAX = 30
-CARD_MAX = 4000  # a little under Telegram's 4096 (entities and isolates add up)
+CARD_MAX = 4000  # visible characters: a little under Telegram's 4096 (isolates add up)
+DIGEST_MAX = 3500  # visible characters per digest message
+NAME_MAX = 40  # usernames, names and account names in one-line entries
 
 
 # ---------------------------------------------------------------------------------- snapshots
@@ -233,9 +236,24 @@ def _tags_line(services: Services, tags: Sequence[dict[str, Any]]) -> str | None
     return t(services, "tags_line", tags=names)
 
 
-def _fit(lines: list[str]) -> str:
-    text = "\n".join(line for line in lines if line is not None)
-    return text if len(text) <= CARD_MAX else text[: CARD_MAX - 1] + "…"
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_len(text: str) -> int:
+    """Length of HTML ``text`` as Telegram counts it (tags removed, entities decoded)."""
+    return len(html.unescape(_TAG.sub("", text)))
+
+
+def _fit(lines: list[str], limit: int = CARD_MAX) -> str:
+    """Join ``lines``; if too long, drop whole lines from the middle (never cut inside one, so
+    the HTML stays valid) and mark the gap."""
+    kept = [line for line in lines if line is not None]
+    if visible_len("\n".join(kept)) <= limit:
+        return "\n".join(kept)
+    head, tail = kept[:2], kept[2:]
+    while tail and visible_len("\n".join([*head, "…", *tail])) > limit:
+        tail.pop(0)
+    return "\n".join([*head, "…", *tail])
 
 
 # ---------------------------------------------------------------------------------- cards
@@ -388,12 +406,21 @@ def digest_line(services: Services, number: int, record: dict[str, Any]) -> str:
         text = last.get("text") or (t(services, "media_short") if last.get("attachment") else "")
         if len(messages) > 1:
             text = f"({len(messages)}) {text}"
-        _, account = account_label(conv, services)
-        return t(services, "digest_line_dm", n=str(number), account=account, who=who(conv, services),
-                 text=html.escape(excerpt(text, DIGEST_LINE_MAX)))
-    _, account = account_label(item, services)
-    return t(services, "digest_line_comment", n=str(number), account=account, who=who(item, services),
-             text=html.escape(excerpt(item.get("text"), DIGEST_LINE_MAX)))
+        return t(services, "digest_line_dm", n=str(number), account=_short_account(conv, services),
+                 who=_short_who(conv, services), text=html.escape(excerpt(text, DIGEST_LINE_MAX)))
+    return t(services, "digest_line_comment", n=str(number), account=_short_account(item, services),
+             who=_short_who(item, services), text=html.escape(excerpt(item.get("text"), DIGEST_LINE_MAX)))
+
+
+def _short_who(item: dict[str, Any], services: Services) -> str:
+    return html.escape(excerpt(who_plain(item, services), NAME_MAX))
+
+
+def _short_account(item: dict[str, Any], services: Services) -> str:
+    name = item.get("account") or (
+        t(services, "unknown_account", id=str(item["account_id"])) if item.get("account_id") is not None else ""
+    )
+    return html.escape(excerpt(str(name), NAME_MAX))
 
 
 def render_digest(
@@ -409,7 +436,26 @@ def render_digest(
         lines.append(t(services, "digest_closed", who=html.escape(closed_by)))
     else:
         lines.append(t(services, "digest_hint"))
-    return _fit(lines)
+    return _fit(lines, CARD_MAX)
+
+
+def digest_chunks(
+    services: Services, kind: str, entries: Sequence[tuple[str, dict[str, Any]]], size: int
+) -> list[list[tuple[str, dict[str, Any]]]]:
+    """``entries`` split into digests of at most ``size`` lines and ``DIGEST_MAX`` characters."""
+    chunks: list[list[tuple[str, dict[str, Any]]]] = []
+    current: list[tuple[str, dict[str, Any]]] = []
+    length = 0
+    for entry in entries:
+        line = visible_len(digest_line(services, len(current) + 1, entry[1])) + 1
+        if current and (len(current) >= size or length + line > DIGEST_MAX):
+            chunks.append(current)
+            current, length = [], 0
+        current.append(entry)
+        length += line
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def digest_keyboard(

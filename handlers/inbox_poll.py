@@ -153,11 +153,14 @@ def runtime(app: Application) -> InboxRuntime:
     if found is None:
         found = InboxRuntime()
         app.bot_data.inbox = found  # type: ignore[attr-defined]
-        services = getattr(app.bot_data, "services", None)
-        if services is not None:
-            # post_shutdown closes every entry of owned_http: the one shutdown hook there is.
-            services.owned_http.append(found)  # type: ignore[arg-type]
     return found
+
+
+async def stop_inbox(app: Application) -> None:
+    """Feature.on_stop hook: stop the webhook server and background delivery."""
+    found = getattr(app.bot_data, "inbox", None)
+    if found is not None:
+        await found.aclose()
 
 
 # ---------------------------------------------------------------------------------- claiming
@@ -332,7 +335,7 @@ def _group_message(services: Services, key: str, record: dict[str, Any], now: fl
     else:
         target_key = dm_key(conversation_id, message["id"])
         tbl.put(target_key, {
-            "type": "dm", "status": "pending", "at": now, "updated": now, "last_at": now,
+            "type": "dm", "status": "pending", "at": now, "seq": time.time_ns(), "updated": now, "last_at": now,
             "source": record.get("source"), "attempts": 0, "log": [],
             "account_id": record["conversation"].get("account_id"),
             "item": {"conversation": record["conversation"], "messages": [message]},
@@ -438,13 +441,20 @@ async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, dic
     delivered = 0
     for kind in ("comment", "dm"):
         entries = [(k, d) for k, d in fresh if d["type"] == kind]
-        chunks = [entries[i : i + DIGEST_SIZE] for i in range(0, len(entries), DIGEST_SIZE)]
+        chunks = cards.digest_chunks(services, kind, entries, DIGEST_SIZE)
         for number, chunk in enumerate(chunks, start=1):
             digest_id = secrets.token_hex(5)
             text = cards.render_digest(services, kind, chunk, number, len(chunks))
             markup = cards.digest_keyboard(services, [k for k, _ in chunk], digest_id)
             try:
                 sent = await services.send_admin(bot, text, topic="dms" if kind == "dm" else "comments", markup=markup)
+            except BadRequest as exc:
+                log.error("inbox: Telegram refused a digest (%s)", exc)
+                for key, record in chunk:
+                    attempts = int(record.get("attempts", 0)) + 1
+                    table(services).update(key, attempts=attempts, error=str(exc)[:200],
+                                           status="failed" if attempts >= MAX_CARD_ATTEMPTS else "pending")
+                continue
             except TelegramError as exc:
                 raise _Stop(str(exc)) from None
             now = now_ts(services)

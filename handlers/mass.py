@@ -15,6 +15,7 @@ This class implements the runner's :class:`~bot.mass_runner.Notifier`.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import html
 import io
@@ -165,6 +166,9 @@ class Mass:
         self.progress_interval = PROGRESS_INTERVAL
         self._last_edit: dict[str, float] = {}
         self._last_text: dict[str, str] = {}  # what the progress message shows (no useless edits)
+        self._dirty: set[str] = set()  # jobs whose progress message is behind
+        self._painters: set[str] = set()  # jobs with a drawing task
+        self._tasks: set[asyncio.Task] = set()
 
     # --- lifecycle and the job-queue chain
 
@@ -387,14 +391,40 @@ class Mass:
     # --- Notifier: what the runner tells the admins
 
     async def progress(self, job: dict[str, Any], *, force: bool = False) -> None:
+        """Ask for the job's progress message to show its current state. Returns at once: one
+        background task per job draws the latest state (requests made meanwhile are folded into
+        one edit), so a slow or rate-limited Telegram never holds up the sending."""
         job_id = job["id"]
-        now = time.monotonic()
-        if not force and now - self._last_edit.get(job_id, 0.0) < self.progress_interval:
+        if not force and time.monotonic() - self._last_edit.get(job_id, 0.0) < self.progress_interval:
             return
+        self._dirty.add(job_id)
+        if job_id in self._painters:
+            return
+        self._painters.add(job_id)
+        paint = self._paint_loop(job_id)
+        if self.app is not None and self.app.running:
+            self.app.create_task(paint, name=f"mass-progress:{job_id}")
+        else:  # during start-up (recovery): a plain task, kept referenced until it ends
+            task = asyncio.get_running_loop().create_task(paint)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _paint_loop(self, job_id: str) -> None:
+        try:
+            while job_id in self._dirty:
+                self._dirty.discard(job_id)
+                try:
+                    await self._paint(job_id)
+                except Exception:  # a drawing failure must not stop later ones
+                    log.exception("mass job %s: could not draw the progress message", job_id)
+        finally:
+            self._painters.discard(job_id)
+
+    async def _paint(self, job_id: str) -> None:
         services = self.services
         async with services.locks(f"mass-progress:{job_id}"):
-            current = services.store.table(mr.TABLE).get(job_id) or job
-            if current.get("status") == mr.DRAFT:
+            current = services.store.table(mr.TABLE).get(job_id)
+            if current is None or current.get("status") == mr.DRAFT:
                 return
             text, markup = self.render_progress(current)
             where = current.get("progress")
@@ -415,6 +445,7 @@ class Mass:
                     return
                 except BadRequest as exc:
                     if _not_modified(exc):
+                        self._last_text[job_id] = shown
                         return
                     log.warning("mass job %s: progress message not editable (%s); sending a new one", job_id, exc)
                 except TelegramError as exc:
@@ -601,8 +632,6 @@ class Mass:
         if was_scheduled:
             services.scheduler.cancel(f"mass:{job['id']}")
         await query.answer(services.t("mass.started", user_id))
-        if job["status"] in mr.FINISHED:
-            await self.runner._finish(job["id"])  # type: ignore[union-attr]  # empty audience
         if query.message is not None and (job.get("progress") or {}).get("message_id") != query.message.message_id:
             who = html.escape(query.from_user.full_name)
             await self._edit_query_message(update, services.t("mass.confirmed_card", user_id, job=job["id"], who=who))

@@ -1,7 +1,8 @@
 """The ``/mass`` conversation: audience → content (→ caption) → channel → preview.
 
-Each step asks with a force-reply prompt (so the answer reaches the bot in a group with privacy
-mode on); ``/cancel`` leaves at any step. The conversation ends when the preview card is posted:
+Each step is one bot message the admin replies to (replies to the bot reach it even in a group
+with privacy mode on; a step without buttons asks with force-reply); ``/cancel`` leaves at any
+step, and a reply to some other card or question meanwhile goes to that card, not to the flow. The conversation ends when the preview card is posted:
 from there the card's buttons (handled in :mod:`handlers.mass`) work without conversation state,
 across restarts.
 """
@@ -87,8 +88,13 @@ class Flow:
     # --- helpers
 
     @staticmethod
-    def _data(context: Context) -> dict[str, Any]:
-        return context.user_data.setdefault(KEY, {})
+    def _key(update: object) -> str:
+        """One flow per admin per chat (a private chat and the group do not mix)."""
+        chat = getattr(update, "effective_chat", None)
+        return f"{KEY}:{chat.id}" if chat is not None else KEY
+
+    def _data(self, context: Context, update: Update) -> dict[str, Any]:
+        return context.user_data.setdefault(self._key(update), {})
 
     @staticmethod
     def _t(context: Context, update: Update, key: str, **values: Any) -> str:
@@ -129,8 +135,8 @@ class Flow:
 
         return button(self._t(context, update, "mass.btn_cancel"), "mass:quit")
 
-    def _drop_media(self, context: Context) -> None:
-        data = context.user_data.get(KEY) or {}
+    def _drop_media(self, context: Context, update: object) -> None:
+        data = context.user_data.get(self._key(update)) or {}
         media = (data.get("content") or {}).get("media")
         if media:
             mr.drop_spool({"content": {"media": media}})
@@ -143,9 +149,9 @@ class Flow:
         if services.miogram is None:
             await update.effective_message.reply_text(services.t("mass.not_configured", user_id))
             return ConversationHandler.END
-        self._drop_media(context)
+        self._drop_media(context, update)
         message = update.effective_message
-        context.user_data[KEY] = {
+        context.user_data[self._key(update)] = {
             "job_id": mr.new_id(),
             "chat_id": update.effective_chat.id,
             "thread_id": message.message_thread_id if message.is_topic_message else None,
@@ -189,14 +195,14 @@ class Flow:
             await update.effective_message.reply_text(self._too_big(context, update, exc))
             return AUDIENCE
         column = (update.effective_message.caption or "").strip() or None
-        label = self._t(context, update, "mass.audience_file", name=html.escape(attachment.name[:60]))
+        label = self._t(context, update, "mass.audience_file", name=attachment.name[:60])  # escaped when shown
         try:
             parsed, _columns = parse_csv(data, services.config.phone_region, column)
         except PhoneFileError as exc:
             if not exc.columns:
                 await update.effective_message.reply_text(self._t(context, update, "mass.audience_none"))
                 return AUDIENCE
-            flow = self._data(context)
+            flow = self._data(context, update)
             flow["file"] = {"data": data, "label": label, "columns": exc.columns}
             from handlers.mass import button, rows
 
@@ -233,7 +239,7 @@ class Flow:
         return await self._with_column(update, context, (update.effective_message.text or "").strip())
 
     async def _with_column(self, update: Update, context: Context, column: str) -> int:
-        flow = self._data(context)
+        flow = self._data(context, update)
         file = flow.get("file")
         if not file:
             return AUDIENCE
@@ -252,7 +258,7 @@ class Flow:
             await update.effective_message.reply_text(
                 services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid)), parse_mode="HTML")
             return AUDIENCE
-        flow = self._data(context)
+        flow = self._data(context, update)
         flow["audience"] = {
             "label": label,
             "valid": parsed.valid,
@@ -274,7 +280,7 @@ class Flow:
         text = update.effective_message.text or ""
         if not text.strip():
             return CONTENT
-        self._data(context)["content"] = {"text": text, "media": None}
+        self._data(context, update)["content"] = {"text": text, "media": None}
         return await self._ask_channel(update, context)
 
     async def content_media(self, update: Update, context: Context) -> int | None:
@@ -285,7 +291,7 @@ class Flow:
         attachment = mass_files.attachment_of(message)
         if attachment is None:
             return CONTENT
-        flow = self._data(context)
+        flow = self._data(context, update)
         path = mr.spool_dir(services) / f"{flow['job_id']}.{attachment.extension}"
         try:
             await mass_files.download_to(context, attachment, path, mass_files.TELEGRAM_DOWNLOAD_MAX)
@@ -300,7 +306,7 @@ class Flow:
             path.unlink(missing_ok=True)
             await message.reply_text(self._t(context, update, "mass.file_empty"))
             return CONTENT
-        self._drop_media(context)
+        self._drop_media(context, update)
         caption = (message.caption or "").strip()
         flow["content"] = {"text": caption or None, "media": info}
         if caption:
@@ -316,7 +322,7 @@ class Flow:
         if await self._other_target(update, context):
             return None
         text = (update.effective_message.text or "").strip()
-        self._data(context)["content"]["text"] = text or None
+        self._data(context, update)["content"]["text"] = text or None
         return await self._preview(update, context, "messenger")
 
     async def no_caption(self, update: Update, context: Context) -> int:
@@ -340,7 +346,7 @@ class Flow:
         return await self._preview(update, context, "whatsapp" if query.data.endswith(":w") else "messenger")
 
     async def _preview(self, update: Update, context: Context, channel: str) -> int:
-        flow = context.user_data.pop(KEY, {})
+        flow = context.user_data.pop(self._key(update), {})
         user_id = update.effective_user.id
         if "audience" not in flow or "content" not in flow:
             return ConversationHandler.END
@@ -354,14 +360,14 @@ class Flow:
     # --- leaving
 
     async def cancel(self, update: Update, context: Context) -> int:
-        self._drop_media(context)
-        context.user_data.pop(KEY, None)
+        self._drop_media(context, update)
+        context.user_data.pop(self._key(update), None)
         await update.effective_message.reply_text(self._t(context, update, "mass.flow_cancelled"))
         return ConversationHandler.END
 
     async def cancel_button(self, update: Update, context: Context) -> int:
-        self._drop_media(context)
-        context.user_data.pop(KEY, None)
+        self._drop_media(context, update)
+        context.user_data.pop(self._key(update), None)
         await update.callback_query.answer()
         try:
             await update.callback_query.edit_message_text(self._t(context, update, "mass.flow_cancelled"))
@@ -370,5 +376,5 @@ class Flow:
         return ConversationHandler.END
 
     async def timed_out(self, update: Update, context: Context) -> None:
-        self._drop_media(context)
-        context.user_data.pop(KEY, None)
+        self._drop_media(context, update)
+        context.user_data.pop(self._key(update), None)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import html
 import logging
 import mimetypes
+import warnings
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
 
 from bot.context import Context
 from bot.resont import PostInput
@@ -60,6 +62,14 @@ _TEXT = filters.TEXT & ~filters.COMMAND
 
 
 def conversation() -> ConversationHandler:
+    # Buttons and messages share one conversation per (chat, user): per_message=False is meant,
+    # so PTB's warning about CallbackQueryHandlers not being tracked per message is noise here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
+        return _conversation()
+
+
+def _conversation() -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CommandHandler("newpost", start)],
         states={
@@ -76,14 +86,17 @@ def conversation() -> ConversationHandler:
             ],
             ACCOUNTS: [
                 CallbackQueryHandler(on_account_button, pattern=r"^newpost:(a|g|p):\d+$|^newpost:done$"),
+                MessageHandler(_MEDIA, on_late_media),
                 MessageHandler(_TEXT, on_use_buttons),
             ],
             TIME: [
                 MessageHandler(_TEXT, on_time),
+                MessageHandler(_MEDIA, on_late_media),
                 CallbackQueryHandler(on_asap, pattern=r"^newpost:asap$"),
             ],
             CONFIRM: [
                 CallbackQueryHandler(on_submit, pattern=r"^newpost:submit$"),
+                MessageHandler(_MEDIA, on_late_media),
                 MessageHandler(_TEXT, on_use_buttons),
             ],
         },
@@ -224,6 +237,22 @@ async def on_media(update: Update, context: Context) -> int | None:
         key = "posts.np_got_media"
     await message.reply_text(_t(context, update, key, count=count), reply_markup=_buttons(rows))
     return CAPTION
+
+
+async def on_late_media(update: Update, context: Context) -> int | None:
+    """A file after the media step: the late items of an album are kept (Telegram delivers an
+    album as separate messages), anything else is refused."""
+    message = update.effective_message
+    draft = _draft(context)
+    if message.media_group_id is None or message.media_group_id != draft.get("group_id") or draft.get("submitted"):
+        await message.reply_text(_t(context, update, "posts.np_media_too_late"))
+        return None
+    item, refusal, values = describe_media(message)
+    if item is None:
+        await message.reply_text(_t(context, update, refusal, **values))
+    elif len(draft["media"]) < MAX_ALBUM:
+        draft["media"].append(item)
+    return None
 
 
 async def on_text_post(update: Update, context: Context) -> int | None:

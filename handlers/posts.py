@@ -123,6 +123,11 @@ def display_name(user: User | None) -> str:
     return user.full_name or (f"@{user.username}" if user.username else str(user.id))
 
 
+def mention(user: User) -> str:
+    """An HTML mention: a force-reply question then shows its reply field to that user."""
+    return f'<a href="tg://user?id={user.id}">{html.escape(display_name(user))}</a>'
+
+
 def _table(services: Services):
     return services.store.table(TABLE)
 
@@ -223,7 +228,7 @@ async def _send_card(context: Context, doc: dict[str, Any]) -> Message:
                 reply_markup=markup,
                 message_thread_id=thread,
             )
-        except TelegramError as exc:  # Telegram could not fetch the image: show the card as text
+        except BadRequest as exc:  # Telegram could not fetch the image: show the card as text
             log.info("photo preview of post %s failed (%s); sending the card as text", doc["pg"], exc)
             view.photo_url = ""
             doc["view"] = view.to_doc()
@@ -364,8 +369,27 @@ async def _poll(context: Context) -> str:
                 log.warning("could not send the card of post %s: %s", group.id, exc)
         elif doc.get("state") == PENDING:
             await _refresh_if_changed(context, group, mapping)
+    await _close_finished(context, listed)
     await _check_failures(context, listed, mapping)
     return services.t("posts.poll_summary", None, drafts=len(drafts), new=sent)
+
+
+async def _close_finished(context: Context, listed: Sequence[PostGroup]) -> None:
+    """Cards of posts that Resont published, cancelled or failed without a decision here are
+    closed (so /pending stays true); their buttons go."""
+    services = context.services
+    by_id = {g.id: g for g in listed if g.id is not None}
+    for _, doc in _table(services).find(lambda d: d.get("state") == PENDING):
+        group = by_id.get(doc.get("pg"))
+        if group is None or group.is_draft:
+            continue
+        status = (group.status or "").lower()
+        if not (group.failed or status in PUBLISHED_STATUSES or status in CLOSED_STATUSES):
+            continue
+        async with services.locks(f"post:{group.id}"):
+            current = _table(services).get(str(group.id))
+            if current is not None and current.get("state") == PENDING:
+                await _mark_gone(context, current, "bot", status=status or None)
 
 
 async def _refresh_if_changed(context: Context, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> None:
@@ -400,10 +424,11 @@ def _apply_fresh(
     elif fresh.media_ids:
         fresh.first_media = ""
     doc["fp"] = fingerprint_of(group)
-    if override_ts is not None and (fresh.schedule_ts is None or int(fresh.schedule_ts // 60) != int(override_ts // 60)):
-        doc["override_ts"] = override_ts
-    elif override_ts is not None:
-        doc["override_ts"] = None
+    # The bot keeps its own time for a draft only while Resont does not hold that time itself
+    # (Resont may ignore a draft's schedule_date): Resont's own time wins once it has one.
+    if override_ts is not None:
+        stored = fresh.schedule_ts is not None and int(fresh.schedule_ts // 60) == int(override_ts // 60)
+        doc["override_ts"] = None if stored else override_ts
     elif fresh.schedule_ts is not None:
         doc["override_ts"] = None
     if doc.get("override_ts") is not None:
@@ -482,6 +507,8 @@ def _already(services: Services, doc: Mapping[str, Any], user_id: int) -> str:
         return services.t("posts.already_approved", user_id, who=who)
     if state == REJECTED:
         return services.t("posts.already_rejected", user_id, who=who)
+    if decision.get("status"):
+        return services.t("posts.no_longer_waiting", user_id, status=decision["status"])
     return services.t("posts.no_longer_exists", user_id)
 
 
@@ -499,7 +526,7 @@ async def _pending_doc(update: Update, context: Context, pg: int) -> dict[str, A
     return doc
 
 
-async def _mark_gone(context: Context, doc: dict[str, Any], user_id: int, *, status: str | None = None) -> None:
+async def _mark_gone(context: Context, doc: dict[str, Any], user_id: int | str, *, status: str | None = None) -> None:
     services = context.services
     doc.update(
         state=GONE,
@@ -731,7 +758,7 @@ async def _on_reject(update: Update, context: Context, pg: int, extra: list[str]
         await ask(
             context,
             doc["chat_id"],
-            services.t("posts.ask_reason", user.id, id=str(pg), name=html.escape(display_name(user))),
+            services.t("posts.ask_reason", user.id, id=str(pg), name=mention(user)),
             kind="post_reject_reason",
             user_id=user.id,
             data={"pg": pg},
@@ -772,15 +799,16 @@ async def _ask_time(update: Update, context: Context, pg: int, *, approve: bool)
     doc = await _pending_doc(update, context, pg)
     if doc is None:
         return
-    await _send_time_question(context, doc, user.id, approve=approve)
+    await _send_time_question(context, doc, user, approve=approve)
     await _answer(update, services.t("posts.answer_reply_below", user.id))
 
 
 async def _send_time_question(
-    context: Context, doc: Mapping[str, Any], user_id: int, *, approve: bool, error: str | None = None
+    context: Context, doc: Mapping[str, Any], user: User, *, approve: bool, error: str | None = None
 ) -> None:
     services = context.services
-    text = services.t("posts.ask_time", user_id, id=str(doc["pg"]), zone=services.config.timezone,
+    user_id = user.id
+    text = services.t("posts.ask_time", user_id, id=str(doc["pg"]), zone=services.config.timezone, name=mention(user),
                       hint=html.escape(services.t("time.hint", user_id, zone=services.config.timezone)))
     if error:
         text = html.escape(error) + "\n\n" + text
@@ -812,12 +840,13 @@ async def on_reschedule_time(update: Update, context: Context, target: dict[str,
     try:
         moment = parse_when(message.text or "", now=_now(services), tz=services.tz, lang=lang)
     except TimeParseError as err:
-        await _send_time_question(context, doc, user_id, approve=approve, error=err.render(services.i18n, lang))
+        await _send_time_question(context, doc, update.effective_user, approve=approve,
+                                  error=err.render(services.i18n, lang))
         return
     moment = _floor_minute(moment)
     if moment <= _now(services) + MIN_LEAD:
         when = format_when(moment, tz=services.tz, lang=lang)
-        await _send_time_question(context, doc, user_id, approve=approve,
+        await _send_time_question(context, doc, update.effective_user, approve=approve,
                                   error=services.t("time.err_in_past", user_id, when=when))
         return
     ts = int(moment.timestamp())
@@ -916,7 +945,7 @@ async def _on_edit_caption(update: Update, context: Context, pg: int, extra: lis
     await ask(
         context,
         doc["chat_id"],
-        services.t("posts.ask_caption", user.id, id=str(pg)),
+        services.t("posts.ask_caption", user.id, id=str(pg), name=mention(user)),
         kind="post_caption",
         user_id=user.id,
         data={"pg": pg},

@@ -358,6 +358,22 @@ async def test_persian_cards(botapi, resont):
         assert "↩ پاسخ" in labels
 
 
+async def test_huge_texts_still_make_valid_cards(botapi, resont):
+    acc = account_id(resont)
+    conv = resont.add_conversation(acc, "x" * 200)
+    async with running(botapi, resont, dm_group_seconds=600.0) as app:
+        await poll(app)
+        resont.add_comment(acc, "<&>" * 2000 + " END", username="y" * 100)
+        for n in range(10):
+            resont.add_message(conv["id"], f"msg{n} " + "&" * 1000)
+        await poll(app)
+        comment = await card(botapi, "<&><&>")
+        dm = await card(botapi, "msg9")
+        assert len(text_of(comment)) <= 4096 and len(text_of(dm)) <= 4096
+        assert "msg0" not in text_of(dm)  # older messages of a long burst are summarised
+        assert botapi.requests_of("sendMessage") and all(r.ok for r in botapi.requests_of("sendMessage"))
+
+
 async def test_polls_run_on_their_own(botapi, resont):
     acc = account_id(resont)
     conv = resont.add_conversation(acc, "jo")

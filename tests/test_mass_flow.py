@@ -92,6 +92,17 @@ def progress_message(app: Application, botapi, job_id: str) -> dict[str, Any]:
     return botapi.message(where["chat_id"], where["message_id"])
 
 
+async def progress_showing(app: Application, botapi, job_id: str, text: str) -> dict[str, Any]:
+    """The progress message once it shows ``text`` (it is drawn in the background)."""
+    def check():
+        if not (store_of(app).table(mr.TABLE).get(job_id) or {}).get("progress"):
+            return None
+        message = progress_message(app, botapi, job_id)
+        return message if text in text_of(message) else None
+
+    return await botapi.wait_for(check)
+
+
 # --- the preview
 
 
@@ -181,7 +192,7 @@ async def test_a_250_number_send_runs_as_three_batches_with_one_progress_message
         assert [len(c["Phone"].split(",")) for c in fake.calls_of("SendMessageMass")] == [100, 100, 50]
         assert sorted(fake.sent_numbers()) == sorted(audience)
         # one progress message, edited in place
-        progress = progress_message(app, botapi, job_id)
+        progress = await progress_showing(app, botapi, job_id, "100%")
         edits = [r for r in botapi.requests_of("editMessageText")
                  if r.params.get("message_id") == progress["message_id"] and r.ok]
         assert len(edits) >= 3
@@ -195,8 +206,9 @@ async def test_a_250_number_send_runs_as_three_batches_with_one_progress_message
         assert {r["number"]: r["outcome"] for r in rows}[audience[10]] == "not_delivered"
         assert sum(1 for r in rows if r["outcome"] == "sent") == 249
         # the preview card says who confirmed it and lost its buttons
-        card = botapi.message(ADMIN_CHAT, preview["message_id"])
-        assert "confirmed by" in text_of(card) and button_datas(card) == []
+        card = await botapi.wait_for(lambda: "confirmed by" in text_of(botapi.message(ADMIN_CHAT, preview["message_id"]))
+                                     and botapi.message(ADMIN_CHAT, preview["message_id"]))
+        assert button_datas(card) == []
         # a second press of the (forged) confirm button does nothing
         cq = botapi.user_presses(ADMIN_2, ADMIN_CHAT, preview["message_id"], f"mass:go:{job_id}", force=True)
         assert "already" in (await botapi.wait_for(lambda: botapi.callback_answer(cq)))["text"]
@@ -216,8 +228,8 @@ async def test_no_credit_pauses_with_an_alert_and_resume_continues(botapi):
         job = store_of(app).table(mr.TABLE).get(job_id)
         assert job["status"] == mr.PAUSED and job["pause_reason"] == mr.NO_CREDIT
         assert mr.count(job).sent == 100 and job["units"][1]["results"] == {}
-        progress = progress_message(app, botapi, job_id)
-        assert "paused" in text_of(progress) and f"mass:resume:{job_id}" in button_datas(progress)
+        progress = await progress_showing(app, botapi, job_id, "paused")
+        assert f"mass:resume:{job_id}" in button_datas(progress)
         fake.set_credit("Message", 500)
         botapi.user_presses(ADMIN, ADMIN_CHAT, alert["message_id"], f"mass:resume:{job_id}")
         rows = await report_rows(botapi, job_id)
@@ -257,8 +269,7 @@ async def test_a_999_shows_an_unknown_card_and_the_report_check_settles_it(botap
         card = await bot_says(botapi, "outcome unknown")
         fake.mass_999_over = None
         assert set(button_datas(card)) == {f"mass:resend:{job_id}:0", f"mass:skip:{job_id}:0", f"mass:check:{job_id}:0"}
-        progress = await botapi.wait_for(lambda: "unknown outcome" in text_of(progress_message(app, botapi, job_id))
-                                         and progress_message(app, botapi, job_id))
+        progress = await progress_showing(app, botapi, job_id, "unknown outcome")
         assert f"mass:resume:{job_id}" not in button_datas(progress)
         botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:check:{job_id}:0")
         checked = await botapi.wait_for(lambda: "report shows" in text_of(botapi.message(ADMIN_CHAT, card["message_id"]))
@@ -268,7 +279,7 @@ async def test_a_999_shows_an_unknown_card_and_the_report_check_settles_it(botap
         rows = await report_rows(botapi, job_id)
         assert len(fake.sent) == 30 and len(set(fake.sent_numbers())) == 30
         assert [r["outcome"] for r in rows] == ["sent"] * 30
-        assert "took MioGram's report" in text_of(botapi.message(ADMIN_CHAT, card["message_id"]))
+        await botapi.wait_for(lambda: "took MioGram's report" in text_of(botapi.message(ADMIN_CHAT, card["message_id"])))
 
 
 async def test_pause_then_cancel_ends_the_send_with_a_report(botapi):
@@ -278,11 +289,11 @@ async def test_pause_then_cancel_ends_the_send_with_a_report(botapi):
     async with mass_bot(botapi, fake) as app:
         job_id = await confirm(botapi, await flow_to_preview(botapi, " ".join(audience)))
         await bot_says(botapi, "paused: no MioGram credit")
-        progress = progress_message(app, botapi, job_id)
+        progress = await progress_showing(app, botapi, job_id, "paused")
         botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], f"mass:cancel:{job_id}")
         rows = await report_rows(botapi, job_id)
         assert [r["outcome"] for r in rows] == ["sent"] * 100 + ["not_sent"] * 50
-        assert "cancelled" in text_of(progress_message(app, botapi, job_id))
+        await progress_showing(app, botapi, job_id, "cancelled")
         assert store_of(app).table(mr.TABLE).get(job_id)["status"] == mr.CANCELLED
 
 
@@ -308,14 +319,14 @@ async def test_a_csv_upload_with_the_column_named_in_the_caption(botapi):
     async with mass_bot(botapi, fake):
         botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
         ask = await bot_says(botapi, "step 1 of 3")
-        botapi.user_sends_document(ADMIN, ADMIN_CHAT, data, "customers.csv", caption="mobile2", reply_to=ask["message_id"])
+        botapi.user_sends_document(ADMIN, ADMIN_CHAT, data, "customers&co.csv", caption="mobile2", reply_to=ask["message_id"])
         step2 = await bot_says(botapi, "Step 2 of 3", after=ask["message_id"])
         assert "2 valid number(s), 1 invalid" in text_of(step2)
         botapi.user_sends(ADMIN, ADMIN_CHAT, "Hi", reply_to=step2["message_id"])
         step3 = await bot_says(botapi, "Step 3 of 3", after=step2["message_id"])
         botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:w")
         preview = await bot_says(botapi, "preview", after=step3["message_id"])
-        assert "file customers.csv" in text_of(preview) and "WhatsApp (beta" in text_of(preview)
+        assert "file customers&co.csv" in text_of(preview) and "WhatsApp (beta" in text_of(preview)
         job_id = await confirm(botapi, preview)
         await report_rows(botapi, job_id)
         assert [c["Func"] for c in fake.calls if c["Func"].startswith("Send")] == ["SendMessageWhatsAppMass"]
@@ -403,9 +414,8 @@ async def test_a_send_scheduled_for_later_can_be_started_early(botapi):
         await bot_says(botapi, f"Mass send #{job_id} is scheduled for", after=again["message_id"])
         services = app.bot_data.services
         assert [key for key, _ in services.scheduler.pending()] == [f"mass:{job_id}"]
-        progress = await botapi.wait_for(lambda: (store_of(app).table(mr.TABLE).get(job_id) or {}).get("progress")
-                                         and progress_message(app, botapi, job_id))
-        assert "scheduled" in text_of(progress) and "Starts at" in text_of(progress)
+        progress = await progress_showing(app, botapi, job_id, "Starts at")
+        assert "scheduled" in text_of(progress)
         assert fake.sent == []
         botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], f"mass:go:{job_id}")
         await report_rows(botapi, job_id)
@@ -505,3 +515,16 @@ async def _persian_preview(botapi) -> dict[str, Any]:
     step3 = await bot_says(botapi, "گام ۳ از ۳", after=step2["message_id"])
     botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
     return await bot_says(botapi, "پیش‌نمایش", after=step3["message_id"])
+
+
+async def test_a_preview_that_could_not_reach_miogram_can_be_checked_again(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.faults.add("status", status=200, body="oops", match="APIGetLimits")
+    async with mass_bot(botapi, fake):
+        preview = await flow_to_preview(botapi, "09121234567")
+        assert "limits and credit could not be read" in text_of(preview)
+        assert not any(d.startswith("mass:go:") for d in button_datas(preview))
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], button(preview, "mass:prev:"))
+        checked = await botapi.wait_for(lambda: any(d.startswith("mass:go:") for d in button_datas(
+            botapi.message(ADMIN_CHAT, preview["message_id"]))) and botapi.message(ADMIN_CHAT, preview["message_id"]))
+        assert "Credit: 1 message credit(s) needed" in text_of(checked)

@@ -439,6 +439,23 @@ async def test_cancelling_a_draft_or_a_paused_job_is_immediate(rig):
     assert r.notifier.of("finished") == [mr.CANCELLED]
 
 
+async def test_a_scheduled_job_starts_once_or_is_cancelled_without_a_report(rig):
+    r = rig()
+    job_id = r.draft(numbers(3), job_id="s1")
+    assert await r.runner.schedule(job_id, 4_000_000_000.0, by=1)
+    assert r.job(job_id)["status"] == mr.SCHEDULED and r.fake.sent == []
+    await r.runner.start_scheduled(job_id)
+    await r.runner.start_scheduled(job_id)  # a repeat after a crash does nothing more
+    assert r.kicked == [job_id]
+    await r.run(job_id)
+    assert r.job(job_id)["status"] == mr.DONE and len(r.fake.sent) == 3
+    other = r.draft(numbers(3, 10), job_id="s2")
+    await r.runner.schedule(other, 4_000_000_000.0, by=1)
+    assert (await r.runner.cancel(other, by=1))["status"] == mr.CANCELLED
+    await r.runner.start_scheduled(other)
+    assert r.notifier.of("finished") == [mr.DONE] and len(r.fake.sent) == 3
+
+
 async def test_recover_resumes_running_jobs_and_sends_missing_reports(rig):
     r = rig()
     a = r.draft(numbers(150), job_id="a")

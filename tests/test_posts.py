@@ -7,23 +7,30 @@ edits of captions and failure alerts on the home-made emulator (``botapi``).
 from __future__ import annotations
 
 import asyncio
-import re
-import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 
 from bot.store import Store
 from bot.timeparse import parse_when
-from tests.botapi import text_of, wait_for
+from tests.botapi import text_of
 from tests.fakes.resont import FakeResont
-from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT, AUTHOR, RESONT_TOKEN, STRANGER, bot_running
-
-TEHRAN_NOW = lambda: datetime.now(timezone.utc)  # noqa: E731 - the bot and the fake share the real clock
-
-
-# --------------------------------------------------------------------------- helpers
+from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT, AUTHOR, RESONT_TOKEN, STRANGER
+from tests.posts_helpers import (
+    audit,
+    bot_text,
+    card_of,
+    cards,
+    current,
+    datas,
+    draft,
+    is_card,
+    poll_ran,
+    press,
+    running,
+    tomorrow,
+    writes,
+)
 
 
 @pytest.fixture
@@ -32,68 +39,6 @@ def resont() -> FakeResont:
     fake.add_account("Brand IG", "instagram")
     fake.add_account("Brand TG", "telegram")
     return fake
-
-
-def running(backend: Any, resont: FakeResont, **overrides: Any):
-    overrides.setdefault("poll_seconds", 0.2)
-    return bot_running(backend.base_url, resont=resont, telegram_token=backend.token, **overrides)
-
-
-def tomorrow() -> datetime:
-    return (datetime.now(timezone.utc) + timedelta(days=1)).replace(second=0, microsecond=0)
-
-
-def draft(fake: FakeResont, caption: str = "Launch day!", **kwargs: Any) -> dict[str, Any]:
-    kwargs.setdefault("schedule", tomorrow())
-    return fake.add_post_group(caption, list(fake.accounts), **kwargs)
-
-
-_TITLE = re.compile(r"^(?:📝 Draft|🗓 Scheduled post) #(\d+)")
-
-
-def cards(backend: Any, pg: int) -> list[dict[str, Any]]:
-    return [m for m in backend.bot_messages(ADMIN_CHAT) if (match := _TITLE.match(text_of(m))) and int(match.group(1)) == pg]
-
-
-async def card_of(backend: Any, pg: int) -> dict[str, Any]:
-    found = await backend.wait_for(lambda: cards(backend, pg))
-    return found[0]
-
-
-def current(backend: Any, card: dict[str, Any]) -> dict[str, Any]:
-    return backend.message(ADMIN_CHAT, card["message_id"]) or {}
-
-
-def datas(message: dict[str, Any]) -> list[str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [b["callback_data"] for row in rows for b in row if "callback_data" in b]
-
-
-async def press(
-    backend: Any, user: int, message: dict[str, Any], data: str, chat: int = ADMIN_CHAT, *, force: bool = False
-) -> dict[str, Any]:
-    """Press a button (``force``: one no longer on the message, like an old client would)."""
-    cq = backend.user_presses(user, chat, message["message_id"], data, force=force)
-    return await backend.wait_for(lambda: backend.callback_answer(cq))
-
-
-async def bot_text(backend: Any, pattern: str, chat: int = ADMIN_CHAT, after: int = 0) -> dict[str, Any]:
-    return await backend.wait_for_bot_message(chat, lambda m: re.search(pattern, text_of(m)), after=after)
-
-
-def writes(fake: FakeResont, pg: int) -> list[Any]:
-    """Requests that change post group ``pg`` in Resont."""
-    return fake.requests_to(rf"^(PUT|DELETE) post/{pg}$|^POST post/{pg}/")
-
-
-async def poll_ran(app: Any, after: float | None = None) -> None:
-    services = app.bot_data.services
-    since = time.time() if after is None else after
-    await wait_for(lambda: (o := services.health.jobs.get("posts")) is not None and o.at > since, 10)
-
-
-def audit(app: Any, action: str) -> list[dict[str, Any]]:
-    return [doc for _, doc in app.bot_data.services.store.table("audit").items() if doc["action"] == action]
 
 
 # --------------------------------------------------------------------------- cards
@@ -134,7 +79,7 @@ async def test_scheduled_post_is_carded_and_approval_needs_no_resont_call(botapi
         card = await card_of(botapi, group["id"])
         assert text_of(card).startswith("🗓 Scheduled post")
         await poll_ran(app)
-        assert [c for c in botapi.bot_messages(ADMIN_CHAT) if _TITLE.match(text_of(c))] == [card]
+        assert [c for c in botapi.bot_messages(ADMIN_CHAT) if is_card(c)] == [card]
         answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
         assert answer["text"] == "Approved."
         assert writes(resont, group["id"]) == []
@@ -228,6 +173,8 @@ async def test_reject_cancels_and_keeps_the_reason(telegram, resont):
         assert answer["text"] == "Rejected."
         assert resont.post_groups[pg]["status"] == "canceled"
         prompt = await bot_text(telegram, rf"why was post #{pg} rejected")
+        mentions = [e for e in prompt.get("entities", []) if e["type"] in ("text_mention", "text_link")]
+        assert mentions, "the question mentions the admin, so their client shows the reply field"
         await telegram.wait_for(lambda: "Rejected" in text_of(current(telegram, card)))
         assert datas(current(telegram, card)) == []
         telegram.user_sends(ADMIN, ADMIN_CHAT, "Off-brand <colours>", reply_to=prompt["message_id"])
@@ -256,7 +203,7 @@ async def test_reschedule_with_a_typed_time(telegram, resont):
         card = await card_of(telegram, pg)
         answer = await press(telegram, ADMIN, card, f"post:time:{pg}")
         assert answer["text"] == "Reply to my question below."
-        prompt = await bot_text(telegram, rf"New time for post #{pg}")
+        prompt = await bot_text(telegram, rf"new time for post #{pg}")
         telegram.user_sends(ADMIN, ADMIN_CHAT, "someday maybe", reply_to=prompt["message_id"])
         again = await bot_text(telegram, r"could not read", after=prompt["message_id"])
         telegram.user_sends(ADMIN, ADMIN_CHAT, "+3h", reply_to=again["message_id"])
@@ -283,7 +230,7 @@ async def test_rescheduled_draft_is_approved_for_the_new_time(botapi, resont):
     async with running(botapi, resont) as app:
         card = await card_of(botapi, pg)
         await press(botapi, ADMIN, card, f"post:time:{pg}")
-        prompt = await bot_text(botapi, rf"New time for post #{pg}")
+        prompt = await bot_text(botapi, rf"new time for post #{pg}")
         botapi.user_sends(ADMIN, ADMIN_CHAT, "+2d", reply_to=prompt["message_id"])
         confirm = await bot_text(botapi, rf"Move post #{pg} to")
         ts = int([d for d in datas(confirm) if d.startswith("post:rsok")][0].split(":")[3])
@@ -346,6 +293,20 @@ async def test_post_deleted_or_changed_in_resont_meanwhile(botapi, resont):
         assert audit(app, "post.gone")
 
 
+async def test_card_of_a_post_published_without_a_decision_is_closed(botapi, resont):
+    group = resont.add_post_group("Goes out by itself", [1], status="scheduled", schedule=tomorrow())
+    pg = group["id"]
+    async with running(botapi, resont):
+        card = await card_of(botapi, pg)
+        resont.publish_due(now=tomorrow() + timedelta(minutes=1))
+        await botapi.wait_for(lambda: "status: published" in text_of(current(botapi, card)))
+        assert datas(current(botapi, card)) == []
+        answer = await press(botapi, ADMIN, card, f"post:ok:{pg}", force=True)
+        assert answer["text"] == "This post no longer waits for approval in Resont (status: published)."
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/pending")
+        await bot_text(botapi, r"No post is waiting for approval")
+
+
 async def test_resont_error_is_shown_with_trace_id_and_card_stays_open(botapi, resont):
     group = draft(resont)
     pg = group["id"]
@@ -390,7 +351,7 @@ async def test_pick_a_new_time_after_approve(botapi, resont):
         await press(botapi, ADMIN, card, f"post:ok:{pg}")
         await botapi.wait_for(lambda: f"post:later:{pg}" in datas(current(botapi, card)))
         await press(botapi, ADMIN, current(botapi, card), f"post:later:{pg}")
-        prompt = await bot_text(botapi, rf"New time for post #{pg}")
+        prompt = await bot_text(botapi, rf"new time for post #{pg}")
         botapi.user_sends(ADMIN, ADMIN_CHAT, "tomorrow 9:00", reply_to=prompt["message_id"])
         confirm = await bot_text(botapi, rf"Approve post #{pg} for")
         yes = next(d for d in datas(confirm) if d.startswith("post:rsok"))
@@ -475,6 +436,20 @@ async def test_restart_does_not_resend_cards(botapi, resont, tmp_path):
         assert len(cards(botapi, group["id"])) == 1 and len(cards(botapi, second["id"])) == 1
         answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")  # the old card still works
         assert answer["text"].startswith("Approved")
+
+
+async def test_overlapping_polls_send_one_card(botapi, resont):
+    from bot.context import Context
+    from handlers import posts
+
+    groups = [draft(resont, f"Draft {n}") for n in range(3)]
+    async with running(botapi, resont, poll_seconds=3600) as app:
+        resont.latency = 0.05  # polls take a while: they overlap
+        context = Context(app)
+        await asyncio.gather(*(posts.poll_posts(context) for _ in range(3)))
+        await poll_ran(app, after=0)
+        for group in groups:
+            assert len(cards(botapi, group["id"])) == 1
 
 
 async def test_pending_and_posts_lists(telegram, resont):

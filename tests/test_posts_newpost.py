@@ -13,7 +13,7 @@ import pytest
 from tests.botapi import text_of
 from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT, AGENT, AUTHOR, RESONT_TOKEN, STRANGER, bot_running
-from tests.test_posts import card_of, current, datas, press
+from tests.posts_helpers import card_of, current, datas, press
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (64).to_bytes(4, "big") * 2 + b"\x08\x02\x00\x00\x00" + b"pixels" * 50
 
@@ -78,6 +78,46 @@ async def test_newpost_with_a_photo_creates_a_draft_with_the_uploaded_media(bota
 
 def current_in(backend: Any, chat: int, message: dict[str, Any]) -> dict[str, Any]:
     return backend.message(chat, message["message_id"]) or {}
+
+
+def user_sends_album(backend: Any, user: int, chat: int, photos: list[bytes], caption: str) -> None:
+    """The user sends an album: one message per photo sharing a ``media_group_id`` (the
+    emulator has no user-side album helper yet, so this builds the messages as it would)."""
+    group_id = str(next(backend._media_groups))
+    with backend._cond:
+        for index, data in enumerate(photos):
+            c, message = backend._user_message(user, chat, None, None)
+            stored = backend._store_file(data, "photo", mime_type="image/jpeg")
+            message["photo"] = backend._media_object(stored, "photo")
+            message["media_group_id"] = group_id
+            if index == 0:
+                message["caption"] = caption
+            backend._commit_user_message(c, message)
+
+
+async def test_album_becomes_one_album_draft(botapi, resont):
+    async with running(botapi, resont):
+        botapi.user_sends(AUTHOR, ADMIN_CHAT, "/newpost")
+        await said(botapi, ADMIN_CHAT, r"Let's propose a post")
+        user_sends_album(botapi, AUTHOR, ADMIN_CHAT, [PNG + b"1", PNG + b"2", PNG + b"3"], "Three views")
+        got = await said(botapi, ADMIN_CHAT, r"with its caption")
+        await press(botapi, AUTHOR, got, "newpost:keep")
+        picker = await said(botapi, ADMIN_CHAT, r"Choose the accounts")
+        assert len([m for m in botapi.bot_messages(ADMIN_CHAT) if "Got it" in text_of(m)]) == 1  # one answer per album
+        await press(botapi, AUTHOR, picker, "newpost:a:1")
+        await botapi.wait_for(lambda: "Selected: 1" in text_of(current(botapi, picker)))
+        await press(botapi, AUTHOR, current(botapi, picker), "newpost:done")
+        ask = await said(botapi, ADMIN_CHAT, r"When should it be published")
+        await press(botapi, AUTHOR, ask, "newpost:asap")
+        summary = await said(botapi, ADMIN_CHAT, r"Your proposal")
+        assert "Album: 3 files" in text_of(summary)
+        await press(botapi, AUTHOR, summary, "newpost:submit")
+        await botapi.wait_for(lambda: resont.post_groups)
+        [group] = resont.post_groups.values()
+        assert group["type"] == "album" and len(group["media_ids"]) == 3 and group["caption"] == "Three views"
+        assert sorted(u.content[-1:] for u in resont.uploads) == [b"1", b"2", b"3"]
+        card = await card_of(botapi, group["id"])
+        assert "Album: 3 files" in text_of(card) and card.get("photo")
 
 
 async def test_text_post_in_the_group_as_soon_as_approved(telegram, resont):

@@ -46,6 +46,20 @@ function toSeconds(date) {
   return n > 1e11 ? Math.floor(n / 1000) : n;
 }
 
+// PTB sends object-valued parameters JSON-encoded; telegram-test-api stores and echoes them as
+// strings, which PTB then fails to parse as objects ("LinkPreviewOptions() argument after **
+// must be a mapping, not str"). Decode them back; drop what cannot be decoded.
+const OBJECT_FIELDS = ['link_preview_options', 'reply_parameters', 'entities', 'caption_entities'];
+function decodeObjectFields(msg) {
+  for (const key of OBJECT_FIELDS) {
+    if (typeof msg[key] === 'string') {
+      try { msg[key] = JSON.parse(msg[key]); } catch (e) { delete msg[key]; }
+    }
+  }
+  delete msg.reply_parameters; // a request parameter, not a Message field
+  return msg;
+}
+
 function formatBotMessage(stored) {
   const m = stored.message;
   const msg = {
@@ -57,7 +71,7 @@ function formatBotMessage(stored) {
   };
   if (!(m.reply_markup && 'inline_keyboard' in m.reply_markup)) delete msg.reply_markup;
   delete msg.chat_id;
-  return msg;
+  return decodeObjectFields(msg);
 }
 
 function findBotMessage(body) {
@@ -110,6 +124,7 @@ sendResultModule.sendResult = (req, res, next) => {
           };
           delete data.result.chat_id;
           delete data.result.botToken;
+          decodeObjectFields(data.result);
           if (!data.result.reply_markup) delete data.result.reply_markup;
         } else if (method === 'editMessageText' || method === 'editMessageReplyMarkup') {
           const stored = findBotMessage(params);
