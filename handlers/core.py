@@ -116,7 +116,7 @@ async def _check_miogram(services: Services) -> tuple[bool | None, str]:
 def resont_line(services: Services, user_id: int, result: tuple[bool, str]) -> str:
     ok, detail = result
     key = "core.status_resont_ok" if ok else "core.status_resont_down"
-    return services.t(key, user_id, detail=html.escape(detail))
+    return services.t(key, user_id, detail=_safe(services, detail))
 
 
 def miogram_line(services: Services, user_id: int, result: tuple[bool | None, str]) -> str:
@@ -124,7 +124,7 @@ def miogram_line(services: Services, user_id: int, result: tuple[bool | None, st
     if ok is None:
         return services.t("core.status_miogram_off", user_id)
     key = "core.status_miogram_ok" if ok else "core.status_miogram_down"
-    return services.t(key, user_id, detail=html.escape(detail))
+    return services.t(key, user_id, detail=_safe(services, detail))
 
 
 def job_lines(services: Services, user_id: int) -> list[str]:
@@ -135,9 +135,14 @@ def job_lines(services: Services, user_id: int) -> list[str]:
     for name, outcome in sorted(services.health.jobs.items()):
         key = "core.status_job_ok" if outcome.ok else "core.status_job_failed"
         lines.append(
-            services.t(key, user_id, job=name, ago=int(now - outcome.at), detail=html.escape(outcome.detail[:200]))
+            services.t(key, user_id, job=name, ago=int(now - outcome.at), detail=_safe(services, outcome.detail))
         )
     return lines
+
+
+def _safe(services: Services, detail: str) -> str:
+    """A detail fit for the chat: secrets masked, HTML escaped, kept short."""
+    return html.escape(redact(detail, services.config.secrets())[:200])
 
 
 def queue_lines(services: Services, user_id: int, context: Context) -> list[str]:

@@ -273,7 +273,16 @@ async def on_caption(update: Update, context: Context) -> int | None:
 
 async def on_keep_caption(update: Update, context: Context) -> int | None:
     await _answer(update)
+    await _drop_buttons(update)
     return await _show_accounts(update, context)
+
+
+async def _drop_buttons(update: Update) -> None:
+    """Remove the buttons of the message whose button was just used (it is done)."""
+    try:
+        await update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup([]))
+    except TelegramError as exc:
+        log.info("could not remove used buttons: %s", exc)
 
 
 async def _load_choices(update: Update, context: Context) -> dict[str, Any] | None:
@@ -446,6 +455,7 @@ async def on_time(update: Update, context: Context) -> int | None:
 
 async def on_asap(update: Update, context: Context) -> int | None:
     await _answer(update)
+    await _drop_buttons(update)
     _draft(context)["when"] = None
     return await _show_summary(update, context)
 

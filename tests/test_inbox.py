@@ -61,11 +61,10 @@ def owner_replies(fake: FakeResont) -> list[dict[str, Any]]:
     return [c for c in fake.comments.values() if c["owner"]]
 
 
-async def test_comment_card_and_text_reply(botapi, resont):
+async def test_comment_card_and_text_reply(telegram, resont):
     """A new comment becomes a card (network, account, post, commenter, text, time); replying
-    to the card in Telegram answers the comment in Resont and edits the card. (Emulator only:
-    telegram-test-api echoes ``link_preview_options`` back as a string, which PTB cannot read.)"""
-    telegram = botapi
+    to the card in Telegram answers the comment in Resont and edits the card. Runs on both
+    Bot API emulators."""
     acc = account_id(resont)
     async with running(telegram, resont) as app:
         await poll(app)  # first start: history is not forwarded

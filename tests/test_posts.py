@@ -7,6 +7,7 @@ edits of captions and failure alerts on the home-made emulator (``botapi``).
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -466,3 +467,14 @@ async def test_pending_and_posts_lists(telegram, resont):
         assert "Going out soon" in text_of(upcoming) and "Brand IG" in text_of(upcoming)
         telegram.user_sends(AUTHOR, ADMIN_CHAT, "/pending")
         await bot_text(telegram, r"You may not use /pending")
+
+
+async def test_persian_admin_chat(botapi, resont):
+    group = draft(resont, "سلام دنیا")
+    async with running(botapi, resont, language="fa"):
+        card = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "پیش‌نویس" in text_of(m))
+        assert "سلام دنیا" in text_of(card) and re.search("[۰-۹]{4}", text_of(card))  # a Jalali year
+        assert card["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ تأیید"
+        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        assert answer["text"].startswith("تأیید شد")
+        await botapi.wait_for(lambda: "تأیید شد" in text_of(current(botapi, card)))
