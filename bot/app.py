@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.context import BotData, Context
 from bot.feature import Feature
 from bot.i18n import Catalogue
+from bot.logsafe import install_redaction
 from bot.miogram import MioGramClient
 from bot.ratelimit import StrictRateLimiter
 from bot.resont import ResontClient
@@ -64,6 +65,9 @@ def build_application(
     ``store``, the transports and ``clock`` are for tests and benchmarks; by default the store is
     the state file at ``config.state_path`` and the clients reach the configured URLs.
     """
+    # Whatever logging the host process sets up, no record may carry a secret (httpx logs every
+    # URL, and the bot token is in the Bot API path, the Resont token in the query string).
+    install_redaction(config.secrets())
     features = list(features) if features is not None else build_features(config)
     root = config.telegram_base_url
     app = (

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 _QUERY_SECRET = re.compile(
     r"(?i)((?:access_token|refresh_token|token|secret|client_secret|code)=)[^&\s\"'<>]+"
@@ -48,6 +49,43 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RedactingRecordFactory:
+    """A LogRecord factory that redacts each record's message as it is created.
+
+    Handler filters only protect the handlers they are attached to; a record factory protects
+    every handler, including ones added later by an operator (Sentry, a file handler) and by test
+    tools. Installed once per process (see :func:`install_redaction`); secrets accumulate.
+    """
+
+    def __init__(self, base: Callable[..., logging.LogRecord]) -> None:
+        self.base = base
+        self.secrets: set[str] = set()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.base(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave it for logging to report
+            return record
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text when it is set, so the traceback is redacted once here.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+        return record
+
+
+def install_redaction(secrets: Iterable[str] = ()) -> RedactingRecordFactory:
+    """Make every log record of this process redacted, adding ``secrets`` to the masked values."""
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, RedactingRecordFactory):
+        factory = RedactingRecordFactory(factory)
+        logging.setLogRecordFactory(factory)
+    factory.secrets.update(s for s in secrets if s)
+    return factory
+
+
 def setup_logging(level: str, secrets: Iterable[str]) -> RedactingFilter:
     """Configure the root logger: one stream handler to stderr, with redaction."""
     root = logging.getLogger()
@@ -59,6 +97,7 @@ def setup_logging(level: str, secrets: Iterable[str]) -> RedactingFilter:
     handler.addFilter(redactor)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    install_redaction(secrets)
     # httpx logs each request at INFO; keep it at WARNING unless debugging.
     if level.upper() != "DEBUG":
         logging.getLogger("httpx").setLevel(logging.WARNING)

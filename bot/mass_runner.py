@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TABLE = "mass_jobs"
+#: one document per unit that has left ``pending`` (key ``<job id>:<unit index>``): a batch's
+#: progress is one small write, however large the audience (the job document holds the numbers)
+UNITS = "mass_units"
 
 # job statuses
 DRAFT = "draft"
@@ -171,6 +174,67 @@ def batch_numbers(job: dict[str, Any], batch: int) -> list[str]:
         if unit["batch"] == batch:
             return list(unit["numbers"])
     return []
+
+
+# --- storage: the job document (audience, content, status) and one document per started unit
+
+
+def unit_key(job_id: str, index: int) -> str:
+    return f"{job_id}:{index}"
+
+
+def load(store: Any, job_id: str) -> dict[str, Any] | None:
+    """The job with its ``units`` (pending ones are derived from the audience, the others read
+    from the ``mass_units`` table), or None."""
+    job = store.table(TABLE).get(job_id)
+    if job is None:
+        return None
+    job["units"] = _assemble(store, job)
+    return job
+
+
+def _assemble(store: Any, job: dict[str, Any]) -> list[dict[str, Any]]:
+    if not job.get("started_at"):
+        return []
+    units = make_units(job["numbers"], job["batch_size"], parts_of(job["content"]))
+    table = store.table(UNITS)
+    for index, unit in enumerate(units):
+        stored = table.get(unit_key(job["id"], index))
+        if stored is not None:
+            unit.update(stored)
+    return units
+
+
+def load_all(store: Any) -> list[dict[str, Any]]:
+    jobs = []
+    for job_id, _ in list(store.table(TABLE).items()):
+        job = load(store, job_id)
+        if job is not None:
+            jobs.append(job)
+    return jobs
+
+
+def save_job(store: Any, job: dict[str, Any]) -> None:
+    """Write the job document (everything but its units)."""
+    store.table(TABLE).put(job["id"], {k: v for k, v in job.items() if k != "units"})
+
+
+def save_unit(store: Any, job: dict[str, Any], index: int) -> None:
+    store.table(UNITS).put(unit_key(job["id"], index), {**job["units"][index], "job": job["id"]})
+
+
+def update_unit(store: Any, job_id: str, index: int, **fields: Any) -> None:
+    """Merge ``fields`` into one unit (handlers record a card's message id, a report check)."""
+    job = load(store, job_id)
+    if job is None or not 0 <= index < len(job["units"]):
+        return
+    job["units"][index].update(fields)
+    save_unit(store, job, index)
+
+
+def delete_job(store: Any, job_id: str) -> None:
+    store.table(UNITS).prune(lambda doc: str(doc.get("job")) == job_id)
+    store.table(TABLE).delete(job_id)
 
 
 # --- counting and reporting
@@ -355,10 +419,14 @@ class MassRunner:
         return self.services.store.table(TABLE)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        return self.table.get(job_id)
+        return load(self.services.store, job_id)
 
-    def save(self, job: dict[str, Any]) -> None:
-        self.table.put(job["id"], job)
+    def save(self, job: dict[str, Any], units: Iterable[int] = (), *, doc: bool = True) -> None:
+        """Write the units that changed, then (unless ``doc`` is False) the job document."""
+        for index in dict.fromkeys(units):
+            save_unit(self.services.store, job, index)
+        if doc:
+            save_job(self.services.store, job)
 
     def lock(self, job_id: str):
         return self.services.locks(f"mass:{job_id}")
@@ -372,8 +440,9 @@ class MassRunner:
     def halt(self, job_id: str) -> None:
         self.active.discard(job_id)
 
-    def optout(self) -> set[str]:
-        return {key for key, _ in self.services.store.table("optout").items()}
+    def optout(self):
+        """The opt-out table (``number in runner.optout()`` is a key lookup)."""
+        return self.services.store.table("optout")
 
     # --- transitions requested by admins
 
@@ -398,8 +467,8 @@ class MassRunner:
         numbers = [n for n in job["numbers"] if n not in optout]
         late = [n for n in job["numbers"] if n in optout]
         job["opted_out"] = list(dict.fromkeys([*job.get("opted_out", []), *late]))
+        job["numbers"] = numbers  # from now on the units are cut from this list: never change it
         job["units"] = make_units(numbers, job["batch_size"], parts_of(job["content"]))
-        job["numbers"] = []  # the units hold them from now on (keeps every write of the job small)
         job["status"] = RUNNING
         job["started_at"] = now_ts(self.services)
         job["confirmed_by"] = by
@@ -453,12 +522,12 @@ class MassRunner:
                 return False, job
             if any(u["state"] == UNKNOWN for u in job["units"]):
                 return False, job
-            for unit in job["units"]:
-                if unit["state"] == FAILED:
-                    unit["state"], unit["error"] = PENDING, ""
+            retried = [i for i, unit in enumerate(job["units"]) if unit["state"] == FAILED]
+            for index in retried:
+                job["units"][index]["state"], job["units"][index]["error"] = PENDING, ""
             job["status"] = RUNNING
             job["pause_reason"], job["pause_detail"] = None, ""
-            self.save(job)
+            self.save(job, retried)
         self.services.store.audit(by, "mass.resume", job_id)
         await self.notifier.resumed(job)
         await self.notifier.progress(job, force=True)
@@ -508,6 +577,7 @@ class MassRunner:
             if unit["state"] not in (UNKNOWN, FAILED):
                 return False, job
             unit["decided_by"] = by
+            changed = [index]
             if action == "skip":
                 unit["state"] = SKIPPED
                 default = Outcome.UNKNOWN.value if unit.get("error_kind") == UNKNOWN else FAILED_OUTCOME
@@ -517,6 +587,7 @@ class MassRunner:
                     cap = caption_unit(job, unit["batch"])
                     if cap is not None and cap["state"] == PENDING:
                         cap["state"] = SKIPPED
+                        changed.append(job["units"].index(cap))
             elif action == "resend_missing":
                 pool = unit.get("todo") or unit["numbers"]
                 confirmed = {n: o for n, o in (known or {}).items() if n in set(pool)}
@@ -532,7 +603,7 @@ class MassRunner:
             if resume:
                 job["status"] = RUNNING
                 job["pause_reason"], job["pause_detail"] = None, ""
-            self.save(job)
+            self.save(job, changed, doc=resume)
         self.services.store.audit(by, f"mass.{action}", job_id, unit=index)
         await self.notifier.progress(job, force=True)
         if resume:
@@ -546,11 +617,15 @@ class MassRunner:
         jobs continue, finished jobs whose report was not sent get it. Returns resumed job ids."""
         resumed: list[str] = []
         now = now_ts(self.services)
+        keep = float(getattr(self.services.config, "retention_days", 30)) * 86400.0
         for job_id, job in list(self.table.items()):
             status = job.get("status")
             if status == DRAFT and now - float(job.get("created_at", now)) > DRAFT_TTL:
                 drop_spool(job)
-                self.table.delete(job_id)
+                delete_job(self.services.store, job_id)
+                continue
+            if status in FINISHED and job.get("report_sent") and now - float(job.get("finished_at", now)) > keep:
+                delete_job(self.services.store, job_id)  # past the retention period
                 continue
             if status in ACTIVE:
                 newly: list[int] = []
@@ -567,7 +642,7 @@ class MassRunner:
                     elif newly and job["status"] == RUNNING:
                         job["status"] = PAUSED
                         job["pause_reason"], job["pause_detail"] = UNKNOWN_BATCH, "restart"
-                    self.save(job)
+                    self.save(job, newly)
                 if newly:
                     log.warning("mass job %s: unit(s) %s were in flight at a restart: unknown", job_id, newly)
                 for index in newly:
@@ -629,7 +704,7 @@ class MassRunner:
                     unit["started"] = now_ts(services)
                     unit["attempts"] = unit.get("attempts", 0) + 1
                     unit["sending"] = to_send
-                    self.save(job)  # written before the request goes out
+                    self.save(job, [index], doc=False)  # written before the request goes out
         if finish:
             await self._finish(job_id)
             return False
@@ -684,6 +759,7 @@ class MassRunner:
         async with self.lock(job_id):
             job = self.get(job_id)
             assert job is not None
+            before = (job["status"], job.get("pause_reason"), job.get("pause_detail"))
             unit = job["units"][index]
             unit["finished"] = now_ts(services)
             sending = unit.pop("sending", [])
@@ -721,7 +797,8 @@ class MassRunner:
                 job["status"] = status = CANCELLED
             if status == RUNNING and not more and pause is None:
                 job["status"] = status = DONE
-            self.save(job)
+            # the job document (with the whole audience) is written only when its state changes
+            self.save(job, [index], doc=(job["status"], job.get("pause_reason"), job.get("pause_detail")) != before)
             if status != RUNNING or pause is not None:
                 self.halt(job_id)
         if unknown:

@@ -82,6 +82,7 @@ TABLES = (
     "alerts",  # open incidents (tell admins once)
     "users",  # per-user preferences (language)
     "inbox",  # forwarded comments/DMs: delivery state, card, open/replied/done
+    "mass_units",  # started mass-send batches, one small document each
 )
 
 _JSON = {"ensure_ascii": False, "separators": (",", ":")}

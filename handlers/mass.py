@@ -289,7 +289,7 @@ class Mass:
             "units": [],
         }
         set_audience(services, job, audience)
-        services.store.table(mr.TABLE).put(job_id, job)
+        mr.save_job(services.store, job)
         return job
 
     async def render_preview(self, job: dict[str, Any], user_id: int | None) -> tuple[str, InlineKeyboardMarkup]:
@@ -423,7 +423,7 @@ class Mass:
     async def _paint(self, job_id: str) -> None:
         services = self.services
         async with services.locks(f"mass-progress:{job_id}"):
-            current = services.store.table(mr.TABLE).get(job_id)
+            current = mr.load(services.store, job_id)
             if current is None or current.get("status") == mr.DRAFT:
                 return
             text, markup = self.render_progress(current)
@@ -535,10 +535,7 @@ class Mass:
             log.error("mass job %s: could not show the unknown batch %d: %s", job_id, index, exc)
             return
 
-        def mark(j: dict[str, Any]) -> None:
-            j["units"][index]["card"] = {"chat_id": message.chat_id, "message_id": message.message_id}
-
-        self._update_job(job_id, mark)
+        mr.update_unit(services.store, job_id, index, card={"chat_id": message.chat_id, "message_id": message.message_id})
 
     async def paused(self, job: dict[str, Any], reason: str, detail: str) -> None:
         services = self.services
@@ -606,7 +603,7 @@ class Mass:
             # a step of a /mass conversation that is over (restart, timeout, another admin)
             await query.answer(services.t("mass.flow_expired", user_id), show_alert=True)
             return
-        job = services.store.table(mr.TABLE).get(parts[2])
+        job = mr.load(services.store, parts[2])
         if job is None:
             await query.answer(services.t("mass.job_unknown", user_id), show_alert=True)
             return
@@ -655,7 +652,7 @@ class Mass:
         message = update.effective_message
         user_id = update.effective_user.id
         job_id = str(doc.get("data", {}).get("job_id", ""))
-        job = services.store.table(mr.TABLE).get(job_id)
+        job = mr.load(services.store, job_id)
         if job is None or job["status"] != mr.DRAFT:
             await message.reply_text(services.t("mass.job_unknown", user_id))
             return
@@ -675,7 +672,7 @@ class Mass:
         when = format_when(run_at, tz=services.tz, lang=lang)
         await message.reply_text(services.t("mass.scheduled", user_id, job=job_id, when=when, zone=services.config.timezone),
                                  parse_mode="HTML")
-        job = services.store.table(mr.TABLE).get(job_id) or job
+        job = mr.load(services.store, job_id) or job
         preview = job.get("preview")
         if preview:
             try:
@@ -711,7 +708,7 @@ class Mass:
             return
         set_audience(context.services, job, {"label": job["audience"], "valid": job["numbers"] + job["opted_out"],
                                              "invalid": job["invalid"], "duplicates": job["duplicates"]})
-        context.services.store.table(mr.TABLE).put(job["id"], job)
+        mr.save_job(context.services.store, job)
         text, markup = await self.render_preview(job, user_id)
         await self._edit_query_message(update, text, markup)
 
@@ -806,10 +803,7 @@ class Mass:
             elif record.result is False:
                 found[number] = Outcome.NOT_DELIVERED.value
 
-        def keep(j: dict[str, Any]) -> None:
-            j["units"][index]["checked"] = found
-
-        self._update_job(job["id"], keep)
+        mr.update_unit(services.store, job["id"], index, checked=found)
         missing = len(wanted) - len(found)
         t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
         text = t("mass.check_result", job=job["id"], batch=unit["batch"] + 1, count=len(wanted),
@@ -849,7 +843,7 @@ class Mass:
             return
         await query.answer()
         set_audience(services, job, list_audience(services, user_id, saved))
-        services.store.table(mr.TABLE).put(job["id"], job)
+        mr.save_job(services.store, job)
         text, markup = await self.render_preview(job, user_id)
         await self._edit_query_message(update, text, markup)
         self._update_job(job["id"], lambda j: j.update(preview={"chat_id": query.message.chat_id, "message_id": query.message.message_id}))
@@ -860,10 +854,11 @@ class Mass:
         services = context.services
         user_id = update.effective_user.id
         lang = services.lang(user_id)
-        jobs = sorted(
+        recent = sorted(
             (doc for _, doc in services.store.table(mr.TABLE).items() if doc.get("status") != mr.DRAFT),
             key=lambda d: d.get("created_at", 0), reverse=True,
         )[:8]
+        jobs = [job for job in (mr.load(services.store, doc["id"]) for doc in recent) if job is not None]
         lines = [services.t("mass.report_title", user_id)]
         buttons = []
         if not jobs:

@@ -292,6 +292,8 @@ class Flow:
         if attachment is None:
             return CONTENT
         flow = self._data(context, update)
+        self._drop_media(context, update)  # an earlier file of this flow, if any
+        flow.pop("content", None)
         path = mr.spool_dir(services) / f"{flow['job_id']}.{attachment.extension}"
         try:
             await mass_files.download_to(context, attachment, path, mass_files.TELEGRAM_DOWNLOAD_MAX)
@@ -306,7 +308,6 @@ class Flow:
             path.unlink(missing_ok=True)
             await message.reply_text(self._t(context, update, "mass.file_empty"))
             return CONTENT
-        self._drop_media(context, update)
         caption = (message.caption or "").strip()
         flow["content"] = {"text": caption or None, "media": info}
         if caption:

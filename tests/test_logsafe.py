@@ -60,3 +60,25 @@ async def test_httpx_request_log_is_redacted():
         await client.get("http://resont.test/token/v1/account", params={"token": "tok-XYZ"})
     assert lines, "httpx should have logged the request"
     assert all("tok-XYZ" not in line for line in lines)
+
+
+def test_record_factory_redacts_for_every_handler():
+    from bot.logsafe import install_redaction
+
+    install_redaction(["factory-secret-1"])
+    seen: list[str] = []
+
+    class Raw(logging.Handler):  # no filter: sees records as created
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("test.factory")
+    handler = Raw()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("GET %s", "http://h/bot123456:AAAsecret/getMe?token=factory-secret-1")
+        logger.info("plain %s", "factory-secret-1")
+    finally:
+        logger.removeHandler(handler)
+    assert seen and all("factory-secret-1" not in line and "AAAsecret" not in line for line in seen)

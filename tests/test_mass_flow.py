@@ -225,7 +225,7 @@ async def test_no_credit_pauses_with_an_alert_and_resume_continues(botapi):
         job_id = await confirm(botapi, preview)
         alert = await bot_says(botapi, "paused: no MioGram credit")
         assert len(fake.sent) == 100
-        job = store_of(app).table(mr.TABLE).get(job_id)
+        job = mr.load(store_of(app), job_id)
         assert job["status"] == mr.PAUSED and job["pause_reason"] == mr.NO_CREDIT
         assert mr.count(job).sent == 100 and job["units"][1]["results"] == {}
         progress = await progress_showing(app, botapi, job_id, "paused")

@@ -105,7 +105,7 @@ class Rig:
         raise AssertionError("the runner did not stop")
 
     def job(self, job_id: str = "job1") -> dict[str, Any]:
-        return self.store.table(mr.TABLE).get(job_id)
+        return mr.load(self.store, job_id)
 
     def report(self, job_id: str = "job1") -> list[dict[str, str]]:
         text = mr.report_csv(self.job(job_id)).decode("utf-8-sig")
@@ -207,6 +207,20 @@ async def test_each_unit_is_written_in_flight_before_the_request(rig):
     assert seen == [mr.IN_FLIGHT, mr.PENDING, mr.UNIT_DONE, mr.IN_FLIGHT]
 
 
+async def test_a_batch_writes_its_own_small_document_not_the_whole_audience(rig):
+    r = rig(batch_size=10)
+    job_id = r.draft(numbers(1000), batch_size=10)
+    table = r.store.table(mr.TABLE)
+    writes: list[int] = []
+    put = table.put
+    table.put = lambda key, doc: (writes.append(len(doc.get("numbers", []))), put(key, doc))[1]  # type: ignore[method-assign]
+    await r.runner.confirm(job_id, 1)
+    await r.run(job_id)
+    assert len(r.fake.calls_of("SendMessageMass")) == 100
+    assert len(writes) <= 4, writes  # confirmed, done, finished, report sent: not once per batch
+    assert len(r.store.table(mr.UNITS)) == 100
+
+
 # --- crash in flight → unknown → an admin decides
 
 
@@ -233,7 +247,7 @@ class Gate(httpx.AsyncBaseTransport):
 def crashed_copy(store: Store) -> Store:
     """What a restarted process reads: the state as it was written at this instant."""
     copy_ = Store.memory()
-    for name in (mr.TABLE, "optout", "lists"):
+    for name in (mr.TABLE, mr.UNITS, "optout", "lists"):
         for key, doc in store.table(name).items():
             copy_.table(name).put(key, copy.deepcopy(doc))
     return copy_
@@ -515,14 +529,13 @@ async def _property(count: int, batch: int, events: list[str]) -> None:
                 # the state as written, a unit possibly in flight: mark the next one in flight
                 # the way step() does, then "restart"
                 state = crashed_copy(r.store)
-                units = state.table(mr.TABLE).get(job_id)["units"]
-                pending = [u for u in units if u["state"] == mr.PENDING]
+                doc = mr.load(state, job_id)
+                pending = [u for u in doc["units"] if u["state"] == mr.PENDING]
                 if pending and job["status"] == mr.RUNNING:
-                    doc = state.table(mr.TABLE).get(job_id)
                     i = next(i for i, u in enumerate(doc["units"]) if u["state"] == mr.PENDING)
                     doc["units"][i]["state"] = mr.IN_FLIGHT
                     doc["units"][i]["sending"] = list(doc["units"][i]["numbers"])
-                    state.table(mr.TABLE).put(job_id, doc)
+                    mr.save_unit(state, doc, i)
                     # the gateway got that request and sent it before the process died
                     for n in doc["units"][i]["numbers"]:
                         fake.sent.append(("SendMessageMass", n))
