@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import quote
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,13 +18,15 @@ from typing import Any
 _QUERY_SECRET = re.compile(
     r"(?i)((?:access_token|refresh_token|token|secret|client_secret|code)=)[^&\s\"'<>]+"
 )
-_BOT_PATH = re.compile(r"(/bot)\d+:[A-Za-z0-9_-]+")
+_BOT_PATH = re.compile(r"(?i)(/bot)\d+(?::|%3A)[A-Za-z0-9_-]+")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every secret value and secret-looking URL part masked."""
     for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "***")
+        # URLs carry secrets percent-encoded too (httpx logs "/bot123%3Aabc/…" for file paths).
+        for form in {secret, quote(secret, safe=""), quote(secret, safe="/:")}:
+            text = text.replace(form, "***")
     text = _QUERY_SECRET.sub(r"\1***", text)
     return _BOT_PATH.sub(r"\1***", text)
 

@@ -1,58 +1,45 @@
 """/newpost: an author (or admin) proposes a post from Telegram.
 
 Steps: media (photo, album, video, document) or a text → caption → accounts and account groups
-from an inline multi-select → time → summary with Submit. On Submit the bot downloads the files
-from Telegram, uploads them to Resont, creates a draft and sends its approval card, so the draft
-enters the same approval flow as drafts written in Resont. ``/cancel`` (or the Cancel button)
-leaves at any step; nothing reaches Resont before Submit.
-
-Files are checked before anything is uploaded: Telegram lets bots download at most 20 MB, and
-Resont's own per-file limit (``me/files``) is checked at Submit; unsupported kinds (voice,
-stickers, audio, executables …) are refused with the reason.
+from an inline multi-select → time → summary with Submit. On Submit the bot uploads the files to
+Resont (see :mod:`handlers.posts_media`), creates a draft and sends its approval card, so the
+draft enters the same approval flow as drafts written in Resont. ``/cancel`` (or the Cancel
+button) leaves at any step; nothing reaches Resont before Submit.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
-import mimetypes
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Context
 from bot.resont import PostInput
 from bot.resont_errors import ResontError
+from bot.resont_models import PostGroup
 from bot.timeparse import TimeParseError, parse_when
 from handlers import replies
-from handlers.posts_cards import excerpt, size_text, when_text
+from handlers.posts_actions import answer
+from handlers.posts_cards import error_text, excerpt, when_text
+from handlers.posts_media import Refused, describe_media, post_type, upload_all
+from handlers.posts_picker import choice_rows, load_choices, pick, selected_names
+from handlers.posts_poll import create_card
+from handlers.posts_state import POLL_LOCK, display_name
 
 log = logging.getLogger(__name__)
 
 MEDIA, CAPTION, ACCOUNTS, TIME, CONFIRM = range(5)
 
-#: Telegram's limit for files a bot downloads (getFile).
-MAX_DOWNLOAD = 20 * 1024 * 1024
 MAX_ALBUM = 10
-ACCOUNTS_PER_PAGE = 8
 CONVERSATION_TIMEOUT = 3600.0
-#: Document types accepted besides images and videos.
-DOCUMENT_TYPES = frozenset({
-    "application/pdf",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/zip",
-    "text/plain",
-    "text/csv",
-})
 _UNSUPPORTED = (
     filters.AUDIO | filters.VOICE | filters.Sticker.ALL | filters.VIDEO_NOTE | filters.ANIMATION
     | filters.LOCATION | filters.CONTACT | filters.POLL | filters.Dice.ALL | filters.VENUE
@@ -73,32 +60,22 @@ def _conversation() -> ConversationHandler:
     return ConversationHandler(
         entry_points=[CommandHandler("newpost", start)],
         states={
-            MEDIA: [
-                MessageHandler(_UNSUPPORTED, on_unsupported),
-                MessageHandler(_MEDIA, on_media),
-                MessageHandler(_TEXT, on_text_post),
-            ],
+            MEDIA: [*_taking_media(), MessageHandler(_TEXT, on_caption)],
             CAPTION: [
-                MessageHandler(_UNSUPPORTED, on_unsupported),
-                MessageHandler(_MEDIA, on_media),
+                *_taking_media(),
                 MessageHandler(_TEXT, on_caption),
                 CallbackQueryHandler(on_keep_caption, pattern=r"^newpost:keep$"),
             ],
             ACCOUNTS: [
                 CallbackQueryHandler(on_account_button, pattern=r"^newpost:(a|g|p):\d+$|^newpost:done$"),
-                MessageHandler(_MEDIA, on_late_media),
-                MessageHandler(_TEXT, on_use_buttons),
+                *_buttons_only(),
             ],
             TIME: [
                 MessageHandler(_TEXT, on_time),
                 MessageHandler(_MEDIA, on_late_media),
                 CallbackQueryHandler(on_asap, pattern=r"^newpost:asap$"),
             ],
-            CONFIRM: [
-                CallbackQueryHandler(on_submit, pattern=r"^newpost:submit$"),
-                MessageHandler(_MEDIA, on_late_media),
-                MessageHandler(_TEXT, on_use_buttons),
-            ],
+            CONFIRM: [CallbackQueryHandler(on_submit, pattern=r"^newpost:submit$"), *_buttons_only()],
         },
         fallbacks=[
             CommandHandler("cancel", on_cancel),
@@ -111,6 +88,16 @@ def _conversation() -> ConversationHandler:
         conversation_timeout=CONVERSATION_TIMEOUT,
         name="newpost",
     )
+
+
+def _taking_media() -> list[BaseHandler]:
+    """The steps that take files: refuse unsupported kinds, add the others."""
+    return [MessageHandler(_UNSUPPORTED, on_unsupported), MessageHandler(_MEDIA, on_media)]
+
+
+def _buttons_only() -> list[BaseHandler]:
+    """The steps answered with buttons: late album items are kept, texts are told so."""
+    return [MessageHandler(_MEDIA, on_late_media), MessageHandler(_TEXT, on_use_buttons)]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -133,73 +120,59 @@ def _t(context: Context, update: Update, key: str, **values: Any) -> str:
     return context.services.t(key, user_id, **values)
 
 
-async def _delegated(update: Update, context: Context) -> bool:
-    """A reply to one of the bot's questions or cards is for the reply router, not for this
-    conversation (an admin can answer a "reason?" prompt in the middle of a proposal)."""
-    message = update.effective_message
-    if message is None or message.reply_to_message is None:
-        return False
-    if replies.find_target(context.services.store, message.chat_id, message.reply_to_message.message_id) is None:
-        return False
-    await replies.on_reply(update, context)
-    return True
+Step = Callable[[Update, Context], Awaitable["int | None"]]
+
+
+def _unless_a_reply(step: Step) -> Step:
+    """A reply to one of the bot's questions or cards goes to the reply router instead of
+    ``step`` (an admin can answer a "reason?" prompt in the middle of a proposal)."""
+
+    @functools.wraps(step)
+    async def wrapper(update: Update, context: Context) -> int | None:
+        message = update.effective_message
+        if message is not None and message.reply_to_message is not None:
+            store = context.services.store
+            if replies.find_target(store, message.chat_id, message.reply_to_message.message_id) is not None:
+                await replies.on_reply(update, context)
+                return None
+        return await step(update, context)
+
+    return wrapper
 
 
 def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows])
 
 
-async def _answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
-    if update.callback_query is None:
-        return
+def _cancel_row(context: Context, update: Update) -> list[tuple[str, str]]:
+    return [(_t(context, update, "posts.btn_cancel"), "newpost:cancel")]
+
+
+async def _drop_buttons(update: Update) -> None:
+    """Remove the buttons of the message whose button was just used (it is done)."""
     try:
-        await update.callback_query.answer(text[:200] if text else None, show_alert=alert)
+        await update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup([]))
     except TelegramError as exc:
-        log.warning("could not answer a button press: %s", exc)
+        log.info("could not remove used buttons: %s", exc)
 
 
-# --------------------------------------------------------------------------- steps
+async def _edit(query: Any, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    try:
+        await query.edit_message_text(text[:4096], parse_mode="HTML", reply_markup=markup or InlineKeyboardMarkup([]))
+    except TelegramError as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("could not update the proposal summary: %s", exc)
+
+
+# --------------------------------------------------------------------------- media and caption
 
 
 async def start(update: Update, context: Context) -> int:
     context.user_data["newpost"] = _new_draft()
     await update.effective_message.reply_text(
-        _t(context, update, "posts.np_start"),
-        reply_markup=_buttons([[(_t(context, update, "posts.btn_cancel"), "newpost:cancel")]]),
+        _t(context, update, "posts.np_start"), reply_markup=_buttons([_cancel_row(context, update)])
     )
     return MEDIA
-
-
-def describe_media(message: Message) -> tuple[dict[str, Any] | None, str | None, dict[str, Any]]:
-    """(item, None, {}) for an acceptable file, or (None, refusal key, values)."""
-    if message.photo:
-        photo = message.photo[-1]
-        item = {"file_id": photo.file_id, "kind": "image", "size": photo.file_size,
-                "name": f"photo_{photo.file_unique_id}.jpg", "mime": "image/jpeg"}
-    elif message.video:
-        video = message.video
-        mime = video.mime_type or "video/mp4"
-        item = {"file_id": video.file_id, "kind": "video", "size": video.file_size,
-                "name": video.file_name or f"video_{video.file_unique_id}{mimetypes.guess_extension(mime) or '.mp4'}",
-                "mime": mime}
-    elif message.document:
-        document = message.document
-        mime = (document.mime_type or mimetypes.guess_type(document.file_name or "")[0] or "").lower()
-        if mime.startswith("image/"):
-            kind = "image"
-        elif mime.startswith("video/"):
-            kind = "video"
-        elif mime in DOCUMENT_TYPES:
-            kind = "document"
-        else:
-            return None, "posts.np_unsupported_type", {"name": document.file_name or "?", "mime": mime or "?"}
-        item = {"file_id": document.file_id, "kind": kind, "size": document.file_size,
-                "name": document.file_name or f"file_{document.file_unique_id}", "mime": mime}
-    else:
-        return None, "posts.np_unsupported", {}
-    if item["size"] is not None and item["size"] > MAX_DOWNLOAD:
-        return None, "posts.np_too_big", {"size": size_text(item["size"]), "limit": size_text(MAX_DOWNLOAD)}
-    return item, None, {}
 
 
 async def on_unsupported(update: Update, context: Context) -> int | None:
@@ -208,13 +181,13 @@ async def on_unsupported(update: Update, context: Context) -> int | None:
 
 
 async def on_media(update: Update, context: Context) -> int | None:
+    """A file: added to the proposal; the first of an album (or a lone file) is answered."""
     message = update.effective_message
     item, refusal, values = describe_media(message)
     if item is None:
         await message.reply_text(_t(context, update, refusal, **values))
         return None
-    services = context.services
-    async with services.locks(f"newpost:{message.chat_id}:{update.effective_user.id}"):
+    async with context.services.locks(f"newpost:{message.chat_id}:{update.effective_user.id}"):
         draft = _draft(context)
         same_group = message.media_group_id is not None and message.media_group_id == draft.get("group_id")
         if len(draft["media"]) >= MAX_ALBUM:
@@ -229,14 +202,19 @@ async def on_media(update: Update, context: Context) -> int | None:
             return CAPTION  # the rest of an album: one answer for the whole album
         draft["group_id"] = message.media_group_id
         count = len(draft["media"])
-    rows = [[(_t(context, update, "posts.btn_cancel"), "newpost:cancel")]]
+    await _ask_caption(update, context, draft, count)
+    return CAPTION
+
+
+async def _ask_caption(update: Update, context: Context, draft: dict[str, Any], count: int) -> None:
+    """"Got it": write the caption, or keep the one the file came with."""
+    rows = [_cancel_row(context, update)]
     if draft["caption"]:
         key = "posts.np_got_media_caption"
         rows.insert(0, [(_t(context, update, "posts.btn_keep_caption"), "newpost:keep")])
     else:
         key = "posts.np_got_media"
-    await message.reply_text(_t(context, update, key, count=count), reply_markup=_buttons(rows))
-    return CAPTION
+    await update.effective_message.reply_text(_t(context, update, key, count=count), reply_markup=_buttons(rows))
 
 
 async def on_late_media(update: Update, context: Context) -> int | None:
@@ -255,51 +233,32 @@ async def on_late_media(update: Update, context: Context) -> int | None:
     return None
 
 
-async def on_text_post(update: Update, context: Context) -> int | None:
-    """A text instead of media: a text-only post with that caption."""
-    if await _delegated(update, context):
-        return None
-    draft = _draft(context)
-    draft["caption"] = update.effective_message.text or ""
-    return await _show_accounts(update, context)
-
-
+@_unless_a_reply
 async def on_caption(update: Update, context: Context) -> int | None:
-    if await _delegated(update, context):
-        return None
+    """The caption; a text instead of media is a text-only post with that caption."""
     _draft(context)["caption"] = update.effective_message.text or ""
     return await _show_accounts(update, context)
 
 
 async def on_keep_caption(update: Update, context: Context) -> int | None:
-    await _answer(update)
+    await answer(update)
     await _drop_buttons(update)
     return await _show_accounts(update, context)
 
 
-async def _drop_buttons(update: Update) -> None:
-    """Remove the buttons of the message whose button was just used (it is done)."""
-    try:
-        await update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup([]))
-    except TelegramError as exc:
-        log.info("could not remove used buttons: %s", exc)
+# --------------------------------------------------------------------------- accounts
 
 
 async def _load_choices(update: Update, context: Context) -> dict[str, Any] | None:
-    services = context.services
+    """The accounts and account groups to pick from, or None after saying Resont failed."""
     try:
-        accounts = await services.resont.accounts()
-        groups = await services.resont.account_groups()
+        return await load_choices(context.services)
     except ResontError as exc:
         trace = f" (trace id {exc.trace_id})" if exc.trace_id else ""
         await update.effective_message.reply_text(
             _t(context, update, "posts.np_accounts_failed", error=exc.message + trace)
         )
         return None
-    return {
-        "accounts": [[a.id, a.name or f"#{a.id}", a.type or "", bool(a.login_required)] for a in accounts if a.id is not None],
-        "groups": [[g.id, g.name or f"#{g.id}", list(g.account_ids)] for g in groups if g.id is not None],
-    }
 
 
 async def _show_accounts(update: Update, context: Context) -> int | None:
@@ -325,78 +284,24 @@ def _accounts_text(update: Update, context: Context) -> str:
 
 
 def _accounts_keyboard(update: Update, context: Context) -> InlineKeyboardMarkup:
+    """The picker's choices, then Done (with the count) and Cancel."""
     draft = _draft(context)
-    choices = draft["choices"]
-    selected = set(draft["accounts"])
-    rows: list[list[tuple[str, str]]] = []
-    for group_id, name, members in choices["groups"]:
-        full = bool(members) and set(members) <= selected
-        mark = "☑" if full else "☐"
-        rows.append([(f"{mark} 👥 {name} ({len(members)})"[:60], f"newpost:g:{group_id}")])
-    accounts = choices["accounts"]
-    pages = max(1, -(-len(accounts) // ACCOUNTS_PER_PAGE))
-    page = min(max(0, draft.get("page", 0)), pages - 1)
-    for account_id, name, network, relogin in accounts[page * ACCOUNTS_PER_PAGE:(page + 1) * ACCOUNTS_PER_PAGE]:
-        mark = "☑" if account_id in selected else "☐"
-        warn = " ⚠️" if relogin else ""
-        rows.append([(f"{mark} {name} · {network or '?'}{warn}"[:60], f"newpost:a:{account_id}")])
-    if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(("◀", f"newpost:p:{page - 1}"))
-        nav.append((f"{page + 1}/{pages}", f"newpost:p:{page}"))
-        if page < pages - 1:
-            nav.append(("▶", f"newpost:p:{page + 1}"))
-        rows.append(nav)
-    rows.append([
-        (_t(context, update, "posts.btn_done_count", count=len(selected)), "newpost:done"),
-        (_t(context, update, "posts.btn_cancel"), "newpost:cancel"),
-    ])
-    return _buttons(rows)
+    done = (_t(context, update, "posts.btn_done_count", count=len(set(draft["accounts"]))), "newpost:done")
+    return _buttons([*choice_rows(draft), [done, *_cancel_row(context, update)]])
 
 
 async def on_account_button(update: Update, context: Context) -> int | None:
+    """``newpost:a:<account>``, ``newpost:g:<group>`` (toggle), ``newpost:p:<page>``, ``newpost:done``."""
     query = update.callback_query
     draft = _draft(context)
-    choices = draft.get("choices")
-    if not choices:
-        await _answer(update, _t(context, update, "posts.np_stale"), alert=True)
+    if not draft.get("choices"):
+        await answer(update, _t(context, update, "posts.np_stale"), alert=True)
         return None
     parts = (query.data or "").split(":")
     if parts[1] == "done":
-        if not draft["accounts"]:
-            await _answer(update, _t(context, update, "posts.np_pick_one"), alert=True)
-            return None
-        await _answer(update)
-        names = _selected_names(draft)
-        try:
-            await query.edit_message_text(
-                _t(context, update, "posts.np_accounts_chosen", accounts=html.escape(", ".join(names))), parse_mode="HTML",
-                reply_markup=InlineKeyboardMarkup([]),
-            )
-        except TelegramError as exc:
-            log.info("could not close the account picker: %s", exc)
-        await _ask_time(update, context)
-        return TIME
-    value = int(parts[2])
-    selected = list(draft["accounts"])
-    known = {a[0] for a in choices["accounts"]}
-    if parts[1] == "a" and value in known:
-        if value in selected:
-            selected.remove(value)
-        else:
-            selected.append(value)
-    elif parts[1] == "g":
-        members = next((g[2] for g in choices["groups"] if g[0] == value), [])
-        members = [m for m in members if m in known]
-        if members and set(members) <= set(selected):
-            selected = [a for a in selected if a not in members]
-        else:
-            selected += [m for m in members if m not in selected]
-    elif parts[1] == "p":
-        draft["page"] = value
-    draft["accounts"] = selected
-    await _answer(update)
+        return await _accounts_done(update, context)
+    pick(draft, parts[1], int(parts[2]))
+    await answer(update)
     try:
         await query.edit_message_text(
             _accounts_text(update, context), parse_mode="HTML", reply_markup=_accounts_keyboard(update, context)
@@ -407,33 +312,44 @@ async def on_account_button(update: Update, context: Context) -> int | None:
     return None
 
 
-def _selected_names(draft: dict[str, Any]) -> list[str]:
-    names = {a[0]: f"{a[1]} ({a[2] or '?'})" for a in draft["choices"]["accounts"]}
-    return [names.get(a, f"#{a}") for a in draft["accounts"]]
+async def _accounts_done(update: Update, context: Context) -> int | None:
+    """Done: at least one account, then the picker closes and the time is asked."""
+    draft = _draft(context)
+    if not draft["accounts"]:
+        await answer(update, _t(context, update, "posts.np_pick_one"), alert=True)
+        return None
+    await answer(update)
+    names = html.escape(", ".join(selected_names(draft)))
+    try:
+        await update.callback_query.edit_message_text(
+            _t(context, update, "posts.np_accounts_chosen", accounts=names), parse_mode="HTML",
+            reply_markup=InlineKeyboardMarkup([]),
+        )
+    except TelegramError as exc:
+        log.info("could not close the account picker: %s", exc)
+    await _ask_time(update, context)
+    return TIME
+
+
+@_unless_a_reply
+async def on_use_buttons(update: Update, context: Context) -> int | None:
+    await update.effective_message.reply_text(_t(context, update, "posts.np_use_buttons"))
+    return None
+
+
+# --------------------------------------------------------------------------- time and summary
 
 
 async def _ask_time(update: Update, context: Context) -> None:
     zone = context.services.config.timezone
     await update.effective_message.reply_text(
-        _t(context, update, "posts.np_ask_time", zone=zone,
-           hint=_t(context, update, "time.hint", zone=zone)),
-        reply_markup=_buttons([[
-            (_t(context, update, "posts.btn_asap"), "newpost:asap"),
-            (_t(context, update, "posts.btn_cancel"), "newpost:cancel"),
-        ]]),
+        _t(context, update, "posts.np_ask_time", zone=zone, hint=_t(context, update, "time.hint", zone=zone)),
+        reply_markup=_buttons([[(_t(context, update, "posts.btn_asap"), "newpost:asap"), *_cancel_row(context, update)]]),
     )
 
 
-async def on_use_buttons(update: Update, context: Context) -> int | None:
-    if await _delegated(update, context):
-        return None
-    await update.effective_message.reply_text(_t(context, update, "posts.np_use_buttons"))
-    return None
-
-
+@_unless_a_reply
 async def on_time(update: Update, context: Context) -> int | None:
-    if await _delegated(update, context):
-        return None
     services = context.services
     user_id = update.effective_user.id
     lang = services.lang(user_id)
@@ -454,7 +370,7 @@ async def on_time(update: Update, context: Context) -> int | None:
 
 
 async def on_asap(update: Update, context: Context) -> int | None:
-    await _answer(update)
+    await answer(update)
     await _drop_buttons(update)
     _draft(context)["when"] = None
     return await _show_summary(update, context)
@@ -479,16 +395,13 @@ def _summary(update: Update, context: Context) -> str:
         user_id,
         what=what,
         caption=html.escape(excerpt(draft["caption"], 600)) or "—",
-        accounts=html.escape(", ".join(_selected_names(draft))),
+        accounts=html.escape(", ".join(selected_names(draft))),
         when=html.escape(when),
     )
 
 
 def _summary_keyboard(update: Update, context: Context) -> InlineKeyboardMarkup:
-    return _buttons([[
-        (_t(context, update, "posts.btn_submit"), "newpost:submit"),
-        (_t(context, update, "posts.btn_cancel"), "newpost:cancel"),
-    ]])
+    return _buttons([[(_t(context, update, "posts.btn_submit"), "newpost:submit"), *_cancel_row(context, update)]])
 
 
 async def _show_summary(update: Update, context: Context) -> int:
@@ -498,144 +411,86 @@ async def _show_summary(update: Update, context: Context) -> int:
     return CONFIRM
 
 
-def post_type(media: list[dict[str, Any]]) -> str:
-    if not media:
-        return "text"
-    if len(media) > 1:
-        return "album"
-    return media[0]["kind"]
+# --------------------------------------------------------------------------- submit
 
 
 async def on_submit(update: Update, context: Context) -> int | None:
     """Check sizes against Resont's limit, upload, create the draft, send its card."""
-    from handlers import posts  # the card machinery (imported here: posts imports this module)
-
     services = context.services
     query = update.callback_query
     user = update.effective_user
     draft = _draft(context)
     async with services.locks(f"newpost:{query.message.chat_id if query.message else 0}:{user.id}"):
         if draft.get("submitted"):
-            await _answer(update, _t(context, update, "posts.np_already_submitted"), alert=True)
+            await answer(update, _t(context, update, "posts.np_already_submitted"), alert=True)
             return ConversationHandler.END
-        await _answer(update, _t(context, update, "posts.np_uploading"))
-        refusal = await _check_storage(update, context, draft["media"])
-        if refusal:
-            await _edit(query, _summary(update, context) + "\n\n" + html.escape(refusal), _summary_keyboard(update, context))
-            return None
-        try:
-            media_ids = await _upload(update, context, draft["media"])
-        except _Refused as exc:
-            await _edit(query, _summary(update, context) + "\n\n" + html.escape(str(exc)), _summary_keyboard(update, context))
-            return None
-        except ResontError as exc:
-            services.store.audit(user.id, "post.propose", "post_group:new", outcome="error", error=exc.message,
-                                 trace_id=exc.trace_id)
-            await _edit(query, _summary(update, context) + "\n\n" + _error_line(context, exc),
-                        _summary_keyboard(update, context))
-            return None
-        when = draft["when"]
-        post = PostInput(
-            caption=draft["caption"],
-            type=post_type(draft["media"]),
-            account_ids=list(draft["accounts"]),
-            media_ids=media_ids or None,
-            is_draft=True,
-            is_scheduled=True if when is not None else None,
-            schedule_date=int(when) if when is not None else None,
-        )
-        author = posts.display_name(user)
-        try:
-            async with services.locks(posts.POLL_LOCK):
-                group = await services.resont.create_post(post)
-                accounts = {a[0]: [a[1], a[2]] for a in draft["choices"]["accounts"]}
-                try:
-                    await posts.create_card(context, group, accounts, author=author, schedule_ts=when)
-                except TelegramError as exc:
-                    log.warning("could not send the card of the new draft %s: %s", group.id, exc)
-        except ResontError as exc:
-            services.store.audit(user.id, "post.propose", "post_group:new", outcome="error", error=exc.message,
-                                 trace_id=exc.trace_id)
-            await _edit(query, _summary(update, context) + "\n\n" + _error_line(context, exc),
-                        _summary_keyboard(update, context))
+        await answer(update, _t(context, update, "posts.np_uploading"))
+        submitted = await _submit(update, context, draft)
+        if submitted is None:
             return None
         draft["submitted"] = True
+    group, media_ids = submitted
     services.store.audit(user.id, "post.propose", f"post_group:{group.id}", outcome="ok", media_ids=media_ids,
-                         accounts=list(draft["accounts"]), schedule_ts=when)
+                         accounts=list(draft["accounts"]), schedule_ts=draft["when"])
     await _edit(query, _summary(update, context) + "\n\n" + _t(context, update, "posts.np_done", id=str(group.id)))
     context.user_data.pop("newpost", None)
     return ConversationHandler.END
 
 
-class _Refused(Exception):
-    """A file cannot be taken (too big to download); ``str()`` is the user's message."""
-
-
-def _error_line(context: Context, exc: ResontError) -> str:
+async def _submit(update: Update, context: Context, draft: dict[str, Any]) -> tuple[PostGroup, list[int]] | None:
+    """(the new draft, its Resont file ids), or None after showing why not on the summary."""
     services = context.services
-    from handlers.posts_cards import error_text
-
-    return error_text(services, exc.message, exc.trace_id, services.config.language)
-
-
-async def _check_storage(update: Update, context: Context, media: list[dict[str, Any]]) -> str | None:
-    """Refuse before uploading when Resont's per-file limit or free space is too small."""
-    if not media:
-        return None
+    user = update.effective_user
     try:
-        storage = await context.services.resont.storage()
+        media_ids = await upload_all(context, user.id, draft["media"])
+        group = await _create_draft(update, context, draft, media_ids)
+    except Refused as exc:
+        await _show_problem(update, context, html.escape(str(exc)))
+        return None
     except ResontError as exc:
-        log.info("Resont storage limits unknown (%s): uploading without checking them", exc)
+        services.store.audit(user.id, "post.propose", "post_group:new", outcome="error", error=exc.message,
+                             trace_id=exc.trace_id)
+        await _show_problem(update, context, error_text(services, exc.message, exc.trace_id, services.config.language))
         return None
-    limit = storage.max_file_size
-    for item in media:
-        if limit and item.get("size") and item["size"] > limit:
-            return _t(context, update, "posts.np_too_big_resont", name=item["name"], size=size_text(item["size"]),
-                      limit=storage.max_file_size_readable or size_text(limit))
-    total = sum(item.get("size") or 0 for item in media if not item.get("resont_id"))
-    if storage.remaining_storage is not None and total > storage.remaining_storage:
-        return _t(context, update, "posts.np_no_space", size=size_text(total),
-                  left=storage.remaining_storage_readable or size_text(storage.remaining_storage))
-    return None
+    return group, media_ids
 
 
-async def _upload(update: Update, context: Context, media: list[dict[str, Any]]) -> list[int]:
-    """Download each file from Telegram and upload it to Resont (once: a retry after a failure
-    reuses what was uploaded)."""
+async def _create_draft(update: Update, context: Context, draft: dict[str, Any], media_ids: list[int]) -> PostGroup:
+    """Create the draft in Resont and send its approval card."""
     services = context.services
-    ids: list[int] = []
-    for item in media:
-        if item.get("resont_id") is None:
-            try:
-                tg_file = await context.bot.get_file(item["file_id"])
-                if tg_file.file_size and tg_file.file_size > MAX_DOWNLOAD:
-                    raise _Refused(_t(context, update, "posts.np_too_big", size=size_text(tg_file.file_size),
-                                      limit=size_text(MAX_DOWNLOAD)))
-                content = bytes(await tg_file.download_as_bytearray())
-            except TelegramError as exc:
-                raise _Refused(_t(context, update, "posts.np_download_failed", name=item["name"], error=str(exc))) from exc
-            if len(content) > MAX_DOWNLOAD:
-                raise _Refused(_t(context, update, "posts.np_too_big", size=size_text(len(content)),
-                                  limit=size_text(MAX_DOWNLOAD)))
-            uploaded = await services.resont.upload_file(content, item["name"], item["mime"])
-            item["resont_id"] = uploaded.id
-        ids.append(int(item["resont_id"]))
-    return ids
+    when = draft["when"]
+    post = PostInput(
+        caption=draft["caption"],
+        type=post_type(draft["media"]),
+        account_ids=list(draft["accounts"]),
+        media_ids=media_ids or None,
+        is_draft=True,
+        is_scheduled=True if when is not None else None,
+        schedule_date=int(when) if when is not None else None,
+    )
+    accounts = {a[0]: [a[1], a[2]] for a in draft["choices"]["accounts"]}
+    # Under the poll lock, so that no poll cards the new draft before its author is on the card.
+    async with services.locks(POLL_LOCK):
+        group = await services.resont.create_post(post)
+        try:
+            # ``schedule_ts``: the card keeps the proposed time should Resont drop it from the draft.
+            await create_card(context, group, accounts, author=display_name(update.effective_user), schedule_ts=when)
+        except TelegramError as exc:
+            log.warning("could not send the card of the new draft %s: %s", group.id, exc)
+    return group
 
 
-async def _edit(query: Any, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    try:
-        await query.edit_message_text(text[:4096], parse_mode="HTML", reply_markup=markup or InlineKeyboardMarkup([]))
-    except TelegramError as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("could not update the proposal summary: %s", exc)
+async def _show_problem(update: Update, context: Context, line: str) -> None:
+    """The summary again, with what stopped the Submit under it and its buttons kept."""
+    text = _summary(update, context) + "\n\n" + line
+    await _edit(update.callback_query, text, _summary_keyboard(update, context))
 
 
 async def on_cancel(update: Update, context: Context) -> int:
     context.user_data.pop("newpost", None)
     text = _t(context, update, "posts.np_cancelled")
     if update.callback_query is not None:
-        await _answer(update)
+        await answer(update)
         await _edit(update.callback_query, html.escape(text))
     else:
         await update.effective_message.reply_text(text)
@@ -644,4 +499,4 @@ async def on_cancel(update: Update, context: Context) -> int:
 
 async def on_stale_button(update: Update, context: Context) -> None:
     """A ``newpost:`` button outside an active proposal (an old message, another author's)."""
-    await _answer(update, _t(context, update, "posts.np_stale"), alert=True)
+    await answer(update, _t(context, update, "posts.np_stale"), alert=True)

@@ -82,3 +82,9 @@ def test_record_factory_redacts_for_every_handler():
     finally:
         logger.removeHandler(handler)
     assert seen and all("factory-secret-1" not in line and "AAAsecret" not in line for line in seen)
+
+
+def test_percent_encoded_forms_are_redacted():
+    text = "GET http://h/file/bot123456%3AAAHsecret/photos/x.jpg token=a%2Fb%3Dc"
+    out = redact(text, ["123456:AAHsecret", "a/b=c"])
+    assert "AAHsecret" not in out and "a%2Fb%3Dc" not in out

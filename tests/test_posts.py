@@ -225,9 +225,13 @@ async def test_reschedule_with_a_typed_time(telegram, resont):
         assert "changed in Resont" not in text_of(current(telegram, card))
 
 
-async def test_rescheduled_draft_is_approved_for_the_new_time(botapi, resont):
+@pytest.mark.parametrize("kept", [True, False], ids=["resont_keeps_the_time", "resont_drops_the_time"])
+async def test_rescheduled_draft_is_approved_for_the_new_time(botapi, resont, kept):
+    """A draft moved to a new time stays a draft; Approve schedules it for that time, also when
+    Resont keeps no time on drafts (the bot keeps it then)."""
+    resont.drafts_keep_schedule = kept
     group = draft(resont)
-    pg = group["id"]
+    pg, before = group["id"], group["schedule_date"]
     async with running(botapi, resont) as app:
         card = await card_of(botapi, pg)
         await press(botapi, ADMIN, card, f"post:time:{pg}")
@@ -237,7 +241,11 @@ async def test_rescheduled_draft_is_approved_for_the_new_time(botapi, resont):
         ts = int([d for d in datas(confirm) if d.startswith("post:rsok")][0].split(":")[3])
         await press(botapi, ADMIN, confirm, f"post:rsok:{pg}:{ts}")
         await botapi.wait_for(lambda: "Rescheduled to" in text_of(current(botapi, card)))
+        stored = resont.post_groups[pg]
+        assert stored["status"] == "draft"
+        assert stored["schedule_date"] == (datetime.fromtimestamp(ts, timezone.utc) if kept else before)
         await poll_ran(app)
+        assert "changed in Resont" not in text_of(current(botapi, card))
         await press(botapi, ADMIN, current(botapi, card), f"post:ok:{pg}")
         stored = resont.post_groups[pg]
         assert stored["status"] == "scheduled" and stored["schedule_date"].timestamp() == ts

@@ -15,6 +15,7 @@ from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT, AGENT, AUTHOR, RESONT_TOKEN, STRANGER, bot_running
 from tests.posts_helpers import card_of, current, datas, press
 
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (64).to_bytes(4, "big") * 2 + b"\x08\x02\x00\x00\x00" + b"pixels" * 50
 
 
@@ -66,11 +67,13 @@ async def test_newpost_with_a_photo_creates_a_draft_with_the_uploaded_media(bota
         assert [resont.files[m]["title"] for m in group["media_ids"]] == [upload.filename]
         card = await card_of(botapi, group["id"])
         assert "Author: User3" in text_of(card) and card.get("photo")
-        proposed = [r for _, r in app.bot_data.services.store.table("audit").items() if r["action"] == "post.propose"]
-        assert proposed and proposed[0]["actor"] == str(AUTHOR)
+        await botapi.wait_for(lambda: proposed_in(app))  # the audit record follows the card
+        [proposed] = proposed_in(app)
+        assert proposed["actor"] == str(AUTHOR)
+        wanted = proposed["schedule_ts"]
+        assert group["schedule_date"].timestamp() == wanted  # the draft holds its proposed time
 
         # the draft is in the approval flow; it is scheduled for the time the author chose
-        wanted = proposed[0]["schedule_ts"]
         answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
         assert answer["text"].startswith("Approved: scheduled")
         assert group["status"] == "scheduled" and group["schedule_date"].timestamp() == wanted
@@ -80,26 +83,49 @@ def current_in(backend: Any, chat: int, message: dict[str, Any]) -> dict[str, An
     return backend.message(chat, message["message_id"]) or {}
 
 
-def user_sends_album(backend: Any, user: int, chat: int, photos: list[bytes], caption: str) -> None:
-    """The user sends an album: one message per photo sharing a ``media_group_id`` (the
-    emulator has no user-side album helper yet, so this builds the messages as it would)."""
-    group_id = str(next(backend._media_groups))
-    with backend._cond:
-        for index, data in enumerate(photos):
-            c, message = backend._user_message(user, chat, None, None)
-            stored = backend._store_file(data, "photo", mime_type="image/jpeg")
-            message["photo"] = backend._media_object(stored, "photo")
-            message["media_group_id"] = group_id
-            if index == 0:
-                message["caption"] = caption
-            backend._commit_user_message(c, message)
+def proposed_in(app: Any) -> list[dict[str, Any]]:
+    return [r for _, r in app.bot_data.services.store.table("audit").items() if r["action"] == "post.propose"]
+
+
+async def test_video_draft_keeps_its_time_when_resont_drops_it(botapi, resont):
+    """A Resont that ignores a draft's schedule_date: the card and the approval use the time
+    the author chose, which the bot keeps itself."""
+    resont.drafts_keep_schedule = False
+    async with running(botapi, resont) as app:
+        botapi.user_sends(AUTHOR, ADMIN_CHAT, "/newpost")
+        await said(botapi, ADMIN_CHAT, r"Let's propose a post")
+        botapi.user_sends_video(AUTHOR, ADMIN_CHAT, MP4, caption="Clip of the day")
+        got = await said(botapi, ADMIN_CHAT, r"with its caption")
+        await press(botapi, AUTHOR, got, "newpost:keep")
+        picker = await said(botapi, ADMIN_CHAT, r"Choose the accounts")
+        await press(botapi, AUTHOR, picker, "newpost:a:1")
+        await botapi.wait_for(lambda: "Selected: 1" in text_of(current(botapi, picker)))
+        await press(botapi, AUTHOR, current(botapi, picker), "newpost:done")
+        await said(botapi, ADMIN_CHAT, r"When should it be published")
+        botapi.user_sends(AUTHOR, ADMIN_CHAT, "+1d")
+        summary = await said(botapi, ADMIN_CHAT, r"Your proposal")
+        assert "Video" in text_of(summary)
+        await press(botapi, AUTHOR, summary, "newpost:submit")
+        await botapi.wait_for(lambda: resont.post_groups)
+        [group] = resont.post_groups.values()
+        [upload] = resont.uploads
+        assert upload.content == MP4 and upload.content_type == "video/mp4" and upload.filename.endswith(".mp4")
+        assert group["type"] == "video" and group["status"] == "draft" and group["schedule_date"] is None
+        card = await card_of(botapi, group["id"])
+        assert "🎬 Video" in text_of(card) and "photo" not in card and "Time: not set" not in text_of(card)
+        await botapi.wait_for(lambda: proposed_in(app))  # the audit record follows the card
+        [proposed] = proposed_in(app)
+        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        assert answer["text"].startswith("Approved: scheduled")
+        assert group["status"] == "scheduled" and group["schedule_date"].timestamp() == proposed["schedule_ts"]
 
 
 async def test_album_becomes_one_album_draft(botapi, resont):
     async with running(botapi, resont):
         botapi.user_sends(AUTHOR, ADMIN_CHAT, "/newpost")
         await said(botapi, ADMIN_CHAT, r"Let's propose a post")
-        user_sends_album(botapi, AUTHOR, ADMIN_CHAT, [PNG + b"1", PNG + b"2", PNG + b"3"], "Three views")
+        botapi.user_sends_album(AUTHOR, ADMIN_CHAT, [("photo", PNG + b"1"), ("video", MP4 + b"2"), ("photo", PNG + b"3")],
+                                caption="Three views")
         got = await said(botapi, ADMIN_CHAT, r"with its caption")
         await press(botapi, AUTHOR, got, "newpost:keep")
         picker = await said(botapi, ADMIN_CHAT, r"Choose the accounts")
@@ -116,6 +142,7 @@ async def test_album_becomes_one_album_draft(botapi, resont):
         [group] = resont.post_groups.values()
         assert group["type"] == "album" and len(group["media_ids"]) == 3 and group["caption"] == "Three views"
         assert sorted(u.content[-1:] for u in resont.uploads) == [b"1", b"2", b"3"]
+        assert [u.content_type for u in resont.uploads] == ["image/jpeg", "video/mp4", "image/jpeg"]
         card = await card_of(botapi, group["id"])
         assert "Album: 3 files" in text_of(card) and card.get("photo")
 

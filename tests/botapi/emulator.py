@@ -1310,6 +1310,77 @@ class BotApiEmulator:
                 message["caption"] = caption
             return self._commit_user_message(c, message)
 
+    def user_sends_video(
+        self,
+        user: UserLike,
+        chat: int | dict | None = None,
+        data: bytes = b"",
+        caption: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        *,
+        filename: str | None = None,
+        mime_type: str = "video/mp4",
+    ) -> dict[str, Any]:
+        """The user sends a video (as a video, not as a document)."""
+        with self._cond:
+            c, message = self._user_media_message(user, chat, reply_to, thread_id, "video", data,
+                                                  file_name=filename, mime_type=mime_type)
+            if caption:
+                message["caption"] = caption
+            return self._commit_user_message(c, message)
+
+    def user_sends_album(
+        self,
+        user: UserLike,
+        chat: int | dict | None,
+        items: list[tuple[str, bytes]],
+        caption: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The user sends an album: one message per ``(kind, bytes)`` item, all sharing a
+        ``media_group_id``, as Telegram delivers albums (separate updates). Kinds are ``photo``,
+        ``video`` and ``document`` (documents only with documents); 2 to 10 items. The caption
+        goes on the first message, as clients send it. Returns the messages in order."""
+        kinds = {kind for kind, _ in items}
+        if not 2 <= len(items) <= 10:
+            raise ValueError(f"an album has 2 to 10 items, not {len(items)}")
+        if not kinds <= {"photo", "video", "document"}:
+            raise ValueError(f"unsupported kinds in an album: {sorted(kinds - {'photo', 'video', 'document'})}")
+        if "document" in kinds and kinds != {"document"}:
+            raise ValueError("documents can't be mixed with other media in an album")
+        group_id = str(next(self._media_groups))
+        out = []
+        with self._cond:
+            for index, (kind, data) in enumerate(items):
+                name = f"document_{index + 1}" if kind == "document" else None
+                c, message = self._user_media_message(user, chat, reply_to, thread_id, kind, data, file_name=name)
+                message["media_group_id"] = group_id
+                if index == 0 and caption:
+                    message["caption"] = caption
+                out.append(self._commit_user_message(c, message))
+        return out
+
+    def _user_media_message(
+        self,
+        user: UserLike,
+        chat: int | dict | None,
+        reply_to: int | None,
+        thread_id: int | None,
+        kind: str,
+        data: bytes,
+        *,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+    ) -> tuple[_Chat, dict[str, Any]]:
+        """A user message (not committed) carrying ``data`` as a ``kind`` (photo, video, document)."""
+        default_mime = {"photo": "image/jpeg", "video": "video/mp4"}.get(kind, "application/octet-stream")
+        c, message = self._user_message(user, chat, reply_to, thread_id)
+        stored = self._store_file(bytes(data), kind, file_name=file_name, mime_type=mime_type or default_mime)
+        message[kind] = self._media_object(stored, kind)
+        return c, message
+
     def user_edits(self, user: UserLike, chat: int | dict | None, message_id: int, text: str) -> dict[str, Any]:
         """The user edits one of their text messages (an ``edited_message`` update)."""
         u = as_user(user)

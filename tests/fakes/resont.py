@@ -204,6 +204,9 @@ class FakeResont(FakeService):
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(timezone.utc))
         self.list_owner_replies = False  # the account's own replies in the comment list
         self.retry_outcome = "published"  # what a retried failed post becomes
+        #: a draft stores the schedule_date it is created or edited with (False: ignore it, as a
+        #: Resont that keeps no time on drafts would)
+        self.drafts_keep_schedule = True
         self.user: dict[str, Any] = {
             "email": "team@brand.example", "user_type": "legal", "company": "Brand Co", "name": "Brand Team",
             "mobile": "09120000000", "package_id": 3, "packageTitle": "Business", "timezone": timezone_name,
@@ -1237,12 +1240,15 @@ class FakeResont(FakeService):
         return fields
 
     def _schedule(self, request: ResontRequest, group: dict[str, Any] | None) -> tuple[str, datetime | None]:
-        """(status, schedule time) from is_draft / is_scheduled / schedule_date."""
+        """(status, schedule time) from is_draft / is_scheduled / schedule_date. A draft keeps
+        the time it is given (its proposed time: it is not scheduled for it)."""
         current = group["schedule_date"] if group else None
+        raw = request.arg("schedule_date")
         if request.arg("is_draft") == "1":
+            if raw and raw.isdigit() and self.drafts_keep_schedule:
+                return "draft", datetime.fromtimestamp(int(raw), timezone.utc)
             return "draft", current
         if request.arg("is_scheduled") == "1":
-            raw = request.arg("schedule_date")
             if not raw or not raw.isdigit():
                 if current is None:
                     raise _invalid("The schedule date field is required when the post is scheduled.")
