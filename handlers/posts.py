@@ -25,7 +25,7 @@ from bot.config import Config
 from bot.context import Context
 from bot.feature import Command, Feature, ReplyRoute, RepeatingJob
 from bot.roles import ADMINS, AUTHORS
-from handlers import newpost, posts_decisions, posts_edits
+from handlers import newpost, posts_bridge, posts_decisions, posts_edits
 from handlers.posts_actions import answer
 from handlers.posts_decisions import approve, decide
 from handlers.posts_edits import on_caption_text, on_reject_reason, on_reschedule_time
@@ -85,6 +85,7 @@ _ACTIONS = {
     "cap": posts_edits.on_edit_caption,
     "capok": posts_edits.on_caption_save,
     "capno": posts_edits.on_caption_discard,
+    "mass": posts_bridge.on_send_to_list,
 }
 
 

@@ -325,12 +325,15 @@ def error_text(services: Services, message: str, trace_id: str | None, lang: str
 
 
 def card_keyboard(services: Services, doc: Mapping[str, Any]) -> InlineKeyboardMarkup | None:
-    """The buttons of a card: none once decided; the "time has passed" question while asking."""
-    if doc.get("state") != PENDING:
-        return None
+    """The buttons of a card: none once decided (but "Also send to a list…" on an approved one
+    when MioGram is configured); the "time has passed" question while asking."""
     lang = services.config.language
     t = services.i18n.t
     pg = doc["pg"]
+    if doc.get("state") == APPROVED and services.miogram is not None:
+        return InlineKeyboardMarkup([[InlineKeyboardButton(t("mass.bridge_button", lang), callback_data=f"post:mass:{pg}")]])
+    if doc.get("state") != PENDING:
+        return None
     if doc.get("asking"):
         return InlineKeyboardMarkup([
             [

@@ -65,7 +65,8 @@ async def test_draft_becomes_one_card_and_approve_schedules_it(telegram, resont)
         assert stored["status"] == "scheduled" and stored["schedule_date"] == when
         await telegram.wait_for(lambda: "Approved" in text_of(current(telegram, card)))
         decided = current(telegram, card)
-        assert "by User1" in text_of(decided) and datas(decided) == []
+        # decided: the decision buttons are gone; only the bridge to a mass send stays
+        assert "by User1" in text_of(decided) and datas(decided) == [f"post:mass:{group['id']}"]
         assert len(writes(resont, group["id"])) == 1
         [record] = audit(app, "post.approve")
         assert record["actor"] == str(ADMIN) and record["outcome"] == "scheduled"
@@ -486,3 +487,41 @@ async def test_persian_admin_chat(botapi, resont):
         answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
         assert answer["text"].startswith("تأیید شد")
         await botapi.wait_for(lambda: "تأیید شد" in text_of(current(botapi, card)))
+
+
+# --------------------------------------------------------------------------- bridge to MioGram
+
+
+async def test_approved_card_sends_its_caption_to_a_saved_list(botapi, resont):
+    """The Bridge: "Also send to a list…" on an approved card starts a mass send of the caption
+    to a saved list through the usual picker, preview and confirmation."""
+    from tests.fakes.miogram import FakeMioGram
+    from tests.harness import MIOGRAM_SECRET
+
+    mio = FakeMioGram(secret=MIOGRAM_SECRET)
+    audience = ["+989121111111", "+989122222222"]
+    group = draft(resont, "Winter sale starts now")
+    async with bot_running_with(botapi, resont, mio) as app:
+        app.bot_data.services.store.table("lists").put("vip", {"name": "VIP", "numbers": audience})
+        card = await card_of(botapi, group["id"])
+        await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        await botapi.wait_for(lambda: datas(current(botapi, card)) == [f"post:mass:{group['id']}"])
+        await press(botapi, ADMIN, current(botapi, card), f"post:mass:{group['id']}")
+        picker = await bot_text(botapi, r"Send this post to a saved list")
+        [pick, _drop] = datas(picker)
+        assert pick.endswith(":vip")
+        await press(botapi, ADMIN, picker, pick)
+        await botapi.wait_for(lambda: "preview" in text_of(current(botapi, picker)))
+        preview = current(botapi, picker)
+        assert "list “VIP”" in text_of(preview)
+        confirm = next(d for d in datas(preview) if d.startswith("mass:go:"))
+        await press(botapi, ADMIN, preview, confirm)
+        await botapi.wait_for(lambda: len(mio.sent) == len(audience))
+        assert sorted(n for _, n in mio.sent) == audience
+        assert {c["Message"] for c in mio.calls if c["Func"] == "SendMessageMass"} == {"Winter sale starts now"}
+
+
+def bot_running_with(backend, resont, mio):
+    from tests.harness import bot_running
+
+    return bot_running(backend.base_url, resont=resont, miogram=mio, telegram_token=backend.token, poll_seconds=0.2)
