@@ -30,9 +30,9 @@ CATALOGUE = Catalogue.load()
 ACCOUNTS = {1: ["Brand <IG>", "instagram"], 2: ["Brand TG", "telegram"]}
 
 
-def services(language: str = "en", approvals_required: int = 1) -> SimpleNamespace:
+def services(language: str = "en", approvals_required: int = 1, miogram: object | None = None) -> SimpleNamespace:
     config = test_config("http://telegram.test", language=language, approvals_required=approvals_required)
-    return SimpleNamespace(config=config, i18n=CATALOGUE, tz=ZoneInfo(config.timezone))
+    return SimpleNamespace(config=config, i18n=CATALOGUE, tz=ZoneInfo(config.timezone), miogram=miogram)
 
 
 def group(**raw) -> PostGroup:
@@ -110,7 +110,9 @@ def test_decided_card_has_outcome_and_no_buttons():
     plain, _ = parse(card_text(svc, doc), "HTML")
     assert "✅ Approved by Ali (2026-11-30 15:30 (Mon)): scheduled for 2026-12-01 18:30 (Tue) (Asia/Tehran)." in plain
     assert "Waiting for approval" not in plain
-    assert card_keyboard(svc, doc) is None
+    assert card_keyboard(svc, doc) is None  # no MioGram: nothing to offer
+    bridged = card_keyboard(services(miogram=object()), doc)
+    assert [b.callback_data for row in bridged.inline_keyboard for b in row] == ["post:mass:5001"]
 
 
 def test_persian_card_uses_jalali_dates_and_persian_labels():
