@@ -8,6 +8,7 @@ parameter is masked whatever its value.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from urllib.parse import quote
@@ -89,6 +90,14 @@ def install_redaction(secrets: Iterable[str] = ()) -> RedactingRecordFactory:
     return factory
 
 
+class DropCancelled(logging.Filter):
+    """Drops APScheduler's "job raised an exception" records for jobs cancelled at shutdown:
+    a poll interrupted by a stop is not an error, and its traceback only alarms the operator."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
 def setup_logging(level: str, secrets: Iterable[str]) -> RedactingFilter:
     """Configure the root logger: one stream handler to stderr, with redaction."""
     root = logging.getLogger()
@@ -102,6 +111,7 @@ def setup_logging(level: str, secrets: Iterable[str]) -> RedactingFilter:
     root.setLevel(level.upper())
     install_redaction(secrets)
     # httpx logs each request at INFO; keep it at WARNING unless debugging.
+    logging.getLogger("apscheduler.executors.default").addFilter(DropCancelled())
     if level.upper() != "DEBUG":
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)

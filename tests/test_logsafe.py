@@ -88,3 +88,16 @@ def test_percent_encoded_forms_are_redacted():
     text = "GET http://h/file/bot123456%3AAAHsecret/photos/x.jpg token=a%2Fb%3Dc"
     out = redact(text, ["123456:AAHsecret", "a/b=c"])
     assert "AAHsecret" not in out and "a%2Fb%3Dc" not in out
+
+
+def test_cancelled_jobs_at_shutdown_are_not_logged_as_errors():
+    import asyncio
+
+    from bot.logsafe import DropCancelled
+
+    def record(exc: BaseException) -> logging.LogRecord:
+        return logging.LogRecord("apscheduler.executors.default", logging.ERROR, __file__, 1,
+                                 "Job raised an exception", None, (type(exc), exc, None))
+
+    assert not DropCancelled().filter(record(asyncio.CancelledError()))
+    assert DropCancelled().filter(record(RuntimeError("real failure")))
