@@ -67,7 +67,7 @@ def _seed_backlog(fake: FakeResont, account: int, post: int) -> None:
         fake.add_message(conversation["id"], f"backlog dm {i}")
 
 
-async def _run(say: Printer) -> dict[str, Any]:
+async def _run() -> dict[str, Any]:
     latency = env_float("BENCH_LATENCY", 0.01)
     window = env_float("BENCH_GROUP_WINDOW", 6.0) or 6.0
     limit = TELEGRAM_GROUP_LIMIT
@@ -120,7 +120,7 @@ async def _run(say: Printer) -> dict[str, Any]:
 
 def run() -> list[str]:
     say = Printer()
-    r = asyncio.run(_run(say))
+    r = asyncio.run(_run())
     window, limit = r["window"], r["limit"]
     sends = sorted(r["sends"], key=lambda q: q.time)
     messages = len(sends) + len(r["edits"])
@@ -158,4 +158,5 @@ def run() -> list[str]:
 
 
 if __name__ == "__main__":
-    run()
+    for line in run():
+        print(line)

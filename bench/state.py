@@ -1,6 +1,6 @@
 """State benchmark: the project's store against plain TinyDB (default JSONStorage), same run.
 
-``python -m bench.state`` prints the figures; :func:`run` returns the printed lines so a bench
+``python -m bench.state`` prints the figures; :func:`run` returns the lines so a bench
 runner can aggregate them. Goal (benchmarks issue): ≥ 10× faster per write at 100,000 items
 while keeping atomic, crash-safe writes.
 
@@ -183,11 +183,10 @@ def _ms(seconds: float) -> str:
 
 
 def run() -> list[str]:
-    """Run the benchmark; returns the lines it printed."""
+    """Run the benchmark; returns its lines (the caller prints them)."""
     lines: list[str] = []
 
     def say(line: str = "") -> None:
-        print(line, flush=True)
         lines.append(line)
 
     rng = random.Random(SEED)
@@ -229,4 +228,5 @@ def run() -> list[str]:
 
 
 if __name__ == "__main__":
-    run()
+    for line in run():
+        print(line)

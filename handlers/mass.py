@@ -766,7 +766,8 @@ class Mass:
         unit = after["units"][index]
         await self._edit_query_message(update, services.t(
             f"mass.decided_{action}_card", user_id, job=job["id"], batch=unit["batch"] + 1, who=who,
-            count=len(unit.get("todo") or unit["numbers"])))
+            # "todo" may be an empty list (the report accounted for every number): 0 to send
+            count=len(unit["todo"] if unit.get("todo") is not None else unit["numbers"])))
 
     async def _on_check(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id

@@ -102,3 +102,11 @@ def tta(tta_server):
 def telegram(request):
     """Both backends in turn, behind the same user-side API (``telegram.name`` says which)."""
     return request.getfixturevalue("botapi" if request.param == "emulator" else "tta")
+
+
+# --- suite-wide log capture (tests/drills/log_capture.py): every log record of the session is
+# checked for the configured secrets; a leak fails the run at the end.
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.drills.log_capture import register
+
+    register(config)
