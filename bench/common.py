@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -31,7 +30,6 @@ from bot.app import build_application, running
 from bot.config import Config
 from bot.store import Store
 from tests.botapi import BotApiEmulator, FloodLimits
-from tests.fakes import base as _fakes_base
 
 TOKEN = "123456:BENCH-token"
 RESONT_TOKEN = "bench-resont-token"
@@ -42,30 +40,6 @@ ADMIN = 1
 #: Telegram's documented group limit
 TELEGRAM_GROUP_LIMIT = 20
 TELEGRAM_GROUP_WINDOW = 60.0
-
-
-def _no_delay(make_handler: Callable[[Any], type]) -> Callable[[Any], type]:
-    """The fakes' loopback handler with TCP_NODELAY: it writes the headers and the body of an
-    answer separately, and without TCP_NODELAY Nagle's algorithm plus the client's delayed ACK
-    add about 40 ms to every keep-alive request (measured: 44 ms per request at zero latency),
-    which would swamp the configured latency. The Bot API emulator already sets it."""
-
-    def make(service: Any) -> type:
-        handler = make_handler(service)
-
-        class NoDelayHandler(handler):  # type: ignore[misc, valid-type]
-            def setup(self) -> None:
-                super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        return NoDelayHandler
-
-    make.no_delay = True  # type: ignore[attr-defined]
-    return make
-
-
-if not getattr(_fakes_base._make_handler, "no_delay", False):
-    _fakes_base._make_handler = _no_delay(_fakes_base._make_handler)
 
 
 def env_float(name: str, default: float) -> float:
