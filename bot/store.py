@@ -19,8 +19,8 @@ On disk (all mode 0600):
 ``<path>.lock``
     an advisory ``flock`` so that a second process cannot open the same state.
 
-Durability: a write (``put``, ``insert_new``, ``update``, ``delete``, ``prune``, ``audit``) returns
-only once its journal line is on disk (``write`` + ``fdatasync``), so every write that returned
+Durability: a write (``put``, ``put_many``, ``insert_new``, ``update``, ``update_many``, ``delete``,
+``prune``, ``audit``) returns only once its journal line is on disk (``write`` + ``fdatasync``), so every write that returned
 survives a crash of the process or of the machine (as far as the disk honours a flush). A write
 interrupted half-way leaves at most a torn last line, which is ignored on the next start: each
 operation is all-or-nothing. When the journal outgrows the snapshot, the snapshot is rewritten
@@ -42,7 +42,7 @@ import os
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -620,6 +620,18 @@ class StoreTable(TinyTable):
 
         self._update_table(updater)
 
+    def write_many(self, entries: list[tuple[int | None, dict[str, Any]]]) -> list[int]:
+        """Store several whole documents (``None`` as id: a new document) in one journal record;
+        returns their ids, in order."""
+        ids = [doc_id if doc_id is not None else self._get_next_id() for doc_id, _ in entries]
+
+        def updater(table: dict[int, Any]) -> None:
+            for doc_id, (_, document) in zip(ids, entries):
+                table[doc_id] = dict(document)
+
+        self._update_table(updater)
+        return ids
+
     def raw_document(self, doc_id: int) -> dict[str, Any] | None:
         """The stored document itself (not a copy): callers must not mutate it."""
         return self._storage.table_data(self.name).get(str(doc_id))
@@ -700,6 +712,44 @@ class Table:
             self._index[key] = self._table.insert(body)
         else:
             self._table.replace(doc_id, body)
+
+    def put_many(self, items: Mapping[str, dict[str, Any]] | Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Insert or replace several whole documents as ONE write: one journal record, one
+        fdatasync, so after a crash either all of them are stored or none is. Returns how many
+        documents were written (a key given twice counts once; its last document wins).
+
+        Everything is checked before anything is written: a key that is not a string, a
+        document that is not a mapping (``TypeError``) or a value that JSON cannot hold
+        (``TypeError``/``ValueError`` from the serialiser) rejects the whole batch and leaves
+        the table as it was.
+        """
+        pairs = items.items() if isinstance(items, Mapping) else items
+        bodies: dict[str, dict[str, Any]] = {}
+        for pair in pairs:
+            key, doc = pair
+            if not isinstance(key, str):
+                raise TypeError(f"store keys are strings, not {type(key).__name__}: {key!r}")
+            if not isinstance(doc, Mapping):
+                raise TypeError(f"document for {key!r} is a {type(doc).__name__}, not a mapping")
+            bodies.pop(key, None)  # a repeated key: its last document wins
+            bodies[key] = {**doc, "_key": key}
+        if not bodies:
+            return 0
+        doc_ids = self._table.write_many([(self._index.get(key), body) for key, body in bodies.items()])
+        for key, doc_id in zip(bodies, doc_ids):
+            self._index[key] = doc_id
+        return len(bodies)
+
+    def update_many(self, keys: Iterable[str], **fields: Any) -> int:
+        """Merge ``fields`` into each existing document of ``keys`` as ONE write (see
+        :meth:`put_many`); absent keys are skipped. Returns how many documents were updated."""
+        merged: dict[str, dict[str, Any]] = {}
+        for key in keys:
+            current = self.get(key)
+            if current is not None:
+                current.update(fields)
+                merged[key] = current
+        return self.put_many(merged)
 
     def insert_new(self, key: str, doc: dict[str, Any]) -> bool:
         """Insert only if ``key`` is absent; True when this call claimed it."""

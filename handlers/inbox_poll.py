@@ -16,7 +16,8 @@ An item's life: ``pending`` (claimed, not yet in Telegram) → ``open`` → ``re
 itself sent it). Claiming is ``insert_new`` on the item id, so a webhook push and a poll of the
 same item forward it once. A record stays ``pending`` until Telegram accepted its card: a crash
 (or a Telegram failure) between fetching and forwarding leaves it pending and the next pass
-delivers it; after forwarding the record says so, and nothing is sent twice. Poll cursors
+delivers it; after forwarding the record says so (a digest and all the records it lists in one
+store write, so a crash cannot leave part of a digest pending), and nothing is sent twice. Poll cursors
 advance only over items that are no longer pending.
 """
 
@@ -312,8 +313,10 @@ class _Stop(Exception):
 
 
 def _group_message(services: Services, key: str, record: dict[str, Any], now: float) -> None:
-    """Put a resolved message into its conversation's open DM card, or start a new one."""
+    """Put a resolved message into its conversation's open DM card, or start a new one. The
+    message record, the DM card it joins and the conversation's pointer are one store write."""
     tbl = table(services)
+    writes: dict[str, dict[str, Any]] = {}
     conversation_id = record["conversation_id"]
     pointer = tbl.get(conversation_key(conversation_id))
     target_key = pointer.get("record") if pointer else None
@@ -331,17 +334,18 @@ def _group_message(services: Services, key: str, record: dict[str, Any], now: fl
             target["item"]["messages"].sort(key=lambda m: (m.get("date") or "", m.get("id") or 0))
         target["item"]["conversation"] = record["conversation"]
         target.update(last_at=now, updated=now, stale=target.get("status") == "open" and bool(target.get("card")))
-        tbl.put(target_key, target)
+        writes[target_key] = target
     else:
         target_key = dm_key(conversation_id, message["id"])
-        tbl.put(target_key, {
+        writes[target_key] = {
             "type": "dm", "status": "pending", "at": now, "seq": time.time_ns(), "updated": now, "last_at": now,
             "source": record.get("source"), "attempts": 0, "log": [],
             "account_id": record["conversation"].get("account_id"),
             "item": {"conversation": record["conversation"], "messages": [message]},
-        })
-        tbl.put(conversation_key(conversation_id), {"type": "conv", "record": target_key, "updated": now})
-    tbl.update(key, status="grouped", record=target_key, updated=now)
+        }
+        writes[conversation_key(conversation_id)] = {"type": "conv", "record": target_key, "updated": now}
+    writes[key] = {**record, "status": "grouped", "record": target_key, "updated": now}
+    tbl.put_many(writes)
 
 
 async def deliver_pending(app: Application) -> int:
@@ -371,8 +375,7 @@ async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
         if outcome == "skip":
             tbl.update(key, status="skipped", updated=now)
         elif outcome == "ok":
-            tbl.put(key, record)
-            _group_message(services, key, record, now)
+            _group_message(services, key, record, now)  # writes the resolved record too
     for key, record in pending:
         if record["type"] == "comment":
             await _enrich_comment(services, record, accounts)
@@ -450,22 +453,35 @@ async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, dic
                 sent = await services.send_admin(bot, text, topic="dms" if kind == "dm" else "comments", markup=markup)
             except BadRequest as exc:
                 log.error("inbox: Telegram refused a digest (%s)", exc)
+                tbl = table(services)
+                refused: dict[str, dict[str, Any]] = {}
                 for key, record in chunk:
+                    current = tbl.get(key)
+                    if current is None:
+                        continue
                     attempts = int(record.get("attempts", 0)) + 1
-                    table(services).update(key, attempts=attempts, error=str(exc)[:200],
-                                           status="failed" if attempts >= MAX_CARD_ATTEMPTS else "pending")
+                    refused[key] = {**current, "attempts": attempts, "error": str(exc)[:200],
+                                    "status": "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending"}
+                tbl.put_many(refused)  # one attempt of the whole digest: one write
                 continue
             except TelegramError as exc:
                 raise _Stop(str(exc)) from None
             now = now_ts(services)
             tbl = table(services)
-            tbl.put(digest_key(digest_id), {
+            # Telegram has the digest: the digest record and every item it lists are written down
+            # as one store write (one journal record), so a crash cannot leave some items of it
+            # still pending (they would come again in the next digest).
+            writes: dict[str, dict[str, Any]] = {digest_key(digest_id): {
                 "type": "digest", "kind": kind, "items": [k for k, _ in chunk], "chat": sent.chat_id,
                 "message_id": sent.message_id, "part": number, "parts": len(chunks), "at": now, "updated": now,
                 "status": "open",
-            })
+            }}
             for key, _ in chunk:
-                tbl.update(key, status="open", digest=digest_id, stale=False, updated=now, delivered_at=now)
+                current = tbl.get(key)
+                if current is not None:
+                    writes[key] = {**current, "status": "open", "digest": digest_id, "stale": False,
+                                   "updated": now, "delivered_at": now}
+            tbl.put_many(writes)
             delivered += len(chunk)
     return delivered
 
@@ -648,6 +664,7 @@ async def _fetch_dms(services: Services) -> _DmWork | None:
         # First start: the newest conversations' messages count as seen (the backfill newest
         # ones forward their last inbound message); everything older is history.
         newest = [c async for c in resont.conversations(limit=max(INIT_CONVERSATIONS, backfill))]
+        marks: dict[str, dict[str, Any]] = {}
         for index, conversation in enumerate(newest):
             if conversation.id is None:
                 continue
@@ -655,12 +672,13 @@ async def _fetch_dms(services: Services) -> _DmWork | None:
             inbound = [m for m in messages if m.id is not None and m.sent_by_participant(conversation)]
             if inbound and index < backfill:
                 claim_message(services, inbound[0], conversation, "backfill")
-            cursors.put(CONV_CURSOR_PREFIX + str(conversation.id), {
+            marks[CONV_CURSOR_PREFIX + str(conversation.id)] = {
                 "seen": _remember([], [m.id for m in reversed(messages)]), "at": now_ts(services),
-            })
+            }
         dates = [c.update_date for c in newest if c.update_date is not None]
         since = max(dates) if dates else services.clock()
-        cursors.put(DMS_CURSOR, {"since": _iso(since), "at": now_ts(services)})
+        marks[DMS_CURSOR] = {"since": _iso(since), "at": now_ts(services)}
+        cursors.put_many(marks)  # where history ends: every cursor at once, or none (start again)
         return None
     since = _from_iso(cursor.get("since"))
     conversations = [
@@ -707,6 +725,7 @@ def _advance_dms(services: Services, work: _DmWork | None) -> int:
     complete = True
     newest = work.since
     count = 0
+    moves: dict[str, dict[str, Any]] = {}  # the cursors this poll advances, written at once
     for conversation, messages, inbound in work.conversations:
         count += len(inbound)
         waiting = [m for m in inbound if (tbl.get(message_key(m.id)) or {}).get("status") == "pending"]
@@ -714,12 +733,13 @@ def _advance_dms(services: Services, work: _DmWork | None) -> int:
             complete = False
             continue
         key = CONV_CURSOR_PREFIX + str(conversation.id)
-        seen = (cursors.get(key) or {}).get("seen", [])
-        cursors.put(key, {"seen": _remember(seen, [m.id for m in messages]), "at": now_ts(services)})
+        seen = (moves.get(key) or cursors.get(key) or {}).get("seen", [])
+        moves[key] = {"seen": _remember(seen, [m.id for m in messages]), "at": now_ts(services)}
         if conversation.update_date is not None and (newest is None or conversation.update_date > newest):
             newest = conversation.update_date
     if complete and newest is not None:
-        cursors.put(DMS_CURSOR, {"since": _iso(newest), "at": now_ts(services)})
+        moves[DMS_CURSOR] = {"since": _iso(newest), "at": now_ts(services)}
+    cursors.put_many(moves)
     return count
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -237,6 +238,56 @@ async def test_small_batches_are_cards_not_digests(botapi, resont):
         await poll(app)
         digest = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "4 new comments" in text_of(m))
         assert all(f"many {n}" in text_of(digest) for n in range(4))
+
+
+async def test_a_digest_is_marked_delivered_in_one_write(botapi, resont, tmp_path):
+    """Telegram accepted a digest: its record and every item it lists are written down as one
+    journal record. The state is copied the instant that first record about the sent digest is
+    on disk (what a SIGKILL right then would leave): every item is already delivered there, so a
+    bot restarted on the copy forwards nothing again. Marked one item per write, the copy would
+    hold one item delivered and the rest pending, and they would come again in a new digest."""
+    path = tmp_path / "state.json"
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    acc = account_id(resont)
+    store = Store.open(path)
+    storage = store._storage
+    real_commit = storage.commit
+    marking: list[dict[str, Any]] = []  # the records that said an item was delivered
+
+    def commit(table: str, changes: dict[str, Any], cleared: bool = False) -> None:
+        real_commit(table, changes, cleared)
+        delivered = {doc_id: doc for doc_id, doc in changes.items()
+                     if table == "inbox" and doc and doc.get("delivered_at") is not None}
+        if delivered:
+            marking.append(changes)
+            if len(marking) == 1:  # "killed" right after the first such record reached the disk
+                for name in (path.name, path.name + ".journal"):
+                    shutil.copy(path.with_name(name), killed / name)
+
+    storage.commit = commit  # type: ignore[method-assign]
+    async with running(botapi, resont, store=store, digest_threshold=3) as app:
+        await poll(app)
+        for n in range(6):
+            resont.add_comment(acc, f"folded {n}")
+        await poll(app)
+        digest = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "6 new comments" in text_of(m))
+        assert all(f"folded {n}" in text_of(digest) for n in range(6))
+    assert len(marking) == 1, "the digest's items were marked delivered in several writes"
+    docs = list(marking[0].values())
+    assert sorted(d["_key"] for d in docs if d.get("type") == "comment") == sorted(
+        f"c:{c['id']}" for c in resont.comments.values() if "folded" in c["text"])
+    assert any(d.get("type") == "digest" and len(d["items"]) == 6 for d in docs)  # the digest record too
+    # the state a kill at that instant leaves: all six delivered, one digest
+    state = Store.open(killed / "state.json")
+    folded = [d for _, d in state.table("inbox").items() if d.get("type") == "comment"]
+    assert len(folded) == 6 and {d["status"] for d in folded} == {"open"}
+    assert len({d["digest"] for d in folded}) == 1
+    async with running(botapi, resont, store=state, digest_threshold=3) as app:
+        await poll(app)
+        await asyncio.sleep(0.2)
+    for n in range(6):
+        assert sum(text_of(m).count(f"folded {n}") for m in botapi.bot_messages(ADMIN_CHAT)) == 1, n
 
 
 async def test_resont_outage_is_one_alert_and_a_recovery_notice(botapi, resont):

@@ -155,6 +155,95 @@ def test_prune_is_one_write(store: Store) -> None:
     assert store._storage.writes == writes + 1
 
 
+def test_put_many_is_one_write_applied_together(opener: Opener) -> None:
+    store = opener.open()
+    inbox = store.table("inbox")
+    inbox.put("a", {"n": 0, "old": True})
+    writes = store._storage.writes
+    assert inbox.put_many({"a": {"n": 1}, "b": {"n": 2}, "c": {"n": 3}}) == 3
+    assert store._storage.writes == writes + 1
+    assert dict(inbox.items()) == {"a": {"n": 1}, "b": {"n": 2}, "c": {"n": 3}}  # "a" replaced whole
+    # pairs work too; a key given twice is written once, its last document wins
+    assert inbox.put_many([("d", {"n": 4}), ("a", {"n": 5}), ("d", {"n": 6})]) == 2
+    assert store._storage.writes == writes + 2
+    assert inbox.put_many({}) == 0 and inbox.put_many([]) == 0
+    assert store._storage.writes == writes + 2  # nothing to write: no record
+    expected = {"a": {"n": 5}, "b": {"n": 2}, "c": {"n": 3}, "d": {"n": 6}}
+    assert dict(inbox.items()) == expected and len(inbox) == 4
+    store = opener.reopen()
+    inbox = store.table("inbox")
+    assert dict(inbox.items()) == expected
+    inbox.put("e", {"n": 7})  # ids keep working after a batch and a restart
+    inbox.delete("b")
+    assert dict(inbox.items()) == {**{k: v for k, v in expected.items() if k != "b"}, "e": {"n": 7}}
+
+
+def test_update_many_merges_in_one_write(opener: Opener) -> None:
+    store = opener.open()
+    inbox = store.table("inbox")
+    inbox.put_many({f"k{n}": {"n": n, "status": "pending"} for n in range(5)})
+    writes = store._storage.writes
+    assert inbox.update_many(["k0", "k2", "missing", "k4"], status="open", digest="d1") == 3
+    assert store._storage.writes == writes + 1
+    assert "missing" not in inbox
+    assert inbox.update_many(["missing"], status="x") == 0
+    assert store._storage.writes == writes + 1
+    store = opener.reopen()
+    got = dict(store.table("inbox").items())
+    assert got == {
+        f"k{n}": {"n": n, "status": "open", "digest": "d1"} if n % 2 == 0 else {"n": n, "status": "pending"}
+        for n in range(5)
+    }
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        {"a": {"n": 10}, "b": {"n": object()}},  # one value JSON cannot hold
+        {"a": {"n": 10}, "new": {"n": {1, 2}}},
+        [("a", {"n": 10}), ("b", ["not", "a", "mapping"])],
+        [("a", {"n": 10}), (7, {"n": 1})],  # a key that is not a string
+    ],
+)
+def test_a_rejected_batch_applies_nothing(opener: Opener, batch: Any) -> None:
+    store = opener.open()
+    alerts = store.table("alerts")
+    alerts.put_many({"a": {"n": 1}, "b": {"n": 2}})
+    writes = store._storage.writes
+    with pytest.raises(TypeError):
+        alerts.put_many(batch)
+    with pytest.raises(TypeError):
+        alerts.update_many(["a", "b"], n=object())
+    assert store._storage.writes == writes
+    assert dict(alerts.items()) == {"a": {"n": 1}, "b": {"n": 2}} and len(alerts) == 2
+    assert "new" not in alerts
+    alerts.put_many({"c": {"n": 3}, "a": {"n": 4}})
+    store = opener.reopen()
+    assert dict(store.table("alerts").items()) == {"a": {"n": 4}, "b": {"n": 2}, "c": {"n": 3}}
+
+
+def test_a_batch_whose_write_fails_applies_nothing(opener: Opener, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storage refuses the record (disk full, say): no document of the batch is applied,
+    neither in memory nor in the key index, and the table keeps working."""
+    store = opener.open()
+    cards = store.table("cards")
+    cards.put("a", {"n": 1})
+
+    def refuse(encoded: bytes) -> None:
+        raise StoreError("state journal cannot be written: No space left on device")
+
+    monkeypatch.setattr(store._storage, "_append", refuse)
+    with pytest.raises(StoreError, match="No space left"):
+        cards.put_many({"a": {"n": 2}, "b": {"n": 3}, "c": {"n": 4}})
+    with pytest.raises(StoreError):
+        cards.update_many(["a"], n=9)
+    monkeypatch.undo()
+    assert dict(cards.items()) == {"a": {"n": 1}} and "b" not in cards and len(cards) == 1
+    cards.put_many({"b": {"n": 5}, "c": {"n": 6}})
+    store = opener.reopen()
+    assert dict(store.table("cards").items()) == {"a": {"n": 1}, "b": {"n": 5}, "c": {"n": 6}}
+
+
 def test_items_allows_deleting_while_iterating(store: Store) -> None:
     table = store.table("prompts")
     for n in range(5):
@@ -465,6 +554,80 @@ def test_torn_journal_tail_is_ignored_with_a_warning(path: Path, caplog: pytest.
     third = Store.open(path)
     assert dict(third.table("cards").items()) == {"a": {"n": 1}, "b": {"n": 2}}
     third.close()
+
+
+def test_a_torn_batch_record_drops_the_whole_batch(path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A batch is one journal line: a crash that tears it loses all of it, never a part."""
+    store = Store.open(path)
+    inbox = store.table("inbox")
+    inbox.put_many({f"k{n}": {"n": n, "status": "pending"} for n in range(25)})
+    good = _journal(path).read_bytes()
+    inbox.update_many([f"k{n}" for n in range(25)], status="open", digest="d1")
+    full = _journal(path).read_bytes()
+    assert full.count(b"\n") == good.count(b"\n") + 1  # the whole batch: one record
+    record = json.loads(full[len(good):])
+    assert record["t"] == "inbox" and len(record["c"]) == 25
+    for cut in (len(good) + 1, len(good) + (len(full) - len(good)) // 2, len(full) - 1):
+        _journal(path).write_bytes(full[:cut])  # the write reached the disk only up to ``cut``
+        with caplog.at_level(logging.WARNING, logger="bot.store"):
+            again = Store.open(path)  # the earlier instance is fenced off: a crash
+        assert "incomplete last record" in caplog.text
+        statuses = {doc["status"] for _, doc in again.table("inbox").items()}
+        assert statuses == {"pending"} and len(again.table("inbox")) == 25, cut
+        assert _journal(path).read_bytes() == good
+        again.close()
+    again = Store.open(path)
+    again.table("inbox").update_many(["k0", "k1"], status="open")
+    again.close()
+    third = Store.open(path)
+    assert sorted(k for k, d in third.table("inbox").items() if d["status"] == "open") == ["k0", "k1"]
+    third.close()
+
+
+def test_a_batch_cut_short_by_a_failed_write_applies_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store.open(path)
+    cards = store.table("cards")
+    cards.put_many({"a": {"n": 1}, "b": {"n": 2}})
+    real_write = os.write
+
+    def half(fd: int, data: Any) -> int:
+        real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_module.os, "write", half)
+    with pytest.raises(StoreError, match="No space left"):
+        cards.put_many({"a": {"n": 3}, "b": {"n": 4}, "c": {"n": 5}})
+    monkeypatch.undo()
+    assert dict(cards.items()) == {"a": {"n": 1}, "b": {"n": 2}}
+    # not closed: a crash; the half line was taken back, the next start sees the old batch
+    again = Store.open(path)
+    assert dict(again.table("cards").items()) == {"a": {"n": 1}, "b": {"n": 2}}
+    again.close()
+
+
+def test_compaction_keeps_batches(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "COMPACT_MIN_BYTES", 4096)
+    store = Store.open(path)
+    storage = store._storage
+    inbox = store.table("inbox")
+    for round_ in range(30):
+        inbox.put_many({f"k{n}": {"round": round_, "n": n, "pad": "p" * 20} for n in range(20)})
+        inbox.put(f"digest{round_}", {"items": [f"k{n}" for n in range(20)]})
+    assert storage.compactions >= 2
+    inbox.update_many([f"k{n}" for n in range(0, 20, 2)], status="open")
+    store.compact()  # the last batch folded into the snapshot, the journal empty again
+    assert len(_journal(path).read_text().splitlines()) == 1
+    inbox.update_many([f"k{n}" for n in range(1, 20, 2)], status="done")  # and one in the journal
+    expected = {
+        **{f"k{n}": {"round": 29, "n": n, "pad": "p" * 20, "status": "open" if n % 2 == 0 else "done"}
+           for n in range(20)},
+        **{f"digest{r}": {"items": [f"k{n}" for n in range(20)]} for r in range(30)},
+    }
+    assert dict(inbox.items()) == expected
+    store.close()
+    again = Store.open(path)
+    assert dict(again.table("inbox").items()) == expected
+    again.close()
 
 
 def test_garbage_last_line_is_a_torn_tail(path: Path, caplog: pytest.LogCaptureFixture) -> None:
