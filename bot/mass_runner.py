@@ -738,6 +738,8 @@ class MassRunner:
         except Exception as exc:  # the file is gone and cannot be fetched again: nothing was sent
             log.warning("mass job %s: media unavailable: %s", job["id"], exc)
             return MioGramServiceError(f"media unavailable: {exc}"), {}
+        # the numbers were normalised by bot.phones when the audience was read: no second parse
+        client.remember_valid(numbers)
         try:
             async with self.services.locks("miogram:send"):  # one request at a time per account
                 if media is not None:

@@ -442,6 +442,18 @@ class MioGramClient:
         self._checked[phone] = number
         return number
 
+    def remember_valid(self, numbers: Iterable[str]) -> None:
+        """Record ``numbers`` as already valid E.164 numbers, so a send does not parse them again.
+
+        Only for numbers that came out of :func:`bot.phones.normalize` with this client's region
+        (a mass job's audience, validated at its preview): each is remembered as itself. A number
+        not starting with ``+`` is ignored (it is parsed as usual when sent)."""
+        if len(self._checked) >= CHECKED_CACHE_SIZE:
+            self._checked.clear()
+        for number in numbers:
+            if number.startswith("+"):
+                self._checked.setdefault(number, number)
+
     # --- sends to one number
 
     async def _send_one(self, func: str, phone: str, media: Media | None = None, **fields: str) -> Outcome:

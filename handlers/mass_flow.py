@@ -125,13 +125,13 @@ class Flow:
         return True
 
     def _too_big(self, context: Context, update: Update, exc: mass_files.TooBig) -> str:
-        from handlers.mass import fmt_num
+        from handlers.mass_common import fmt_num
 
         lang = context.services.lang(update.effective_user.id)
         return self._t(context, update, "mass.file_too_big", size=fmt_num(exc.size, lang), limit=fmt_num(exc.limit, lang))
 
     def _cancel_button(self, context: Context, update: Update):
-        from handlers.mass import button
+        from handlers.mass_common import button
 
         return button(self._t(context, update, "mass.btn_cancel"), "mass:quit")
 
@@ -156,7 +156,7 @@ class Flow:
             "chat_id": update.effective_chat.id,
             "thread_id": message.message_thread_id if message.is_topic_message else None,
         }
-        from handlers.mass import MAX_LIST_BUTTONS, button, rows
+        from handlers.mass_common import MAX_LIST_BUTTONS, button, rows
 
         lists = sorted(services.store.table("lists").items(), key=lambda kv: kv[1].get("name", "").lower())
         buttons = [
@@ -204,7 +204,7 @@ class Flow:
                 return AUDIENCE
             flow = self._data(context, update)
             flow["file"] = {"data": data, "label": label, "columns": exc.columns}
-            from handlers.mass import button, rows
+            from handlers.mass_common import button, rows
 
             buttons = [button(col[:30], f"mass:col:{i}") for i, col in enumerate(exc.columns[:24])]
             buttons.append(self._cancel_button(context, update))
@@ -222,7 +222,7 @@ class Flow:
             await query.answer(self._t(context, update, "mass.list_gone"), show_alert=True)
             return AUDIENCE
         await query.answer()
-        from handlers.mass import list_audience
+        from handlers.mass_common import list_audience
 
         audience = list_audience(services, update.effective_user.id, saved)
         parsed = PhoneParse(valid=list(audience["valid"]))
@@ -300,7 +300,7 @@ class Flow:
         except mass_files.TooBig as exc:
             await message.reply_text(self._too_big(context, update, exc))
             return CONTENT
-        from handlers.mass import media_info
+        from handlers.mass_common import media_info
 
         try:
             info = media_info(path, attachment.extension, name=attachment.name, file_id=attachment.file_id)
@@ -312,7 +312,7 @@ class Flow:
         flow["content"] = {"text": caption or None, "media": info}
         if caption:
             return await self._preview(update, context, "messenger")
-        from handlers.mass import button
+        from handlers.mass_common import button
 
         markup = InlineKeyboardMarkup([[button(self._t(context, update, "mass.btn_no_caption"), "mass:nocap"),
                                         self._cancel_button(context, update)]])
@@ -331,7 +331,7 @@ class Flow:
         return await self._preview(update, context, "messenger")
 
     async def _ask_channel(self, update: Update, context: Context) -> int:
-        from handlers.mass import button
+        from handlers.mass_common import button
 
         markup = InlineKeyboardMarkup([
             [button(self._t(context, update, "mass.btn_messenger"), "mass:ch:m"),

@@ -75,7 +75,7 @@ async def read_numbers(update: Update, context: Context) -> tuple[PhoneParse | N
         try:
             data = await mass_files.download_bytes(context, attachment, mass_files.NUMBERS_FILE_MAX)
         except mass_files.TooBig as exc:
-            from handlers.mass import fmt_num
+            from handlers.mass_common import fmt_num
 
             lang = services.lang(user_id)
             return None, services.t("mass.file_too_big", user_id, size=fmt_num(exc.size, lang), limit=fmt_num(exc.limit, lang))
@@ -95,7 +95,7 @@ def _summary(services, user_id: int, parsed: PhoneParse) -> str:
     text = services.t("mass.numbers_read", user_id, valid=len(parsed.valid), invalid=len(parsed.invalid),
                       duplicates=len(parsed.duplicates))
     if parsed.invalid:
-        from handlers.mass import reason_text
+        from handlers.mass_common import reason_text
 
         shown = [services.t("mass.preview_invalid_line", user_id, raw=html.escape(raw[:40]),
                             reason=html.escape(reason_text(services, user_id, reason))) for raw, reason in parsed.invalid[:5]]
@@ -128,7 +128,7 @@ async def on_lists(update: Update, context: Context) -> None:
 
 
 def _overview(services, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    from handlers.mass import button, rows
+    from handlers.mass_common import button, rows
 
     lists = sorted(services.store.table("lists").items(), key=lambda kv: kv[1].get("name", "").lower())
     lines = [services.t("mass.lists_title", user_id)]
@@ -161,7 +161,7 @@ async def on_lists_button(update: Update, context: Context) -> None:
     if doc is None:
         await query.answer(services.t("mass.list_gone", user_id), show_alert=True)
         return
-    from handlers.mass import button
+    from handlers.mass_common import button
 
     name = html.escape(doc.get("name", ""))
     if action == "show":
@@ -309,7 +309,7 @@ async def on_optout(update: Update, context: Context) -> None:
 
 
 async def _send_optout_list(context: Context, services, user_id: int, chat_id: int, thread_id: int | None) -> None:
-    from handlers.mass import button
+    from handlers.mass_common import button
 
     numbers = sorted(key for key, _ in services.store.table("optout").items())
     text = services.t("mass.optout_count", user_id, count=len(numbers)) + "\n" + services.t("mass.optout_usage", user_id)
