@@ -1,8 +1,9 @@
 """Inbox cards: what a comment or a direct message looks like in the admin chat.
 
-Everything here is pure: snapshots turn Resont models into plain JSON-able dicts (kept in the
-``inbox`` table, so a card can be redrawn after a restart without asking Resont again), and the
-render functions turn an inbox record into (HTML text, inline keyboard). User content is always
+Everything here is pure: snapshots (:mod:`handlers.inbox_snapshots`, re-exported here) turn
+Resont models into plain JSON-able dicts (kept in the ``inbox`` table, so a card can be redrawn
+after a restart without asking Resont again), and the render functions turn an inbox record
+into (HTML text, inline keyboard). User content is always
 escaped; texts come from the catalogue in the chat's language.
 
 Callback data (≤ 64 bytes, namespaced, checked by the guard):
@@ -25,17 +26,26 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.resont_models import Account, Comment, Conversation, Message, Tag, to_bool
 from bot.timeparse import format_when
+from handlers.inbox_snapshots import (  # noqa: F401 - the snapshot functions are re-exported
+    POST_EXCERPT_MAX,
+    account_info,
+    clip,
+    comment_item,
+    conversation_item,
+    excerpt,
+    message_item,
+    tags_of,
+)
 
 if TYPE_CHECKING:
+    from bot.resont_models import Tag
     from bot.services import Services
 
 #: Longest user text shown on a card (Telegram allows 4096 characters per message).
 COMMENT_TEXT_MAX = 1500
 DM_TEXT_MAX = 500
 DM_MESSAGES_SHOWN = 6
-POST_EXCERPT_MAX = 120
 DIGEST_LINE_MAX = 90
 LOG_SHOWN = 4
 REPLY_EXCERPT_MAX = 200
@@ -43,105 +53,6 @@ TAG_BUTTONS_MAX = 30
 CARD_MAX = 4000  # visible characters: a little under Telegram's 4096 (isolates add up)
 DIGEST_MAX = 3500  # visible characters per digest message
 NAME_MAX = 40  # usernames, names and account names in one-line entries
-
-
-# ---------------------------------------------------------------------------------- snapshots
-
-
-def excerpt(text: str | None, limit: int) -> str:
-    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: max(1, limit - 1)].rstrip() + "…"
-
-
-def clip(text: str | None, limit: int) -> str:
-    """``text`` (keeping its lines) cut to ``limit`` characters."""
-    text = (text or "").strip()
-    return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + "…"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def _flag(raw: dict[str, Any], key: str) -> bool:
-    """A ``can_*`` flag: allowed unless Resont explicitly says no."""
-    value = to_bool(raw.get(key))
-    return True if value is None else value
-
-
-def tags_of(tags: Iterable[Tag]) -> list[dict[str, Any]]:
-    return [{"id": t.id, "name": t.name or str(t.id)} for t in tags if t.id is not None]
-
-
-def account_info(account: Account | None) -> dict[str, Any]:
-    if account is None:
-        return {}
-    return {"account": account.name, "network": account.type, "identifier": account.identifier}
-
-
-def comment_item(comment: Comment) -> dict[str, Any]:
-    """The parts of a comment a card shows (and the actions need)."""
-    post = comment.account_post
-    user = comment.social_user
-    raw = comment.raw
-    item: dict[str, Any] = {
-        "id": comment.id,
-        "account_id": comment.account_id if comment.account_id is not None else (post.account_id if post else None),
-        "network": comment.social or (post.social if post else None),
-        "account": None,
-        "text": comment.text or "",
-        "date": _iso(comment.date),
-        "username": user.username if user else None,
-        "name": user.name if user else None,
-        "social_user_id": comment.social_user_id,
-        "post_id": comment.post_id,
-        "post_excerpt": excerpt(post.content, POST_EXCERPT_MAX) if post and post.content else None,
-        "permalink": post.permalink if post else None,
-        "can_reply": _flag(raw, "can_reply"),
-        "can_like": _flag(raw, "can_like"),
-        "can_delete": _flag(raw, "can_delete"),
-        "liked": comment.liked,
-        "tags": tags_of(comment.tags),
-        "parent_name": comment.parent_name if comment.is_reply else None,
-    }
-    if comment.account is not None:
-        item.update({k: v for k, v in account_info(comment.account).items() if v})
-    return item
-
-
-def message_item(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "type": message.type,
-        "text": message.text or "",
-        "attachment": message.attachment,
-        "date": _iso(message.date),
-        "social_user_id": message.social_user_id,
-    }
-
-
-def conversation_item(conversation: Conversation | None, conversation_id: int | None, sender: int | None) -> dict[str, Any]:
-    """Who the conversation is with (the participant who wrote, else the first one)."""
-    item: dict[str, Any] = {"id": conversation_id, "account_id": None, "network": None, "account": None,
-                            "username": None, "name": None, "social_user_id": sender, "tags": []}
-    if conversation is None:
-        return item
-    item["id"] = conversation.id if conversation.id is not None else conversation_id
-    item["account_id"] = conversation.account_id
-    item["tags"] = tags_of(conversation.tags)
-    chosen = next((p for p in conversation.participants if sender is not None and p.social_user_id == sender), None)
-    if chosen is None and conversation.participants:
-        chosen = conversation.participants[0]
-    if chosen is not None:
-        item["social_user_id"] = chosen.social_user_id
-        if chosen.social_user is not None:
-            item["username"] = chosen.social_user.username
-            item["name"] = chosen.social_user.name
-            item["network"] = chosen.social_user.social
-    if conversation.account is not None:
-        item.update({k: v for k, v in account_info(conversation.account).items() if v})
-    return item
 
 
 # ---------------------------------------------------------------------------------- helpers
