@@ -28,7 +28,7 @@ import psutil
 
 from bot.app import build_application, running
 from bot.config import Config
-from bot.store import Store
+from bot.store.state import Store
 from tests.botapi import BotApiEmulator, FloodLimits
 
 TOKEN = "123456:BENCH-token"

@@ -77,8 +77,9 @@ async def _run() -> dict[str, Any]:
     _seed_history(fake, account, post)
     limits = FloodLimits(group=limit, group_window=window, overall=30, overall_window=1.0)
     with emulator(limits) as emu, temp_dir("bench-forwarding-") as tmp:
-        async with bot(emu, tmp / "state.json", resont=fake, group_window=window,
-                       group_messages_per_minute=limit) as app:
+        async with bot(
+            emu, tmp / "state.json", resont=fake, group_window=window, group_messages_per_minute=limit
+        ) as app:
             await poll_cycle(app)  # first start: cursors over the history, nothing forwarded
             fake.latency = latency
             _seed_backlog(fake, account, post)
@@ -90,8 +91,11 @@ async def _run() -> dict[str, Any]:
             inbox = app.bot_data.services.store.table("inbox")
 
             def undelivered() -> int:
-                return sum(1 for _, d in inbox.items() if d.get("status") == "pending"
-                           and d.get("type") in ("comment", "dm", "msg"))
+                return sum(
+                    1
+                    for _, d in inbox.items()
+                    if d.get("status") == "pending" and d.get("type") in ("comment", "dm", "msg")
+                )
 
             while True:
                 cycles += 1
@@ -104,17 +108,33 @@ async def _run() -> dict[str, Any]:
             delivered_comments = sum(1 for d in records if d.get("type") == "comment" and d.get("status") == "open")
             delivered_dms = sum(1 for d in records if d.get("type") == "dm" and d.get("status") == "open")
             dm_messages = sum(len(d["item"]["messages"]) for d in records if d.get("type") == "dm")
-            sends = [r for r in emu.requests_of("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup")
-                     if r.ok and r.params.get("chat_id") == ADMIN_CHAT]
-            edits = [r for r in emu.requests_of("editMessageText", "editMessageReplyMarkup", "editMessageCaption")
-                     if r.ok and r.params.get("chat_id") == ADMIN_CHAT]
+            sends = [
+                r
+                for r in emu.requests_of("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup")
+                if r.ok and r.params.get("chat_id") == ADMIN_CHAT
+            ]
+            edits = [
+                r
+                for r in emu.requests_of("editMessageText", "editMessageReplyMarkup", "editMessageCaption")
+                if r.ok and r.params.get("chat_id") == ADMIN_CHAT
+            ]
             stats = app.bot.rate_limiter.stats()
         too_many = emu.too_many_requests - too_many_before
     return {
-        "latency": latency, "window": window, "limit": limit, "started": started, "finished": finished,
-        "cycles": cycles, "resont_requests": resont_requests, "sends": sends, "edits": edits,
-        "too_many": too_many, "delivered_comments": delivered_comments, "delivered_dms": delivered_dms,
-        "dm_messages": dm_messages, "limiter": stats,
+        "latency": latency,
+        "window": window,
+        "limit": limit,
+        "started": started,
+        "finished": finished,
+        "cycles": cycles,
+        "resont_requests": resont_requests,
+        "sends": sends,
+        "edits": edits,
+        "too_many": too_many,
+        "delivered_comments": delivered_comments,
+        "delivered_dms": delivered_dms,
+        "dm_messages": dm_messages,
+        "limiter": stats,
     }
 
 
@@ -123,32 +143,45 @@ def run() -> list[str]:
     r = asyncio.run(_run())
     window, limit = r["window"], r["limit"]
     sends = sorted(r["sends"], key=lambda q: q.time)
-    messages = len(sends) + len(r["edits"])
     counted = sorted([q.time for q in sends] + [q.time for q in r["edits"]])
     scale = TELEGRAM_GROUP_WINDOW / window
-    say(f"Backlog: {COMMENTS:,} comments + {DMS:,} DMs; Resont fake on 127.0.0.1 with "
-        f"{r['latency'] * 1000:.0f} ms latency, {PAGE_SIZE} items per page")
-    say(f"Telegram limit: {limit} messages per {window:g} s per group on the emulator and the bot's limiter "
-        f"(Telegram's {limit}/{TELEGRAM_GROUP_WINDOW:g} s scaled x{scale:g})")
-    say(f"delivered: {r['delivered_comments']:,} comments and {r['dm_messages']:,} DMs "
-        f"({r['delivered_dms']:,} DM cards) in {r['cycles']} poll cycle(s)")
+    say(
+        f"Backlog: {COMMENTS:,} comments + {DMS:,} DMs; Resont fake on 127.0.0.1 with "
+        f"{r['latency'] * 1000:.0f} ms latency, {PAGE_SIZE} items per page"
+    )
+    say(
+        f"Telegram limit: {limit} messages per {window:g} s per group on the emulator and the bot's limiter "
+        f"(Telegram's {limit}/{TELEGRAM_GROUP_WINDOW:g} s scaled x{scale:g})"
+    )
+    say(
+        f"delivered: {r['delivered_comments']:,} comments and {r['dm_messages']:,} DMs "
+        f"({r['delivered_dms']:,} DM cards) in {r['cycles']} poll cycle(s)"
+    )
     wall = (counted[-1] - r["started"]) if counted else math.nan
     say(f"wall time to deliver all: {wall:.2f} s (x{scale:g} = {wall * scale:.1f} s at Telegram's real window)")
-    say(f"Telegram messages sent: {len(sends)} (+ {len(r['edits'])} edits) for {COMMENTS + DMS:,} items "
-        f"-> {(COMMENTS + DMS) / max(1, len(sends)):.1f} items per message")
-    say(f"429 answers received: {r['too_many']} (must be 0: {verdict(r['too_many'] == 0)}); "
-        f"limiter waited {r['limiter']['waited']} times, {r['limiter']['wait_seconds']:.1f} s in all")
-    say(f"Resont requests made: {r['resont_requests']:,} "
-        f"({(COMMENTS + DMS) / max(1, r['resont_requests']):.1f} items per request)")
+    say(
+        f"Telegram messages sent: {len(sends)} (+ {len(r['edits'])} edits) for {COMMENTS + DMS:,} items "
+        f"-> {(COMMENTS + DMS) / max(1, len(sends)):.1f} items per message"
+    )
+    say(
+        f"429 answers received: {r['too_many']} (must be 0: {verdict(r['too_many'] == 0)}); "
+        f"limiter waited {r['limiter']['waited']} times, {r['limiter']['wait_seconds']:.1f} s in all"
+    )
+    say(
+        f"Resont requests made: {r['resont_requests']:,} "
+        f"({(COMMENTS + DMS) / max(1, r['resont_requests']):.1f} items per request)"
+    )
     if len(counted) >= 2:
         span = counted[-1] - counted[0]
         bound = math.floor((len(counted) - 1) / limit) * window
         achieved = (len(counted) - 1) / span * window if span > 0 else math.inf
         if bound > 0:
             ratio = bound / span
-            say(f"rate: {len(counted)} messages in {span:.2f} s from first to last; the limit allows them in "
+            say(
+                f"rate: {len(counted)} messages in {span:.2f} s from first to last; the limit allows them in "
                 f"no less than {bound:.2f} s -> ratio to the allowed rate {ratio:.3f} "
-                f"(goal >= {GOAL}: {verdict(ratio >= GOAL and r['too_many'] == 0)})")
+                f"(goal >= {GOAL}: {verdict(ratio >= GOAL and r['too_many'] == 0)})"
+            )
         else:
             say(f"rate: all {len(counted)} messages fit in one window ({span:.2f} s): the limit is not reached")
         say(f"  ({achieved:.1f} messages per window of {window:g} s after the first, allowed {limit})")

@@ -6,7 +6,7 @@ Setup: the MioGram fake on 127.0.0.1 answering every request after ``MASS_LATENC
 Bot API emulator, the real bot with a state file on disk. An admin goes through ``/mass`` in the
 emulator exactly as in Telegram: uploads ``numbers.csv`` (10,000 distinct numbers), writes the
 text, picks the messenger channel, and presses the preview card's *Send now* button, which is
-the code path of every confirmed mass send (``handlers.mass`` → ``bot.mass_runner.MassRunner``
+the code path of every confirmed mass send (``handlers.mass.wiring`` → ``bot.massjobs.runner.MassRunner``
 driven by the job queue, one MioGram ``SendMessageMass`` of 100 numbers per step, every state
 change written to the state file before the next step).
 
@@ -41,7 +41,7 @@ from bench.common import (
     verdict,
     wait_until,
 )
-from bot import mass_runner as mr
+from bot.massjobs import runner as mr
 from tests.botapi import FloodLimits, button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
 
@@ -95,14 +95,16 @@ async def _flow_to_preview(emu: Any) -> tuple[dict[str, Any], str]:
     emu.user_sends(ADMIN, ADMIN_CHAT, "/mass")
     ask = await emu.wait_for_bot_message(ADMIN_CHAT, lambda m: "step 1 of 3" in text_of(m), timeout=30)
     csv_bytes = ("number\n" + "\n".join(audience()) + "\n").encode()
-    emu.user_sends_document(ADMIN, ADMIN_CHAT, csv_bytes, filename="numbers.csv", reply_to=ask["message_id"],
-                            mime_type="text/csv")
+    emu.user_sends_document(
+        ADMIN, ADMIN_CHAT, csv_bytes, filename="numbers.csv", reply_to=ask["message_id"], mime_type="text/csv"
+    )
     step2 = await emu.wait_for_bot_message(ADMIN_CHAT, lambda m: "Step 2 of 3" in text_of(m), timeout=60)
     emu.user_sends(ADMIN, ADMIN_CHAT, "Our spring offer: 20% off everything this week.", reply_to=step2["message_id"])
     step3 = await emu.wait_for_bot_message(ADMIN_CHAT, lambda m: "Step 3 of 3" in text_of(m), timeout=30)
     emu.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
-    preview = await emu.wait_for_bot_message(ADMIN_CHAT, lambda m: any(d.startswith("mass:go:")
-                                                                          for d in button_datas(m)), timeout=60)
+    preview = await emu.wait_for_bot_message(
+        ADMIN_CHAT, lambda m: any(d.startswith("mass:go:") for d in button_datas(m)), timeout=60
+    )
     go = next(d for d in button_datas(preview) if d.startswith("mass:go:"))
     return preview, go
 
@@ -134,13 +136,22 @@ async def _run() -> dict[str, Any]:
             counts = mr.count(job)
             units = len(job["units"])
             result = {
-                "latency": latency, "valid": valid, "wall": finished - started, "report": reported - started,
-                "status": job["status"], "sent": counts.sent, "units": units,
+                "latency": latency,
+                "valid": valid,
+                "wall": finished - started,
+                "report": reported - started,
+                "status": job["status"],
+                "sent": counts.sent,
+                "units": units,
                 "mass_requests": len(fake.calls_of("SendMessageMass")) - mass_requests_before,
-                "numbers_sent": len(fake.sent), "distinct_sent": len(set(fake.sent_numbers())),
-                "writes": meter.records, "write_bytes": meter.bytes, "write_seconds": meter.seconds,
+                "numbers_sent": len(fake.sent),
+                "distinct_sent": len(set(fake.sent_numbers())),
+                "writes": meter.records,
+                "write_bytes": meter.bytes,
+                "write_seconds": meter.seconds,
                 "compactions": getattr(services.store._storage, "compactions", 0) - compactions_before,
-                "rss_peak": rss.peak, "rss_base": rss.baseline,
+                "rss_peak": rss.peak,
+                "rss_base": rss.baseline,
                 "edits": len(emu.requests_of("editMessageText")),
             }
     return result
@@ -153,21 +164,31 @@ def run() -> list[str]:
     batches = math.ceil(r["valid"] / BATCH)
     bound = batches * latency / CONCURRENCY
     ratio = r["wall"] / bound if bound else math.inf
-    say(f"Mass send: {r['valid']:,} numbers in batches of {BATCH} through the /mass flow; MioGram fake on "
+    say(
+        f"Mass send: {r['valid']:,} numbers in batches of {BATCH} through the /mass flow; MioGram fake on "
         f"127.0.0.1 answering after {latency * 1000:.0f} ms; allowed concurrency {CONCURRENCY} in-flight Mass request "
-        "per account")
-    say(f"job {r['status']}: {r['sent']:,} sent, {r['mass_requests']} Mass requests, {r['numbers_sent']:,} numbers "
-        f"reached MioGram ({r['distinct_sent']:,} distinct)")
-    say(f"wall time (button press to job done): {r['wall']:.2f} s vs bound ceil({r['valid']:,}/{BATCH}) x "
+        "per account"
+    )
+    say(
+        f"job {r['status']}: {r['sent']:,} sent, {r['mass_requests']} Mass requests, {r['numbers_sent']:,} numbers "
+        f"reached MioGram ({r['distinct_sent']:,} distinct)"
+    )
+    say(
+        f"wall time (button press to job done): {r['wall']:.2f} s vs bound ceil({r['valid']:,}/{BATCH}) x "
         f"{latency * 1000:.0f} ms / {CONCURRENCY} = {bound:.2f} s -> ratio {ratio:.2f} "
-        f"(goal <= {GOAL}: {verdict(ratio <= GOAL)})")
-    say(f"  per batch: {r['wall'] / max(1, r['units']) * 1000:.1f} ms for {latency * 1000:.0f} ms of MioGram latency; "
-        f"report sent {r['report'] - r['wall']:.2f} s after the end")
+        f"(goal <= {GOAL}: {verdict(ratio <= GOAL)})"
+    )
+    say(
+        f"  per batch: {r['wall'] / max(1, r['units']) * 1000:.1f} ms for {latency * 1000:.0f} ms of MioGram latency; "
+        f"report sent {r['report'] - r['wall']:.2f} s after the end"
+    )
     say(f"peak RSS: {mib(r['rss_peak'])} (+{mib(r['rss_peak'] - r['rss_base'])} during the send)")
     per_batch = r["writes"] / max(1, r["units"])
-    say(f"state-file writes: {r['writes']:,} journal records for {r['units']} batches -> {per_batch:.2f} per batch, "
+    say(
+        f"state-file writes: {r['writes']:,} journal records for {r['units']} batches -> {per_batch:.2f} per batch, "
         f"{r['write_bytes'] / max(1, r['units']) / 1024:,.1f} KiB per batch, {r['write_seconds']:.2f} s of "
-        f"write+fdatasync in all; {r['compactions']} compaction(s)")
+        f"write+fdatasync in all; {r['compactions']} compaction(s)"
+    )
     say(f"progress message edits: {r['edits']}")
     return say.lines
 

@@ -85,8 +85,9 @@ async def _measure(history: int) -> dict[str, Any]:
     seeded = time.monotonic() - started
     rows: list[tuple[str, int, Counter[str], int]] = []
     with emulator(FloodLimits.off()) as emu, temp_dir("bench-poll-") as tmp:
-        async with bot(emu, tmp / "state.json", resont=fake, group_window=0.01, group_messages_per_minute=60,
-                       digest_threshold=10) as app:
+        async with bot(
+            emu, tmp / "state.json", resont=fake, group_window=0.01, group_messages_per_minute=60, digest_threshold=10
+        ) as app:
             await poll_cycle(app)  # first start: cursors; no history is forwarded
             await _cycle(app, fake)  # settle (the first regular cycle may refresh caches)
             for new in NEW:
@@ -98,7 +99,7 @@ async def _measure(history: int) -> dict[str, Any]:
                 minimum = max(1, math.ceil(new / PAGE)) + 1
                 rows.append(("comments", new, counts, minimum))
             for new in NEW:
-                changed = conversations[-(new // MESSAGES_PER_CONVERSATION):] if new else []
+                changed = conversations[-(new // MESSAGES_PER_CONVERSATION) :] if new else []
                 for c in changed:
                     for m in range(MESSAGES_PER_CONVERSATION):
                         fake.add_message(c, f"new dm {new}.{c}.{m}")
@@ -107,16 +108,19 @@ async def _measure(history: int) -> dict[str, Any]:
                 # page of messages per changed conversation
                 minimum = 1 + max(1, math.ceil(len(changed) / PAGE)) + len(changed)
                 rows.append(("DMs", new, counts, minimum))
-            forwarded = sum(1 for _, d in app.bot_data.services.store.table("inbox").items()
-                            if d.get("status") == "open")
+            forwarded = sum(
+                1 for _, d in app.bot_data.services.store.table("inbox").items() if d.get("status") == "open"
+            )
     return {"history": history, "rows": rows, "seeded": seeded, "forwarded": forwarded}
 
 
 def run() -> list[str]:
     say = Printer()
     results = [asyncio.run(_measure(h)) for h in HISTORIES]
-    say(f"Resont fake on 127.0.0.1, {PAGE} items per page; history = H comments + H DMs "
-        f"(H/{MESSAGES_PER_CONVERSATION} conversations); one cycle = every recurring poll once")
+    say(
+        f"Resont fake on 127.0.0.1, {PAGE} items per page; history = H comments + H DMs "
+        f"(H/{MESSAGES_PER_CONVERSATION} conversations); one cycle = every recurring poll once"
+    )
     say("requests per poll cycle (comments / conversations / messages / posts / other) vs the minimum for the inbox:")
     say("  (posts + other: the posts poll, GET post, post/draft and account, a fixed cost per cycle)")
     worst = 0.0
@@ -126,15 +130,19 @@ def run() -> list[str]:
             inbox = counts["comments"] + counts["conversations"] + counts["messages"]
             ratio = inbox / minimum
             worst = max(worst, ratio)
-            say(f"  {new:>5,} new {kind:<8}: {sum(counts.values()):>4} requests "
+            say(
+                f"  {new:>5,} new {kind:<8}: {sum(counts.values()):>4} requests "
                 f"({counts['comments']} / {counts['conversations']} / {counts['messages']} / {counts['posts']} / "
-                f"{counts['other']}); inbox {inbox} vs minimum {minimum} -> ratio {ratio:.2f}")
+                f"{counts['other']}); inbox {inbox} vs minimum {minimum} -> ratio {ratio:.2f}"
+            )
     first, last = results[0]["rows"], results[-1]["rows"]
     same = all(sum(a[2].values()) == sum(b[2].values()) for a, b in zip(first, last, strict=True))
     zero = [sum(c.values()) for kind, new, c, _ in last if new == 0]
-    say(f"cost with 0 new items: {zero} requests at history {HISTORIES[-1]:,}; same cost at history "
+    say(
+        f"cost with 0 new items: {zero} requests at history {HISTORIES[-1]:,}; same cost at history "
         f"{HISTORIES[0]:,} and {HISTORIES[-1]:,} for every row: {same} "
-        f"(goal: grows with new items only: {verdict(same)})")
+        f"(goal: grows with new items only: {verdict(same)})"
+    )
     say(f"worst ratio to the minimum: {worst:.2f}")
     return say.lines
 

@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tinydb import TinyDB  # the baseline; the bot itself reaches TinyDB only through bot.store
+from tinydb import TinyDB  # the baseline; the bot itself reaches TinyDB only through bot.store.state
 from tinydb.storages import MemoryStorage
 
-from bot import store as store_module
-from bot.store import FORMAT_MARK, FORMAT_VERSION, SNAPSHOT_TABLE, Store
+from bot.store import state as store_module
+from bot.store.state import FORMAT_MARK, FORMAT_VERSION, SNAPSHOT_TABLE, Store
 
 SIZES = (1_000, 10_000, 100_000)
 STORE_WRITES = 2_000
@@ -194,8 +194,10 @@ def run() -> list[str]:
     ratio_at_max = 0.0
     try:
         say("State store benchmark: project store (snapshot + fsync'ed journal) vs plain TinyDB(path)")
-        say(f"documents ~200 B; store: {STORE_WRITES} writes / {STORE_READS} reads per size; "
-            "plain TinyDB: " + ", ".join(f"{k:,}: {v}" for k, v in PLAIN_SAMPLES.items()) + " of each")
+        say(
+            f"documents ~200 B; store: {STORE_WRITES} writes / {STORE_READS} reads per size; "
+            "plain TinyDB: " + ", ".join(f"{k:,}: {v}" for k, v in PLAIN_SAMPLES.items()) + " of each"
+        )
         for n in SIZES:
             ours_path, plain_path, record_bytes = _build_files(directory, n, rng)
             ours = _bench_store(ours_path, n, record_bytes, rng)
@@ -206,16 +208,22 @@ def run() -> list[str]:
                 ratio_at_max = ratio
             w, r = ours["write"], ours["read"]
             say(f"--- {n:,} items")
-            say(f"  store  write: mean {_ms(w['mean'])}, median {_ms(w['median'])}, p99 {_ms(w['p99'])}, "
+            say(
+                f"  store  write: mean {_ms(w['mean'])}, median {_ms(w['median'])}, p99 {_ms(w['p99'])}, "
                 f"max {_ms(w['max'])}; + compaction {_ms(ours['compact_s'])} every "
-                f"~{ours['writes_per_compaction']:,.0f} writes -> amortised {_ms(ours['amortised_write'])}")
+                f"~{ours['writes_per_compaction']:,.0f} writes -> amortised {_ms(ours['amortised_write'])}"
+            )
             say(f"  store  read:  mean {_ms(r['mean'])}, median {_ms(r['median'])}; open {_ms(ours['open_s'])}")
             pw, pr = plain["write"], plain["read"]
-            say(f"  plain  write: mean {_ms(pw['mean'])}, median {_ms(pw['median'])}, max {_ms(pw['max'])}"
-                f" ({plain['samples']} samples)")
+            say(
+                f"  plain  write: mean {_ms(pw['mean'])}, median {_ms(pw['median'])}, max {_ms(pw['max'])}"
+                f" ({plain['samples']} samples)"
+            )
             say(f"  plain  read:  mean {_ms(pr['mean'])}, median {_ms(pr['median'])}")
-            say(f"  (TinyDB stock Table on MemoryStorage, no disk: write mean {_ms(_bench_stock_table(n, rng))}"
-                " - the per-write table conversion the store avoids)")
+            say(
+                f"  (TinyDB stock Table on MemoryStorage, no disk: write mean {_ms(_bench_stock_table(n, rng))}"
+                " - the per-write table conversion the store avoids)"
+            )
             say(f"  ratio  write {ratio:,.1f}x faster (amortised), read {read_ratio:,.1f}x faster")
             ours_path.unlink(missing_ok=True)
             plain_path.unlink(missing_ok=True)

@@ -8,8 +8,8 @@ import logging
 import sys
 
 from bot.config import ConfigError, load_config
-from bot.logsafe import redact, setup_logging
-from bot.store import Store, StoreError
+from bot.runtime.logsafe import redact, setup_logging
+from bot.store.state import Store, StoreError
 
 log = logging.getLogger("bot")
 
@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(preflight(config))
         app.run_polling(allowed_updates=Update.ALL_TYPES, bootstrap_retries=3, close_loop=False)
     except InvalidToken:
-        print(f"Start-up error: the Bot API at {config.telegram_base_url} rejected TELEGRAM_TOKEN; check it.", file=sys.stderr)
+        print(
+            f"Start-up error: the Bot API at {config.telegram_base_url} rejected TELEGRAM_TOKEN; check it.",
+            file=sys.stderr,
+        )
         return 3
     except NetworkError as exc:
         reason = redact(str(exc), config.secrets())

@@ -18,18 +18,22 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.clients.miogram.client import MioGramClient
+from bot.clients.resont.client import ResontClient
 from bot.config import Config
-from bot.context import BotData, Context
-from bot.feature import Feature
-from bot.i18n import Catalogue
-from bot.logsafe import install_redaction
-from bot.miogram import MioGramClient
-from bot.ratelimit import StrictRateLimiter
-from bot.resont import ResontClient
-from bot.scheduler import Scheduler
-from bot.services import Services, utc_now
-from bot.store import Store
-from handlers import core, guard, inbox, insights, lang, mass, posts, replies
+from bot.runtime.context import BotData, Context
+from bot.runtime.feature import Feature
+from bot.runtime.i18n import Catalogue
+from bot.runtime.logsafe import install_redaction
+from bot.runtime.ratelimit import StrictRateLimiter
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.services import Services, utc_now
+from bot.store.state import Store
+from handlers import core, guard, lang, replies
+from handlers.inbox import wiring as inbox
+from handlers.insights import wiring as insights
+from handlers.mass import wiring as mass
+from handlers.posts import wiring as posts
 
 log = logging.getLogger(__name__)
 

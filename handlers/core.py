@@ -13,11 +13,11 @@ from telegram.error import TelegramError
 from telegram.ext import CommandHandler
 
 from bot.config import Config
-from bot.context import Context
-from bot.feature import Command, Feature
-from bot.logsafe import redact
-from bot.roles import ADMINS, ANY_ROLE, roles_of
-from bot.services import Services
+from bot.runtime.context import Context
+from bot.runtime.feature import Command, Feature
+from bot.runtime.logsafe import redact
+from bot.runtime.roles import ADMINS, ANY_ROLE, roles_of
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ async def on_status(update: Update, context: Context) -> None:
 async def _check_resont(services: Services) -> tuple[bool, str]:
     try:
         me = await asyncio.wait_for(services.resont.me(), STATUS_CHECK_TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         services.health.upstream("resont", False, "timeout")
         return False, "timeout"
     except Exception as exc:  # any failure is a status to show, not a crash
@@ -103,7 +103,7 @@ async def _check_miogram(services: Services) -> tuple[bool | None, str]:
         return None, ""
     try:
         credits = await asyncio.wait_for(services.miogram.credits(), STATUS_CHECK_TIMEOUT)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         services.health.upstream("miogram", False, "timeout")
         return False, "timeout"
     except Exception as exc:
@@ -175,7 +175,11 @@ async def on_error(update: object, context: Context) -> None:
         await services.send_admin(
             context.bot, services.t("core.error_admin", None, ref=ref, summary=html.escape(summary)), topic="alerts"
         )
-        if isinstance(update, Update) and update.effective_chat and update.effective_chat.id != services.config.admin_chat_id:
+        if (
+            isinstance(update, Update)
+            and update.effective_chat
+            and update.effective_chat.id != services.config.admin_chat_id
+        ):
             user_id = update.effective_user.id if update.effective_user else None
             await context.bot.send_message(update.effective_chat.id, services.t("core.error_user", user_id, ref=ref))
     except TelegramError as exc:

@@ -17,9 +17,9 @@ from telegram import MessageEntity, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.context import Context
-from bot.feature import Feature
-from bot.roles import ANY_ROLE, Role, roles_of
+from bot.runtime.context import Context
+from bot.runtime.feature import Feature
+from bot.runtime.roles import ANY_ROLE, Role, roles_of
 
 log = logging.getLogger(__name__)
 

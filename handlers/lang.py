@@ -24,11 +24,11 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.config import Config
-from bot.context import Context
-from bot.feature import Command, Feature
-from bot.i18n import LANGUAGES
-from bot.roles import ANY_ROLE, roles_of
-from bot.services import Services
+from bot.runtime.context import Context
+from bot.runtime.feature import Command, Feature
+from bot.runtime.i18n import LANGUAGES
+from bot.runtime.roles import ANY_ROLE, roles_of
+from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from telegram import ForceReply, Message, Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.config import Config
-from bot.context import Context
-from bot.feature import Command, Feature, ReplyRoute
-from bot.roles import ANY_ROLE, roles_of
-from bot.store import Store
+from bot.runtime.context import Context
+from bot.runtime.feature import Command, Feature, ReplyRoute
+from bot.runtime.roles import ANY_ROLE, roles_of
+from bot.store.state import Store
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,9 @@ async def ask(
 def remember_card(store: Store, chat_id: int, message_id: int, kind: str, **doc: Any) -> str:
     """Record a card that can be answered by replying to it; returns its key."""
     key = target_key(chat_id, message_id)
-    store.table("cards").put(key, {"kind": kind, "chat_id": chat_id, "message_id": message_id, "at": time.time(), **doc})
+    store.table("cards").put(
+        key, {"kind": kind, "chat_id": chat_id, "message_id": message_id, "at": time.time(), **doc}
+    )
     return key
 
 

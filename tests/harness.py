@@ -23,7 +23,7 @@ from telegram.ext import Application
 
 from bot.app import build_application, running
 from bot.config import Config
-from bot.store import Store
+from bot.store.state import Store
 from tests.botapi import DEFAULT_TOKEN
 
 TOKEN = DEFAULT_TOKEN  # what the emulators accept

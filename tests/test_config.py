@@ -129,8 +129,12 @@ def test_secrets_never_in_repr_or_errors():
 def _run_bot(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {"PATH": os.environ["PATH"], "HOME": str(cwd), **env}
     return subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=cwd, env={**clean, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot"],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -50,7 +50,8 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.botapi.formatting import ParseError, parse as parse_entities, utf16_len
+from tests.botapi.formatting import ParseError, utf16_len
+from tests.botapi.formatting import parse as parse_entities
 
 DEFAULT_TOKEN = "123456:TEST-token"
 
@@ -63,41 +64,106 @@ MAX_UPLOAD = 50 * 1024 * 1024
 #: Methods that produce or change a message: these count against flood limits.
 COUNTED_METHODS = frozenset(
     {
-        "sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendAnimation", "sendAudio",
-        "sendVoice", "sendVideoNote", "sendSticker", "sendMediaGroup", "sendLocation", "sendVenue",
-        "sendContact", "sendPoll", "sendDice", "copyMessage", "copyMessages", "forwardMessage",
-        "forwardMessages", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendVideo",
+        "sendAnimation",
+        "sendAudio",
+        "sendVoice",
+        "sendVideoNote",
+        "sendSticker",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendVenue",
+        "sendContact",
+        "sendPoll",
+        "sendDice",
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
         "editMessageMedia",
     }
 )
 
 _KNOWN_METHODS = [
-    "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "setMyCommands",
-    "getMyCommands", "deleteMyCommands", "sendMessage", "sendPhoto", "sendDocument", "sendVideo",
-    "sendMediaGroup", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
-    "deleteMessage", "deleteMessages", "answerCallbackQuery", "getFile", "sendChatAction",
-    "close", "logOut",
+    "getMe",
+    "getUpdates",
+    "setWebhook",
+    "deleteWebhook",
+    "getWebhookInfo",
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "sendMessage",
+    "sendPhoto",
+    "sendDocument",
+    "sendVideo",
+    "sendMediaGroup",
+    "editMessageText",
+    "editMessageCaption",
+    "editMessageReplyMarkup",
+    "deleteMessage",
+    "deleteMessages",
+    "answerCallbackQuery",
+    "getFile",
+    "sendChatAction",
+    "close",
+    "logOut",
 ] + sorted(COUNTED_METHODS)
 _CANONICAL = {m.lower(): m for m in _KNOWN_METHODS}
 
 _JSON_PARAMS = {
-    "reply_markup", "entities", "caption_entities", "reply_parameters", "link_preview_options",
-    "media", "commands", "scope", "allowed_updates", "message_ids",
+    "reply_markup",
+    "entities",
+    "caption_entities",
+    "reply_parameters",
+    "link_preview_options",
+    "media",
+    "commands",
+    "scope",
+    "allowed_updates",
+    "message_ids",
 }
 _INT_PARAMS = {
-    "chat_id", "message_id", "message_thread_id", "reply_to_message_id", "offset", "limit",
-    "user_id", "cache_time", "from_chat_id",
+    "chat_id",
+    "message_id",
+    "message_thread_id",
+    "reply_to_message_id",
+    "offset",
+    "limit",
+    "user_id",
+    "cache_time",
+    "from_chat_id",
 }
 _FLOAT_PARAMS = {"timeout"}
 _BOOL_PARAMS = {
-    "show_alert", "disable_notification", "protect_content", "drop_pending_updates",
-    "allow_sending_without_reply", "disable_web_page_preview", "has_spoiler",
-    "show_caption_above_media", "disable_content_type_detection", "supports_streaming",
+    "show_alert",
+    "disable_notification",
+    "protect_content",
+    "drop_pending_updates",
+    "allow_sending_without_reply",
+    "disable_web_page_preview",
+    "has_spoiler",
+    "show_caption_above_media",
+    "disable_content_type_detection",
+    "supports_streaming",
 }
 _INLINE_ACTIONS = (
-    "url", "callback_data", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
 )
 _UPDATE_TYPES_DEFAULT_OFF = {"chat_member", "message_reaction", "message_reaction_count"}
 
@@ -281,12 +347,12 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.conn_lock:
                 self.server.connections.discard(self.connection)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.server.emulator._serve(self)
 
     do_POST = do_GET
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._drain()
         self.server.emulator._reply(self, 405, {"ok": False, "error_code": 405, "description": "Method Not Allowed"})
 
@@ -297,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -441,7 +507,9 @@ class BotApiEmulator:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def _reply(self, handler: BaseHTTPRequestHandler, status: int, body: Any, content_type: str = "application/json") -> None:
+    def _reply(
+        self, handler: BaseHTTPRequestHandler, status: int, body: Any, content_type: str = "application/json"
+    ) -> None:
         payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             handler.send_response(status)
@@ -508,7 +576,9 @@ class BotApiEmulator:
             return
         except Exception as exc:  # a bug in the emulator: say so loudly, like a 500 would
             record.status, record.error = 500, f"emulator error: {exc!r}"
-            self._reply(handler, 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc!r}"})
+            self._reply(
+                handler, 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc!r}"}
+            )
             raise
         record.status, record.result = 200, result
         self._reply(handler, 200, {"ok": True, "result": result})
@@ -516,9 +586,7 @@ class BotApiEmulator:
     def _serve_file(self, handler: BaseHTTPRequestHandler, rest: str) -> None:
         token, _, file_path = rest.partition("/")
         with self._cond:
-            self._requests.append(
-                RecordedRequest("file", {"file_path": file_path}, {}, self._clock(), time.time())
-            )
+            self._requests.append(RecordedRequest("file", {"file_path": file_path}, {}, self._clock(), time.time()))
             stored = self._files_by_path.get(file_path) if token == self.token else None
         if stored is None:
             self._reply(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
@@ -526,7 +594,9 @@ class BotApiEmulator:
         ctype = stored.mime_type or "application/octet-stream"
         self._reply(handler, 200, stored.data, content_type=ctype)
 
-    def _parse_params(self, handler: BaseHTTPRequestHandler, query: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple[str, bytes, str]]]:
+    def _parse_params(
+        self, handler: BaseHTTPRequestHandler, query: str, body: bytes
+    ) -> tuple[dict[str, Any], dict[str, tuple[str, bytes, str]]]:
         raw: dict[str, Any] = {}
         files: dict[str, tuple[str, bytes, str]] = {}
         for key, values in urllib.parse.parse_qs(query, keep_blank_values=True).items():
@@ -596,7 +666,9 @@ class BotApiEmulator:
         with self._cond:
             if method in self.limits.counted_methods:
                 chat_id = params.get("chat_id")
-                count = len(params["media"]) if method == "sendMediaGroup" and isinstance(params.get("media"), list) else 1
+                count = (
+                    len(params["media"]) if method == "sendMediaGroup" and isinstance(params.get("media"), list) else 1
+                )
                 self._check_flood(chat_id if isinstance(chat_id, int) else None, count)
             result = handler(params, files)
             self._cond.notify_all()
@@ -646,7 +718,10 @@ class BotApiEmulator:
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         with self._cond:
             if self._webhook:
-                raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+                raise ApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+                )
             offset = params.get("offset")
             limit = params.get("limit") or 100
             if not isinstance(limit, int) or not 1 <= limit <= 100:
@@ -667,7 +742,10 @@ class BotApiEmulator:
             deadline = time.monotonic() + float(timeout)
             while True:
                 if self._poll_generation != generation:
-                    raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running")
+                    raise ApiError(
+                        409,
+                        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                    )
                 self._updates = [u for u in self._updates if self._update_allowed(u)]
                 if self._updates or self._stopping:
                     return copy.deepcopy(self._updates[:limit])
@@ -693,7 +771,7 @@ class BotApiEmulator:
         self,
         chat_id: int,
         *,
-        type: str | None = None,  # noqa: A002
+        type: str | None = None,
         title: str | None = None,
         is_forum: bool = False,
         username: str | None = None,
@@ -762,7 +840,9 @@ class BotApiEmulator:
         elif isinstance(chat, dict):
             chat_id = int(chat["id"])
             if chat_id not in self._chats:
-                self.add_chat(chat_id, type=chat.get("type"), title=chat.get("title"), is_forum=bool(chat.get("is_forum")))
+                self.add_chat(
+                    chat_id, type=chat.get("type"), title=chat.get("title"), is_forum=bool(chat.get("is_forum"))
+                )
         else:
             chat_id = int(chat)
         c = self._chat(chat_id)
@@ -816,7 +896,7 @@ class BotApiEmulator:
             return None
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-            raise _bad("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+            raise _bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not button.get("text"):
@@ -832,7 +912,9 @@ class BotApiEmulator:
             return None
         return copy.deepcopy(markup)
 
-    def _format(self, text: Any, parse_mode: Any, entities: Any, limit: int, *, caption: bool) -> tuple[str, list[dict[str, Any]]]:
+    def _format(
+        self, text: Any, parse_mode: Any, entities: Any, limit: int, *, caption: bool
+    ) -> tuple[str, list[dict[str, Any]]]:
         text = "" if text is None else str(text)
         if isinstance(entities, list) and entities:
             plain, ents = text, entities
@@ -869,8 +951,13 @@ class BotApiEmulator:
     def _finish_bot_message(self, chat: _Chat, message: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         reply_to, allow_missing = self._reply_target(params)
         thread = params.get("message_thread_id")
-        self._place_message(chat, message, reply_to=reply_to, thread_id=thread if isinstance(thread, int) else None,
-                            allow_missing_reply=allow_missing)
+        self._place_message(
+            chat,
+            message,
+            reply_to=reply_to,
+            thread_id=thread if isinstance(thread, int) else None,
+            allow_missing_reply=allow_missing,
+        )
         markup = self._validate_markup(params.get("reply_markup"))
         if markup:
             message["reply_markup"] = markup
@@ -920,7 +1007,7 @@ class BotApiEmulator:
     def _m_setMyCommands(self, params: dict[str, Any], files: Any) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list):
-            raise _bad("parameter \"commands\" is required")
+            raise _bad('parameter "commands" is required')
         if len(commands) > 100:
             raise _bad("too many commands")
         for cmd in commands:
@@ -950,7 +1037,9 @@ class BotApiEmulator:
 
     def _m_sendMessage(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         chat, message = self._bot_message_base(params)
-        text, entities = self._format(params.get("text"), params.get("parse_mode"), params.get("entities"), MAX_TEXT, caption=False)
+        text, entities = self._format(
+            params.get("text"), params.get("parse_mode"), params.get("entities"), MAX_TEXT, caption=False
+        )
         if not text.strip():
             raise _bad("message text is empty")
         message["text"] = text
@@ -965,8 +1054,15 @@ class BotApiEmulator:
 
     # media --------------------------------------------------------------------------------
 
-    def _store_file(self, data: bytes, kind: str, *, file_name: str | None = None, mime_type: str | None = None,
-                    url: str | None = None) -> StoredFile:
+    def _store_file(
+        self,
+        data: bytes,
+        kind: str,
+        *,
+        file_name: str | None = None,
+        mime_type: str | None = None,
+        url: str | None = None,
+    ) -> StoredFile:
         n = next(self._file_counter)
         prefix = {"photo": "AgACAgI", "document": "BQACAgI", "video": "BAACAgI"}.get(kind, "CAACAgI")
         file_id = f"{prefix}{n:06d}{secrets.token_hex(8)}"
@@ -1007,7 +1103,9 @@ class BotApiEmulator:
             if value in self._files:
                 return self._files[value]
             if re.match(r"https?://", value):
-                return self._store_file(b"", kind, url=value, file_name=os.path.basename(urllib.parse.urlsplit(value).path) or None)
+                return self._store_file(
+                    b"", kind, url=value, file_name=os.path.basename(urllib.parse.urlsplit(value).path) or None
+                )
             raise _bad("wrong file identifier/HTTP URL specified")
         raise _bad(f"there is no {param} in the request")
 
@@ -1032,10 +1130,19 @@ class BotApiEmulator:
         if kind == "photo":
             width, height = self._image_size(stored.data)
             return [
-                {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": stored.size,
-                 "width": width, "height": height}
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "file_size": stored.size,
+                    "width": width,
+                    "height": height,
+                }
             ]
-        obj: dict[str, Any] = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": stored.size}
+        obj: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.size,
+        }
         if stored.file_name:
             obj["file_name"] = stored.file_name
         if stored.mime_type:
@@ -1045,11 +1152,14 @@ class BotApiEmulator:
             obj.setdefault("mime_type", "video/mp4")
         return obj
 
-    def _send_media(self, kind: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]]) -> dict[str, Any]:
+    def _send_media(
+        self, kind: str, params: dict[str, Any], files: dict[str, tuple[str, bytes, str]]
+    ) -> dict[str, Any]:
         chat, message = self._bot_message_base(params)
         stored = self._input_file(params.get(kind), files, kind, kind)
-        caption, entities = self._format(params.get("caption"), params.get("parse_mode"), params.get("caption_entities"),
-                                         MAX_CAPTION, caption=True)
+        caption, entities = self._format(
+            params.get("caption"), params.get("parse_mode"), params.get("caption_entities"), MAX_CAPTION, caption=True
+        )
         message[kind] = self._media_object(stored, kind)
         if caption:
             message["caption"] = caption
@@ -1073,7 +1183,7 @@ class BotApiEmulator:
     def _m_sendMediaGroup(self, params: dict[str, Any], files: Any) -> list[dict[str, Any]]:
         media = params.get("media")
         if not isinstance(media, list):
-            raise _bad("parameter \"media\" is required")
+            raise _bad('parameter "media" is required')
         if not 2 <= len(media) <= 10:
             raise _bad("wrong number of media in the album: must include 2-10 items")
         kinds = {m.get("type") for m in media if isinstance(m, dict)}
@@ -1089,8 +1199,9 @@ class BotApiEmulator:
         prepared = []
         for item in media:
             kind = item["type"]
-            caption, entities = self._format(item.get("caption"), item.get("parse_mode"), item.get("caption_entities"),
-                                             MAX_CAPTION, caption=True)
+            caption, entities = self._format(
+                item.get("caption"), item.get("parse_mode"), item.get("caption_entities"), MAX_CAPTION, caption=True
+            )
             prepared.append((kind, self._input_file(item.get("media"), files, "media", kind), caption, entities, item))
         for kind, stored, caption, entities, item in prepared:
             chat, message = self._bot_message_base(params)
@@ -1111,8 +1222,12 @@ class BotApiEmulator:
             raise _bad("invalid file_id")
         if stored.size > MAX_DOWNLOAD:
             raise _bad("file is too big")
-        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_size": stored.size,
-                "file_path": stored.file_path}
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.size,
+            "file_path": stored.file_path,
+        }
 
     # edits --------------------------------------------------------------------------------
 
@@ -1139,7 +1254,9 @@ class BotApiEmulator:
             "as a current content and reply markup of the message"
         )
 
-    def _apply_edit(self, chat: _Chat, message: dict[str, Any], changes: dict[str, Any], markup: dict[str, Any] | None) -> dict[str, Any]:
+    def _apply_edit(
+        self, chat: _Chat, message: dict[str, Any], changes: dict[str, Any], markup: dict[str, Any] | None
+    ) -> dict[str, Any]:
         new = {k: v for k, v in message.items() if k not in ("edit_date",)}
         for key, value in changes.items():
             if value in (None, [], ""):
@@ -1161,7 +1278,9 @@ class BotApiEmulator:
         chat, message = self._editable(params)
         if "text" not in message:
             raise _bad("there is no text in the message to edit")
-        text, entities = self._format(params.get("text"), params.get("parse_mode"), params.get("entities"), MAX_TEXT, caption=False)
+        text, entities = self._format(
+            params.get("text"), params.get("parse_mode"), params.get("entities"), MAX_TEXT, caption=False
+        )
         if not text.strip():
             raise _bad("message text is empty")
         changes: dict[str, Any] = {"text": text, "entities": entities}
@@ -1175,10 +1294,15 @@ class BotApiEmulator:
         chat, message = self._editable(params)
         if not any(k in message for k in ("photo", "document", "video", "animation", "audio", "voice")):
             raise _bad("there is no caption in the message to edit")
-        caption, entities = self._format(params.get("caption"), params.get("parse_mode"), params.get("caption_entities"),
-                                         MAX_CAPTION, caption=True)
-        return self._apply_edit(chat, message, {"caption": caption, "caption_entities": entities},
-                                self._validate_markup(params.get("reply_markup")))
+        caption, entities = self._format(
+            params.get("caption"), params.get("parse_mode"), params.get("caption_entities"), MAX_CAPTION, caption=True
+        )
+        return self._apply_edit(
+            chat,
+            message,
+            {"caption": caption, "caption_entities": entities},
+            self._validate_markup(params.get("reply_markup")),
+        )
 
     def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
         chat, message = self._editable(params)
@@ -1229,7 +1353,9 @@ class BotApiEmulator:
         with self._cond:
             (self._blocked_by.add if blocked else self._blocked_by.discard)(uid)
 
-    def _user_message(self, user: UserLike, chat: int | dict | None, reply_to: int | None, thread_id: int | None) -> tuple[_Chat, dict[str, Any]]:
+    def _user_message(
+        self, user: UserLike, chat: int | dict | None, reply_to: int | None, thread_id: int | None
+    ) -> tuple[_Chat, dict[str, Any]]:
         u = as_user(user)
         c = self._resolve_chat(chat, u)
         message = {"message_id": 0, "from": u.to_dict(), "chat": dict(c.info), "date": int(time.time())}
@@ -1303,8 +1429,12 @@ class BotApiEmulator:
         """The user sends a file as a document."""
         with self._cond:
             c, message = self._user_message(user, chat, reply_to, thread_id)
-            stored = self._store_file(bytes(data), "document", file_name=filename,
-                                      mime_type=mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream")
+            stored = self._store_file(
+                bytes(data),
+                "document",
+                file_name=filename,
+                mime_type=mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream",
+            )
             message["document"] = self._media_object(stored, "document")
             if caption:
                 message["caption"] = caption
@@ -1324,8 +1454,9 @@ class BotApiEmulator:
     ) -> dict[str, Any]:
         """The user sends a video (as a video, not as a document)."""
         with self._cond:
-            c, message = self._user_media_message(user, chat, reply_to, thread_id, "video", data,
-                                                  file_name=filename, mime_type=mime_type)
+            c, message = self._user_media_message(
+                user, chat, reply_to, thread_id, "video", data, file_name=filename, mime_type=mime_type
+            )
             if caption:
                 message["caption"] = caption
             return self._commit_user_message(c, message)
@@ -1406,7 +1537,11 @@ class BotApiEmulator:
             message = c.messages.get(message_id)
             if message is None:
                 raise LookupError(f"no message {message_id} in chat {c.info['id']}")
-            datas = [b.get("callback_data") for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+            datas = [
+                b.get("callback_data")
+                for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                for b in row
+            ]
             if not force and data not in datas:
                 raise LookupError(f"message {message_id} has no button with callback_data {data!r} (buttons: {datas})")
             cq_id = str(next(self._callback_ids))
@@ -1429,7 +1564,9 @@ class BotApiEmulator:
         exact = [b for b in buttons if b.get("text") == text]
         found = exact or [b for b in buttons if text in b.get("text", "")]
         if len(found) != 1 or "callback_data" not in found[0]:
-            raise LookupError(f"no unique callback button {text!r} on message {message_id}: {[b.get('text') for b in buttons]}")
+            raise LookupError(
+                f"no unique callback button {text!r} on message {message_id}: {[b.get('text') for b in buttons]}"
+            )
         return self.user_presses(user, chat, message_id, found[0]["callback_data"])
 
     def callback_answer(self, callback_query_id: str) -> dict[str, Any] | None:
@@ -1456,7 +1593,11 @@ class BotApiEmulator:
 
     def bot_messages(self, chat: int | dict) -> list[dict[str, Any]]:
         """The bot's messages in the chat (service messages excluded), oldest first."""
-        return [m for m in self.messages(chat) if m.get("from", {}).get("id") == self.bot_id and "forum_topic_created" not in m]
+        return [
+            m
+            for m in self.messages(chat)
+            if m.get("from", {}).get("id") == self.bot_id and "forum_topic_created" not in m
+        ]
 
     def message(self, chat: int | dict, message_id: int) -> dict[str, Any] | None:
         with self._cond:
@@ -1485,7 +1626,9 @@ class BotApiEmulator:
     def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, Any]]:
         """The commands the bot registered with setMyCommands for that scope/language."""
         with self._cond:
-            return copy.deepcopy(self._commands.get(self._commands_key({"scope": scope, "language_code": language_code}), []))
+            return copy.deepcopy(
+                self._commands.get(self._commands_key({"scope": scope, "language_code": language_code}), [])
+            )
 
     def file_bytes(self, file_id: str) -> bytes:
         with self._cond:
@@ -1521,8 +1664,13 @@ class BotApiEmulator:
 
     # --- waiting ---------------------------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[..., Any], timeout: float = 10.0, interval: float = 0.02,
-                       message: str | Callable[[], str] | None = None) -> Any:
+    async def wait_for(
+        self,
+        predicate: Callable[..., Any],
+        timeout: float = 10.0,
+        interval: float = 0.02,
+        message: str | Callable[[], str] | None = None,
+    ) -> Any:
         """Poll ``predicate()`` until it returns something truthy; return that. Raises
         ``AssertionError`` (with the chat history) after ``timeout`` seconds. Lets the event loop
         run in between, so an in-process bot keeps working.
@@ -1531,8 +1679,13 @@ class BotApiEmulator:
         message in every chat, newest first, and the first match is returned."""
         return await wait_for(as_condition(self, predicate), timeout, interval, message or self._describe)
 
-    def wait_for_sync(self, predicate: Callable[..., Any], timeout: float = 10.0, interval: float = 0.02,
-                      message: str | Callable[[], str] | None = None) -> Any:
+    def wait_for_sync(
+        self,
+        predicate: Callable[..., Any],
+        timeout: float = 10.0,
+        interval: float = 0.02,
+        message: str | Callable[[], str] | None = None,
+    ) -> Any:
         """Blocking variant of :meth:`wait_for`, for a bot in another thread or process."""
         return wait_for_sync(as_condition(self, predicate), timeout, interval, message or self._describe)
 
@@ -1543,12 +1696,21 @@ class BotApiEmulator:
         out = [m for cid in chat_ids for m in self.bot_messages(cid)]
         return sorted(out, key=lambda m: (m.get("date", 0), m["message_id"]))
 
-    async def wait_for_bot_message(self, chat: int | dict, predicate: Callable[[dict[str, Any]], Any] | None = None,
-                                   timeout: float = 10.0, *, after: int = 0) -> dict[str, Any]:
+    async def wait_for_bot_message(
+        self,
+        chat: int | dict,
+        predicate: Callable[[dict[str, Any]], Any] | None = None,
+        timeout: float = 10.0,
+        *,
+        after: int = 0,
+    ) -> dict[str, Any]:
         """Wait until the bot has a message in ``chat`` (with ``message_id > after``) that
         matches ``predicate(message)``; returns the newest such message."""
+
         def check() -> dict[str, Any] | None:
-            found = [m for m in self.bot_messages(chat) if m["message_id"] > after and (predicate is None or predicate(m))]
+            found = [
+                m for m in self.bot_messages(chat) if m["message_id"] > after and (predicate is None or predicate(m))
+            ]
             return found[-1] if found else None
 
         return await self.wait_for(check, timeout)
@@ -1559,9 +1721,15 @@ class BotApiEmulator:
             for cid, c in self._chats.items():
                 for _, m in sorted(c.messages.items()):
                     who = "bot" if m.get("from", {}).get("id") == self.bot_id else f"user {m.get('from', {}).get('id')}"
-                    lines.append(f"  chat {cid} #{m['message_id']} {who}: {m.get('text') or m.get('caption') or '<media>'!r}")
+                    lines.append(
+                        f"  chat {cid} #{m['message_id']} {who}: {m.get('text') or m.get('caption') or '<media>'!r}"
+                    )
             errors = [f"  {r.method}: {r.status} {r.error}" for r in self._requests if r.status not in (0, 200)][-10:]
-        return "chat history:\n" + ("\n".join(lines[-30:]) or "  (empty)") + ("\nfailed requests:\n" + "\n".join(errors) if errors else "")
+        return (
+            "chat history:\n"
+            + ("\n".join(lines[-30:]) or "  (empty)")
+            + ("\nfailed requests:\n" + "\n".join(errors) if errors else "")
+        )
 
 
 def as_condition(backend: Any, predicate: Callable[..., Any]) -> Callable[[], Any]:
@@ -1569,7 +1737,8 @@ def as_condition(backend: Any, predicate: Callable[..., Any]) -> Callable[[], An
     message predicate tried on the backend's bot messages (all chats, newest first)."""
     try:
         params = [
-            p for p in inspect.signature(predicate).parameters.values()
+            p
+            for p in inspect.signature(predicate).parameters.values()
             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
     except (TypeError, ValueError):
@@ -1595,8 +1764,12 @@ def _timeout_message(message: str | Callable[[], str] | None) -> str:
         return f"\n(could not describe state: {exc!r})"
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-                   message: str | Callable[[], str] | None = None) -> Any:
+async def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    message: str | Callable[[], str] | None = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -1607,8 +1780,12 @@ async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval
         await asyncio.sleep(interval)
 
 
-def wait_for_sync(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
-                  message: str | Callable[[], str] | None = None) -> Any:
+def wait_for_sync(
+    predicate: Callable[[], Any],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    message: str | Callable[[], str] | None = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -1633,6 +1810,17 @@ def button_datas(message: dict[str, Any] | None) -> list[str]:
 
 
 __all__: Iterable[str] = [
-    "ApiError", "BotApiEmulator", "COUNTED_METHODS", "DEFAULT_TOKEN", "FloodLimits", "RecordedRequest",
-    "StoredFile", "User", "as_user", "button_datas", "text_of", "wait_for", "wait_for_sync",
+    "ApiError",
+    "BotApiEmulator",
+    "COUNTED_METHODS",
+    "DEFAULT_TOKEN",
+    "FloodLimits",
+    "RecordedRequest",
+    "StoredFile",
+    "User",
+    "as_user",
+    "button_datas",
+    "text_of",
+    "wait_for",
+    "wait_for_sync",
 ]

@@ -98,7 +98,9 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                     entity["offset"], entity["length"] = start, length
                     entities.append(entity)
             else:
-                parsed = {a.group(1).lower(): a.group(2) or a.group(3) or a.group(4) or "" for a in _ATTR_RE.finditer(attrs)}
+                parsed = {
+                    a.group(1).lower(): a.group(2) or a.group(3) or a.group(4) or "" for a in _ATTR_RE.finditer(attrs)
+                }
                 entity: dict[str, Any] = {"type": _HTML_TAGS[name]}
                 if name == "span" and parsed.get("class") != "tg-spoiler":
                     raise ParseError(
@@ -108,7 +110,10 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                     href = parsed.get("href", "")
                     uid = re.fullmatch(r"tg://user\?id=(\d+)", href)
                     if uid:
-                        entity = {"type": "text_mention", "user": {"id": int(uid.group(1)), "is_bot": False, "first_name": ""}}
+                        entity = {
+                            "type": "text_mention",
+                            "user": {"id": int(uid.group(1)), "is_bot": False, "first_name": ""},
+                        }
                     elif href:
                         entity["url"] = href
                     else:
@@ -144,7 +149,7 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
         out_len += utf16_len(ch)
         i += 1
     if stack:
-        raise ParseError(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+        raise ParseError(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1][0]}\"")
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
 
@@ -182,12 +187,16 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
                 emit(text[i + 1])
                 i += 2
                 continue
-            raise ParseError(f"can't parse entities: Character '\\' is reserved and must be escaped with the preceding '\\'")
+            raise ParseError(
+                "can't parse entities: Character '\\' is reserved and must be escaped with the preceding '\\'"
+            )
         if ch == "`":
             if text.startswith("```", i):
                 end = text.find("```", i + 3)
                 if end < 0:
-                    raise ParseError(f"can't parse entities: Can't find end of Pre entity at byte offset {_byte_offset(text, i)}")
+                    raise ParseError(
+                        f"can't parse entities: Can't find end of Pre entity at byte offset {_byte_offset(text, i)}"
+                    )
                 body = text[i + 3 : end]
                 language = ""
                 if "\n" in body:
@@ -214,7 +223,9 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
                 buf.append(text[j])
                 j += 1
             if j >= n:
-                raise ParseError(f"can't parse entities: Can't find end of Code entity at byte offset {_byte_offset(text, i)}")
+                raise ParseError(
+                    f"can't parse entities: Can't find end of Code entity at byte offset {_byte_offset(text, i)}"
+                )
             start = out_len
             emit("".join(buf))
             if out_len > start:
@@ -237,19 +248,29 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
                     url_chars.append(text[end])
                     end += 1
                 if end >= n:
-                    raise ParseError(f"can't parse entities: Can't find end of a URL at byte offset {_byte_offset(text, i)}")
+                    raise ParseError(
+                        f"can't parse entities: Can't find end of a URL at byte offset {_byte_offset(text, i)}"
+                    )
                 start, _ = link_stack.pop()
                 url = "".join(url_chars)
                 if out_len > start:
                     uid = re.fullmatch(r"tg://user\?id=(\d+)", url)
                     if uid:
-                        entities.append({"type": "text_mention", "offset": start, "length": out_len - start,
-                                         "user": {"id": int(uid.group(1)), "is_bot": False, "first_name": ""}})
+                        entities.append(
+                            {
+                                "type": "text_mention",
+                                "offset": start,
+                                "length": out_len - start,
+                                "user": {"id": int(uid.group(1)), "is_bot": False, "first_name": ""},
+                            }
+                        )
                     else:
                         entities.append({"type": "text_link", "offset": start, "length": out_len - start, "url": url})
                 i = end + 1
                 continue
-            raise ParseError("can't parse entities: Character ']' is reserved and must be escaped with the preceding '\\'")
+            raise ParseError(
+                "can't parse entities: Character ']' is reserved and must be escaped with the preceding '\\'"
+            )
         marker = None
         if text.startswith("||", i):
             marker = "||"
@@ -285,12 +306,16 @@ def _parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
             i = line_end
             continue
         if ch in _MDV2_RESERVED:
-            raise ParseError(f"can't parse entities: Character '{ch}' is reserved and must be escaped with the preceding '\\'")
+            raise ParseError(
+                f"can't parse entities: Character '{ch}' is reserved and must be escaped with the preceding '\\'"
+            )
         emit(ch)
         i += 1
     if stack:
         marker, _, byte = stack[-1]
-        raise ParseError(f"can't parse entities: Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {byte}")
+        raise ParseError(
+            f"can't parse entities: Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {byte}"
+        )
     if link_stack:
         raise ParseError(f"can't parse entities: Can't find end of a URL at byte offset {link_stack[-1][1]}")
     entities.sort(key=lambda e: (e["offset"], -e["length"]))

@@ -21,12 +21,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, Conte
 
 def build_app(backend: Any, *, rate_limiter: BaseRateLimiter | None = None, **builder_options: Any) -> Application:
     """An Application whose bot talks to ``backend`` (BotApiEmulator or TtaEmulator) over HTTP."""
-    builder = (
-        ApplicationBuilder()
-        .token(backend.token)
-        .base_url(backend.api_url)
-        .base_file_url(backend.file_url)
-    )
+    builder = ApplicationBuilder().token(backend.token).base_url(backend.api_url).base_file_url(backend.file_url)
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
     for name, value in builder_options.items():

@@ -46,7 +46,8 @@ from tests.botapi.emulator import (
     wait_for,
     wait_for_sync,
 )
-from tests.botapi.formatting import ParseError, parse as parse_entities, utf16_len
+from tests.botapi.formatting import ParseError, utf16_len
+from tests.botapi.formatting import parse as parse_entities
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = Path(__file__).with_name("tta_server.js")
@@ -233,7 +234,9 @@ class TtaEmulator:
             return out
         return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
 
-    def _base_message(self, user: UserLike, chat: int | dict | None, reply_to: int | None, thread_id: int | None) -> dict[str, Any]:
+    def _base_message(
+        self, user: UserLike, chat: int | dict | None, reply_to: int | None, thread_id: int | None
+    ) -> dict[str, Any]:
         u = as_user(user).to_dict()
         chat_dict = self._chat_dict(chat, u)
         message: dict[str, Any] = {"botToken": self.token, "from": u, "chat": chat_dict, "date": int(time.time())}
@@ -272,13 +275,19 @@ class TtaEmulator:
         out.pop("botToken", None)
         return out
 
-    def user_presses(self, user: UserLike, chat: int | dict | None, message_id: int, data: str, *, force: bool = False) -> str:
+    def user_presses(
+        self, user: UserLike, chat: int | dict | None, message_id: int, data: str, *, force: bool = False
+    ) -> str:
         u = as_user(user).to_dict()
         chat_id = self._chat_dict(chat, u)["id"]
         message = self.message(chat_id, message_id)
         if message is None:
             raise LookupError(f"no message {message_id} in chat {chat_id}")
-        datas = [b.get("callback_data") for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+        datas = [
+            b.get("callback_data")
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+            for b in row
+        ]
         if not force and data not in datas:
             raise LookupError(f"message {message_id} has no button with callback_data {data!r} (buttons: {datas})")
         body = {
@@ -298,7 +307,9 @@ class TtaEmulator:
         exact = [b for b in buttons if b.get("text") == text]
         found = exact or [b for b in buttons if text in b.get("text", "")]
         if len(found) != 1 or "callback_data" not in found[0]:
-            raise LookupError(f"no unique callback button {text!r} on message {message_id}: {[b.get('text') for b in buttons]}")
+            raise LookupError(
+                f"no unique callback button {text!r} on message {message_id}: {[b.get('text') for b in buttons]}"
+            )
         return self.user_presses(user, chat, message_id, found[0]["callback_data"])
 
     def callback_answer(self, callback_query_id: str) -> dict[str, Any] | None:
@@ -343,7 +354,9 @@ class TtaEmulator:
         text = params.get("text")
         if isinstance(text, str):
             try:
-                plain, entities = parse_entities(text, params.get("parse_mode") if isinstance(params.get("parse_mode"), str) else None)
+                plain, entities = parse_entities(
+                    text, params.get("parse_mode") if isinstance(params.get("parse_mode"), str) else None
+                )
             except ParseError:
                 plain, entities = text, []
             msg["text"] = plain
@@ -414,29 +427,52 @@ class TtaEmulator:
                 params = {k: BotApiEmulator._decode(k, v) for k, v in (r.get("params") or {}).items()}
                 out.append(
                     RecordedRequest(
-                        method=r["method"], params=params, files={}, time=r["time"] / 1000.0,
-                        wall_time=r["time"] / 1000.0, status=500 if r.get("error") else 200, error=r.get("error"),
+                        method=r["method"],
+                        params=params,
+                        files={},
+                        time=r["time"] / 1000.0,
+                        wall_time=r["time"] / 1000.0,
+                        status=500 if r.get("error") else 200,
+                        error=r.get("error"),
                     )
                 )
         return out
 
     # --- waiting ---------------------------------------------------------------------------
 
-    async def wait_for(self, predicate: Callable[..., Any], timeout: float = 10.0, interval: float = 0.05,
-                       message: str | Callable[[], str] | None = None) -> Any:
+    async def wait_for(
+        self,
+        predicate: Callable[..., Any],
+        timeout: float = 10.0,
+        interval: float = 0.05,
+        message: str | Callable[[], str] | None = None,
+    ) -> Any:
         return await wait_for(as_condition(self, predicate), timeout, interval, message or self._describe)
 
-    def wait_for_sync(self, predicate: Callable[..., Any], timeout: float = 10.0, interval: float = 0.05,
-                      message: str | Callable[[], str] | None = None) -> Any:
+    def wait_for_sync(
+        self,
+        predicate: Callable[..., Any],
+        timeout: float = 10.0,
+        interval: float = 0.05,
+        message: str | Callable[[], str] | None = None,
+    ) -> Any:
         return wait_for_sync(as_condition(self, predicate), timeout, interval, message or self._describe)
 
     def all_bot_messages(self) -> list[dict[str, Any]]:
         return [m for m in self._all_messages() if m.get("from", {}).get("id") == self.bot_id]
 
-    async def wait_for_bot_message(self, chat: int | dict, predicate: Callable[[dict[str, Any]], Any] | None = None,
-                                   timeout: float = 10.0, *, after: int = 0) -> dict[str, Any]:
+    async def wait_for_bot_message(
+        self,
+        chat: int | dict,
+        predicate: Callable[[dict[str, Any]], Any] | None = None,
+        timeout: float = 10.0,
+        *,
+        after: int = 0,
+    ) -> dict[str, Any]:
         def check() -> dict[str, Any] | None:
-            found = [m for m in self.bot_messages(chat) if m["message_id"] > after and (predicate is None or predicate(m))]
+            found = [
+                m for m in self.bot_messages(chat) if m["message_id"] > after and (predicate is None or predicate(m))
+            ]
             return found[-1] if found else None
 
         return await self.wait_for(check, timeout)

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from bot.app import build_application, running
-from bot.store import Store
+from bot.store.state import Store
 from tests.harness import ADMIN_CHAT, test_config
 
 # --- upstream transports ------------------------------------------------------------------
@@ -81,8 +81,15 @@ async def cycle(app: Any) -> None:
 
 
 @asynccontextmanager
-async def drill_bot(botapi: Any, *, resont: Any = None, miogram: Any = None, store: Store | None = None,
-                    scheduled: bool = False, **overrides: Any) -> AsyncIterator[Any]:
+async def drill_bot(
+    botapi: Any,
+    *,
+    resont: Any = None,
+    miogram: Any = None,
+    store: Store | None = None,
+    scheduled: bool = False,
+    **overrides: Any,
+) -> AsyncIterator[Any]:
     """The bot against ``botapi`` and the fakes (in-process, behind :class:`Switch`es).
 
     The application gets ``drill_resont`` / ``drill_miogram`` (the switches) and
@@ -200,9 +207,13 @@ class TelegramFaults:
             return
         self.emulator._read_body(handler)
         if fault.kind == "status":
-            body: dict[str, Any] = {"ok": False, "error_code": fault.status,
-                                    "description": "Too Many Requests: retry after %d" % (fault.retry_after or 1)
-                                    if fault.status == 429 else "Internal Server Error"}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": fault.status,
+                "description": f"Too Many Requests: retry after {fault.retry_after or 1}"
+                if fault.status == 429
+                else "Internal Server Error",
+            }
             if fault.retry_after is not None:
                 body["parameters"] = {"retry_after": fault.retry_after}
             self._reply(handler, fault.status, body)

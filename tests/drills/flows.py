@@ -13,21 +13,25 @@ def last_message_id(botapi: Any) -> int:
     return max([m["message_id"] for m in botapi.messages(ADMIN_CHAT)] or [0])
 
 
-async def mass_preview(botapi: Any, numbers: list[str], text: str = "Spring offer", timeout: float = 15.0) -> dict[str, Any]:
+async def mass_preview(
+    botapi: Any, numbers: list[str], text: str = "Spring offer", timeout: float = 15.0
+) -> dict[str, Any]:
     """/mass → pasted numbers → text → messenger channel: the preview card (with Send now)."""
     start = last_message_id(botapi)
     botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
     ask = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "step 1 of 3" in text_of(m), timeout, after=start)
     botapi.user_sends(ADMIN, ADMIN_CHAT, "\n".join(numbers), reply_to=ask["message_id"])
-    step2 = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "Step 2 of 3" in text_of(m), timeout,
-                                              after=ask["message_id"])
+    step2 = await botapi.wait_for_bot_message(
+        ADMIN_CHAT, lambda m: "Step 2 of 3" in text_of(m), timeout, after=ask["message_id"]
+    )
     botapi.user_sends(ADMIN, ADMIN_CHAT, text, reply_to=step2["message_id"])
-    step3 = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "Step 3 of 3" in text_of(m), timeout,
-                                              after=step2["message_id"])
+    step3 = await botapi.wait_for_bot_message(
+        ADMIN_CHAT, lambda m: "Step 3 of 3" in text_of(m), timeout, after=step2["message_id"]
+    )
     botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
     return await botapi.wait_for_bot_message(
-        ADMIN_CHAT, lambda m: any(d.startswith("mass:go:") for d in button_datas(m)), timeout,
-        after=step3["message_id"])
+        ADMIN_CHAT, lambda m: any(d.startswith("mass:go:") for d in button_datas(m)), timeout, after=step3["message_id"]
+    )
 
 
 def recent(botapi: Any, count: int = 8) -> str:
@@ -48,8 +52,7 @@ def unknown_cards(botapi: Any, after: int = 0) -> list[dict[str, Any]]:
     return [m for m in botapi.bot_messages(ADMIN_CHAT) if m["message_id"] > after and "outcome unknown" in text_of(m)]
 
 
-async def settle_by_report(botapi: Any, card: dict[str, Any], *, otherwise: str = "skip",
-                           timeout: float = 15.0) -> str:
+async def settle_by_report(botapi: Any, card: dict[str, Any], *, otherwise: str = "skip", timeout: float = 15.0) -> str:
     """Press Check on an unknown-batch card (the bot reads MioGram's own send report), then take
     what the report shows as final (``rmiss``: numbers it shows are settled, the others resent) or,
     when the report shows none of them, ``otherwise`` (``skip`` or ``resend``). Returns the
@@ -66,8 +69,9 @@ async def settle_by_report(botapi: Any, card: dict[str, Any], *, otherwise: str 
 
     message = await botapi.wait_for(checked, timeout=timeout)
     datas = button_datas(message)
-    choice = next((d for d in datas if d.startswith("mass:rmiss:")), None) or \
-        next(d for d in datas if d.startswith(f"mass:{otherwise}:"))
+    choice = next((d for d in datas if d.startswith("mass:rmiss:")), None) or next(
+        d for d in datas if d.startswith(f"mass:{otherwise}:")
+    )
     botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], choice)
     return choice
 
@@ -75,5 +79,13 @@ async def settle_by_report(botapi: Any, card: dict[str, Any], *, otherwise: str 
 async def report_of(botapi: Any, job_id: str, timeout: float = 20.0) -> dict[str, Any]:
     """The job's final report (the CSV document the bot posts when a mass send ends)."""
     return await botapi.wait_for(
-        lambda: next((m for m in botapi.bot_messages(ADMIN_CHAT)
-                      if (m.get("document") or {}).get("file_name") == f"mass-{job_id}.csv"), None), timeout=timeout)
+        lambda: next(
+            (
+                m
+                for m in botapi.bot_messages(ADMIN_CHAT)
+                if (m.get("document") or {}).get("file_name") == f"mass-{job_id}.csv"
+            ),
+            None,
+        ),
+        timeout=timeout,
+    )

@@ -47,8 +47,12 @@ class BotProcess:
         handle.write(f"\n===== start {self.starts + 1} =====\n".encode())
         handle.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot"], env=self.env, cwd=self.workdir,
-            stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "bot"],
+            env=self.env,
+            cwd=self.workdir,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         handle.close()
         self.starts += 1

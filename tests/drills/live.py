@@ -44,7 +44,7 @@ class LiveBot:
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # noqa: BLE001 - reported by start()/stop()
+        except BaseException as exc:
             self._error = exc
             self._ready.set()
 

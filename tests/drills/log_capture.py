@@ -10,7 +10,7 @@ the conftest, the fakes, the benchmarks and the drills (:data:`KNOWN`).
 Each record is judged twice:
 
 * **as the bot logs it** – the record's text after the redaction of the bot's own log pipeline
-  (``bot.logsafe.redact`` with the configured secrets, as ``setup_logging`` installs on the
+  (``bot.runtime.logsafe.redact`` with the configured secrets, as ``setup_logging`` installs on the
   root handler of ``python -m bot``). That output must hold no secret in any form: not the
   value, not URL-encoded, not base64, no bot token in a Bot API path (``/bot123:abc…``), no
   unmasked ``token=``/``secret=``-style query parameter. Any such leak fails the run.
@@ -37,18 +37,24 @@ from typing import Any
 import pytest
 
 #: fixed secrets of the test harness, conftest, fakes and benchmarks
-KNOWN = frozenset({
-    "123456:TEST-token",  # tests.botapi.DEFAULT_TOKEN (conftest TEST_TOKEN, harness TOKEN)
-    "resont-secret-token",  # conftest / harness RESONT_TOKEN
-    "mio-secret-key",  # harness MIOGRAM_SECRET
-    "mio-secret",  # conftest make_config
-    "test-token",  # FakeResont's default token, tests' TOKEN
-    "test-secret",  # FakeResont's default OAuth client secret
-    "fake-secret-3c9e1f",  # FakeMioGram's default secret
-    "hook-s3cret",  # webhook secret of the inbox tests
-    "123456:BENCH-token", "bench-resont-token", "bench-mio-secret",  # bench.common
-    "drill-resont-token", "drill-mio-secret", "drill-hook-secret",  # the drills
-})
+KNOWN = frozenset(
+    {
+        "123456:TEST-token",  # tests.botapi.DEFAULT_TOKEN (conftest TEST_TOKEN, harness TOKEN)
+        "resont-secret-token",  # conftest / harness RESONT_TOKEN
+        "mio-secret-key",  # harness MIOGRAM_SECRET
+        "mio-secret",  # conftest make_config
+        "test-token",  # FakeResont's default token, tests' TOKEN
+        "test-secret",  # FakeResont's default OAuth client secret
+        "fake-secret-3c9e1f",  # FakeMioGram's default secret
+        "hook-s3cret",  # webhook secret of the inbox tests
+        "123456:BENCH-token",
+        "bench-resont-token",
+        "bench-mio-secret",  # bench.common
+        "drill-resont-token",
+        "drill-mio-secret",
+        "drill-hook-secret",  # the drills
+    }
+)
 MIN_SECRET = 8
 
 _PATTERNS = (
@@ -57,8 +63,15 @@ _PATTERNS = (
 )
 
 #: loggers far too chatty at DEBUG that never see a URL or a credential in clear
-QUIET = {"httpcore": logging.INFO, "hpack": logging.INFO, "matplotlib": logging.INFO, "PIL": logging.INFO,
-         "asyncio": logging.INFO, "urllib3": logging.INFO, "aiohttp": logging.INFO}
+QUIET = {
+    "httpcore": logging.INFO,
+    "hpack": logging.INFO,
+    "matplotlib": logging.INFO,
+    "PIL": logging.INFO,
+    "asyncio": logging.INFO,
+    "urllib3": logging.INFO,
+    "aiohttp": logging.INFO,
+}
 
 
 @dataclass
@@ -107,7 +120,7 @@ class SecretWatch(logging.Handler):
         if record.exc_info and not record.exc_text:
             try:
                 parts.append(self._formatter.formatException(record.exc_info))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         if record.exc_text:
             parts.append(record.exc_text)
@@ -116,7 +129,7 @@ class SecretWatch(logging.Handler):
         return "\n".join(parts)
 
     def emit(self, record: logging.LogRecord) -> None:
-        from bot.logsafe import redact
+        from bot.runtime.logsafe import redact
 
         self.counts[record.name.split(".", 1)[0]] += 1
         raw = self.text_of(record)
@@ -126,14 +139,16 @@ class SecretWatch(logging.Handler):
         template = str(record.msg)[:60]
         for secret in secrets:
             if secret in raw:
-                self.raw_hits.append(Hit(self.test, record.name, record.levelname, _mask(secret),
-                                         _excerpt(raw, secret), template))
+                self.raw_hits.append(
+                    Hit(self.test, record.name, record.levelname, _mask(secret), _excerpt(raw, secret), template)
+                )
         logged = redact(raw, secrets)
         found = [form for form in needles if form in logged]
         found += [m.group(0) for p in _PATTERNS for m in p.finditer(logged)]
         for what in found:
-            self.hits.append(Hit(self.test, record.name, record.levelname, _mask(what), _excerpt(logged, what),
-                                 template))
+            self.hits.append(
+                Hit(self.test, record.name, record.levelname, _mask(what), _excerpt(logged, what), template)
+            )
 
     def attach(self) -> None:
         root = logging.getLogger()
@@ -150,7 +165,9 @@ def _mask(secret: str) -> str:
 def _excerpt(text: str, what: str) -> str:
     at = text.find(what)
     start = max(0, at - 60)
-    return text[start:at].replace("\n", " ") + "<SECRET>" + text[at + len(what):at + len(what) + 40].replace("\n", " ")
+    return (
+        text[start:at].replace("\n", " ") + "<SECRET>" + text[at + len(what) : at + len(what) + 40].replace("\n", " ")
+    )
 
 
 WATCH = SecretWatch()
@@ -199,8 +216,12 @@ class LogCapturePlugin:
             terminalreporter.section("secrets in the log output", sep="=", red=True, bold=True)
             _report(terminalreporter, WATCH.hits)
         if WATCH.raw_hits:
-            terminalreporter.section("secrets in raw log records (masked only by the handler of setup_logging)",
-                                     sep="-", red=strict(), yellow=not strict())
+            terminalreporter.section(
+                "secrets in raw log records (masked only by the handler of setup_logging)",
+                sep="-",
+                red=strict(),
+                yellow=not strict(),
+            )
             _report(terminalreporter, WATCH.raw_hits)
         terminalreporter.write_line(
             f"log capture: {total:,} records ({top}); {len(WATCH.secrets)} secrets watched; "
@@ -223,8 +244,10 @@ def _report(terminalreporter: Any, hits: list[Hit]) -> None:
         groups.setdefault((hit.test.split("::")[0], hit.logger, hit.template), []).append(hit)
     for (module, logger, _), found in sorted(groups.items(), key=lambda kv: -len(kv[1]))[:40]:
         first = found[0]
-        terminalreporter.line(f"{len(found):>5} x {module} {logger} {first.level}: {first.what}: "
-                              f"…{first.excerpt}… (first in {first.test})")
+        terminalreporter.line(
+            f"{len(found):>5} x {module} {logger} {first.level}: {first.what}: "
+            f"…{first.excerpt}… (first in {first.test})"
+        )
 
 
 def register(config: pytest.Config) -> None:

@@ -152,9 +152,7 @@ def _parse_multipart(ctype: str, body: bytes) -> tuple[dict[str, list[str]], dic
         filename = part.get_param("filename", header="content-disposition")
         payload = part.get_payload(decode=True) or b""
         if filename is not None:
-            files.setdefault(name, []).append(
-                UploadedFile(filename, part.get_content_type(), payload)
-            )
+            files.setdefault(name, []).append(UploadedFile(filename, part.get_content_type(), payload))
         else:
             form.setdefault(name, []).append(payload.decode("utf-8"))
     return form, files
@@ -184,7 +182,7 @@ class FakeService:
         parts = urlsplit(raw_path)
         path = parts.path
         if self.base_path and path.startswith(self.base_path):
-            path = path[len(self.base_path):]
+            path = path[len(self.base_path) :]
         lowered = {k.lower(): v for k, v in headers.items()}
         form, files = parse_body(lowered, body)
         return FakeRequest(
@@ -206,14 +204,20 @@ class FakeService:
                 headers = {}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(fault.retry_after)
-                body = fault.body if fault.body is not None else {"error": {"message": "injected", "type": "HttpException"}}
+                body = (
+                    fault.body
+                    if fault.body is not None
+                    else {"error": {"message": "injected", "type": "HttpException"}}
+                )
                 return FakeResponse(fault.status, body, headers), fault
             if fault is not None and fault.kind == "non_json":
                 return FakeResponse(502, "<html><body>Bad Gateway</body></html>", content_type="text/html"), fault
             response = self.route(request)
             if fault is not None and fault.kind == "truncated":
                 raw = response.encoded()
-                response = FakeResponse(response.status, raw[: max(1, len(raw) // 2)], response.headers, response.content_type)
+                response = FakeResponse(
+                    response.status, raw[: max(1, len(raw) // 2)], response.headers, response.content_type
+                )
             return response, fault
 
     # --- in-process adapter

@@ -25,7 +25,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -34,21 +34,56 @@ from tests.fakes.base import FakeRequest, FakeResponse, FakeService
 MIB = 1_048_576
 FIELDS = ("Secret", "Func", "Misc", "Message", "Phone", "Data", "Robot")
 
-_SUPER = frozenset({
-    "SetStatusOnline", "SendTyping", "CreateGroupChat", "RenameChat", "ChatAddUser", "ChatDeleteUser",
-    "SetProfileName", "BlockUser", "UnBlockUser", "MarkRead", "SetUsername", "SetProfilePhoto",
-})
+_SUPER = frozenset(
+    {
+        "SetStatusOnline",
+        "SendTyping",
+        "CreateGroupChat",
+        "RenameChat",
+        "ChatAddUser",
+        "ChatDeleteUser",
+        "SetProfileName",
+        "BlockUser",
+        "UnBlockUser",
+        "MarkRead",
+        "SetUsername",
+        "SetProfilePhoto",
+    }
+)
 _CAN_GET = frozenset({"ChatInfo", "GetUserInfo", "GetDialogList", "GetHistory"})
 # Which credit and which size limit each send uses.
-_CREDIT: Mapping[str, str] = MappingProxyType({
-    "SendMessage": "Message", "SendMessageMass": "Message", "SendMessageWhatsApp": "Message",
-    "SendMessageWhatsAppMass": "Message", "SendPhoto": "Photo", "SendPhotoMass": "Photo",
-    "SendVideo": "Video", "SendVideoMass": "Video", "SendAudio": "File", "SendText": "File",
-    "SendFile": "File", "SendDocument": "File", "SendFileMass": "File", "SendLocation": "Other",
-    "SendContact": "Other",
-})
-_FILE_SENDS = frozenset({"SendPhoto", "SendVideo", "SendAudio", "SendText", "SendFile", "SendDocument",
-                         "SendPhotoMass", "SendVideoMass", "SendFileMass"})
+_CREDIT: Mapping[str, str] = MappingProxyType(
+    {
+        "SendMessage": "Message",
+        "SendMessageMass": "Message",
+        "SendMessageWhatsApp": "Message",
+        "SendMessageWhatsAppMass": "Message",
+        "SendPhoto": "Photo",
+        "SendPhotoMass": "Photo",
+        "SendVideo": "Video",
+        "SendVideoMass": "Video",
+        "SendAudio": "File",
+        "SendText": "File",
+        "SendFile": "File",
+        "SendDocument": "File",
+        "SendFileMass": "File",
+        "SendLocation": "Other",
+        "SendContact": "Other",
+    }
+)
+_FILE_SENDS = frozenset(
+    {
+        "SendPhoto",
+        "SendVideo",
+        "SendAudio",
+        "SendText",
+        "SendFile",
+        "SendDocument",
+        "SendPhotoMass",
+        "SendVideoMass",
+        "SendFileMass",
+    }
+)
 _NUMBER = re.compile(r"^\+?\d{7,15}$")
 
 
@@ -209,18 +244,29 @@ class FakeMioGram(FakeService):
         single = {name: self._single_send for name in _CREDIT if not name.endswith("Mass")}
         mass = {name: self._mass_send for name in _CREDIT if name.endswith("Mass")}
         handlers: dict[str, Callable[[dict[str, str]], FakeResponse]] = {
-            **single, **mass,
-            "SetStatusOnline": self._set_status_online, "SendTyping": self._on_one_number,
-            "CreateGroupChat": self._create_group, "ChatInfo": self._chat_info,
-            "RenameChat": self._rename_chat, "ChatAddUser": self._chat_add_user,
-            "ChatDeleteUser": self._chat_delete_user, "SetProfileName": self._set_profile_name,
-            "BlockUser": self._block, "UnBlockUser": self._unblock, "MarkRead": self._on_one_number,
-            "GetUserInfo": self._user_info, "GetDialogList": self._dialog_list,
-            "GetHistory": self._history, "SetUsername": self._set_username,
+            **single,
+            **mass,
+            "SetStatusOnline": self._set_status_online,
+            "SendTyping": self._on_one_number,
+            "CreateGroupChat": self._create_group,
+            "ChatInfo": self._chat_info,
+            "RenameChat": self._rename_chat,
+            "ChatAddUser": self._chat_add_user,
+            "ChatDeleteUser": self._chat_delete_user,
+            "SetProfileName": self._set_profile_name,
+            "BlockUser": self._block,
+            "UnBlockUser": self._unblock,
+            "MarkRead": self._on_one_number,
+            "GetUserInfo": self._user_info,
+            "GetDialogList": self._dialog_list,
+            "GetHistory": self._history,
+            "SetUsername": self._set_username,
             "SetProfilePhoto": self._set_profile_photo,
-            "APIGetLimits": self._api_limits, "APIGetCredits": self._api_credits,
+            "APIGetLimits": self._api_limits,
+            "APIGetCredits": self._api_credits,
             "APIGetIP": lambda f: self._answer({"Result": self.client_ip}),
-            "APISetIP": self._api_set_ip, "APIChangeSecret": self._api_change_secret,
+            "APISetIP": self._api_set_ip,
+            "APIChangeSecret": self._api_change_secret,
             "APIGetRobot": lambda f: self._answer({"Result": ",".join(self.robots)}),
             "APIGetActive": lambda f: self._answer({"Result": "1" if self.active else 0}),
             "APIGetUsername": lambda f: self._answer({"Result": self.username}),
@@ -285,10 +331,15 @@ class FakeMioGram(FakeService):
             self.delivered.append((func, number))
             kind = _CREDIT[func]
             self.credits[kind] = str(int(self.credits[kind]) - 1)
-        self.report_log.append({
-            "ID": len(self.report_log) + 1, "Func": func, "Phone": number, "Result": ok,
-            "Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
-        })
+        self.report_log.append(
+            {
+                "ID": len(self.report_log) + 1,
+                "Func": func,
+                "Phone": number,
+                "Result": ok,
+                "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
         return ok
 
     def _is_wrong(self, number: str) -> bool:
@@ -446,7 +497,7 @@ class FakeMioGram(FakeService):
             return self._error(330, "No Input")
         limit, offset = int(parts[0]), int(parts[1])
         messages = [r for r in self.report_log if _digits(r["Phone"]) == _digits(number)]
-        return self._answer({"Result": messages[offset:offset + limit], "Status": "success"})
+        return self._answer({"Result": messages[offset : offset + limit], "Status": "success"})
 
     def _set_username(self, fields: dict[str, str]) -> FakeResponse:
         if not fields["Misc"] or " " in fields["Misc"]:
@@ -462,9 +513,12 @@ class FakeMioGram(FakeService):
 
     def _api_limits(self, fields: dict[str, str]) -> FakeResponse:
         result = {
-            "Message": str(self.limits["Message"]), "Photo": int(self.limits["Photo"]),
-            "Video": int(self.limits["Video"]), "File": int(self.limits["File"]),
-            "canGet": 1 if self.can_get else 0, "isSuper": 1 if self.is_super else 0,
+            "Message": str(self.limits["Message"]),
+            "Photo": int(self.limits["Photo"]),
+            "Video": int(self.limits["Video"]),
+            "File": int(self.limits["File"]),
+            "canGet": 1 if self.can_get else 0,
+            "isSuper": 1 if self.is_super else 0,
         }
         return self._answer({"Result": result, "Status": "checking"})
 
@@ -476,13 +530,13 @@ class FakeMioGram(FakeService):
         if not misc:
             return self._error(330, "No Input")
         self.allowed_ips = "*" if misc == "*" else f"{misc},{self.server_ip}"
-        return self._answer({"Result": self.allowed_ips, "Message": "Allow IP Sets", "Status": "success",
-                             "Code": "409"})
+        return self._answer(
+            {"Result": self.allowed_ips, "Message": "Allow IP Sets", "Status": "success", "Code": "409"}
+        )
 
     def _api_change_secret(self, fields: dict[str, str]) -> FakeResponse:
         self.secret = secrets.token_hex(12)
-        return self._answer({"Result": self.secret, "Message": "Secret Changed", "Status": "success",
-                             "Code": "407"})
+        return self._answer({"Result": self.secret, "Message": "Secret Changed", "Status": "success", "Code": "407"})
 
     def _api_report(self, fields: dict[str, str]) -> FakeResponse:
         misc = fields["Misc"]

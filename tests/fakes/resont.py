@@ -32,7 +32,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -115,18 +115,48 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 
 #: First id of each kind, so ids of different kinds never look alike in a test.
 ID_BASES: tuple[tuple[str, int], ...] = (
-    ("account", 1), ("group", 101), ("comment", 1001), ("conversation", 2001), ("message", 3001),
-    ("file", 4001), ("post_group", 5001), ("post", 6001), ("ticket", 7001), ("ticket_meta", 7501),
-    ("tag", 8001), ("social_user", 9001), ("account_post", 9501), ("department", 1),
+    ("account", 1),
+    ("group", 101),
+    ("comment", 1001),
+    ("conversation", 2001),
+    ("message", 3001),
+    ("file", 4001),
+    ("post_group", 5001),
+    ("post", 6001),
+    ("ticket", 7001),
+    ("ticket_meta", 7501),
+    ("tag", 8001),
+    ("social_user", 9001),
+    ("account_post", 9501),
+    ("department", 1),
 )
 
 POST_TYPES = ("text", "image", "album", "video", "document", "story")
 REDIRECT_NETWORKS = ("instagramofficial", "linkedin", "youtube", "twitter", "pinterest", "facebook")
 EDITABLE_AFTER_PUBLISH = ("telegram", "instagram", "instagramofficial")
 
-_STRFTIME = MappingProxyType({"d": "%d", "j": "%d", "m": "%m", "n": "%m", "Y": "%Y", "y": "%y", "H": "%H", "G": "%H",
-             "i": "%M", "s": "%S", "M": "%b", "F": "%B", "D": "%a", "l": "%A", "A": "%p", "a": "%p",
-             "h": "%I", "g": "%I"})
+_STRFTIME = MappingProxyType(
+    {
+        "d": "%d",
+        "j": "%d",
+        "m": "%m",
+        "n": "%m",
+        "Y": "%Y",
+        "y": "%y",
+        "H": "%H",
+        "G": "%H",
+        "i": "%M",
+        "s": "%S",
+        "M": "%b",
+        "F": "%B",
+        "D": "%a",
+        "l": "%A",
+        "A": "%p",
+        "a": "%p",
+        "h": "%I",
+        "g": "%I",
+    }
+)
 
 
 def php_to_strftime(layout: str) -> str:
@@ -201,17 +231,26 @@ class FakeResont(FakeService):
         self.wrap_objects = wrap_objects  # answer single objects as {"data": {...}}
         self.access_token_ttl = access_token_ttl
         self.rotate_refresh_tokens = rotate_refresh_tokens
-        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(timezone.utc))
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.list_owner_replies = False  # the account's own replies in the comment list
         self.retry_outcome = "published"  # what a retried failed post becomes
         #: a draft stores the schedule_date it is created or edited with (False: ignore it, as a
         #: Resont that keeps no time on drafts would)
         self.drafts_keep_schedule = True
         self.user: dict[str, Any] = {
-            "email": "team@brand.example", "user_type": "legal", "company": "Brand Co", "name": "Brand Team",
-            "mobile": "09120000000", "package_id": 3, "packageTitle": "Business", "timezone": timezone_name,
-            "dateformat": dateformat, "timeformat": timeformat, "language": "en", "has_webservice": "1",
-            "expire_date": datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc),
+            "email": "team@brand.example",
+            "user_type": "legal",
+            "company": "Brand Co",
+            "name": "Brand Team",
+            "mobile": "09120000000",
+            "package_id": 3,
+            "packageTitle": "Business",
+            "timezone": timezone_name,
+            "dateformat": dateformat,
+            "timeformat": timeformat,
+            "language": "en",
+            "has_webservice": "1",
+            "expire_date": datetime(2030, 1, 1, 12, 0, tzinfo=UTC),
         }
         self.user_id = 77
         self.accounts: dict[int, dict[str, Any]] = {}
@@ -322,7 +361,7 @@ class FakeResont(FakeService):
             return None
         text = text.strip()
         if text.isdigit():
-            return datetime.fromtimestamp(int(text), timezone.utc)
+            return datetime.fromtimestamp(int(text), UTC)
         layouts = (f"{self.user['dateformat']} {self.user['timeformat']}", self.user["dateformat"])
         for layout in layouts:
             try:
@@ -398,13 +437,13 @@ class FakeResont(FakeService):
         return FakeResponse(200, {"data": [render(r) for r in chunk], "paging": paging})
 
     def _cursor(self, request: ResontRequest, name: str, record: dict[str, Any], when: str) -> str:
-        value = f"c{record[when].astimezone(timezone.utc):%Y%m%d%H%M%S%f}_{record['id']}"
+        value = f"c{record[when].astimezone(UTC):%Y%m%d%H%M%S%f}_{record['id']}"
         return self._link(request, **{name: value}) if self.cursor_style == "url" else value
 
     def _cursor_key(self, cursor: str, newer: bool) -> tuple[datetime, float]:
         match = re.fullmatch(r"c(\d{20})_(\d+)", cursor)
         if match:
-            moment = datetime.strptime(match.group(1), "%Y%m%d%H%M%S%f").replace(tzinfo=timezone.utc)
+            moment = datetime.strptime(match.group(1), "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
             return (moment, int(match.group(2)))
         moment = self.parse_date(cursor)  # the document's own example: after=2022-01-01
         assert moment is not None
@@ -425,7 +464,7 @@ class FakeResont(FakeService):
     def add_account(
         self,
         name: str = "Brand",
-        type: str = "instagram",  # noqa: A002
+        type: str = "instagram",
         *,
         identifier: str | None = None,
         login_required: bool = False,
@@ -440,11 +479,20 @@ class FakeResont(FakeService):
             account_id = self._new_id("account")
             owner = self.add_social_user(identifier or name.lower().replace(" ", "_"), name=name, social=type)
             account = {
-                "id": account_id, "identifier": owner["username"], "name": name, "type": type,
-                "login_required": int(login_required), "relogin_reason": relogin_reason,
-                "date": self._tick(created), "comment_subscribe": int(comment_subscribe),
-                "direct_subscribe": int(direct_subscribe), "profile_url": f"https://social.example/{owner['username']}",
-                "info": "", "insights_order": account_id, "meta": dict(meta or {}), "owner_id": owner["id"],
+                "id": account_id,
+                "identifier": owner["username"],
+                "name": name,
+                "type": type,
+                "login_required": int(login_required),
+                "relogin_reason": relogin_reason,
+                "date": self._tick(created),
+                "comment_subscribe": int(comment_subscribe),
+                "direct_subscribe": int(direct_subscribe),
+                "profile_url": f"https://social.example/{owner['username']}",
+                "info": "",
+                "insights_order": account_id,
+                "meta": dict(meta or {}),
+                "owner_id": owner["id"],
             }
             self.accounts[account_id] = account
             return account
@@ -453,8 +501,12 @@ class FakeResont(FakeService):
         self, name: str, account_ids: Iterable[int], created: datetime | None = None
     ) -> dict[str, Any]:
         with self._lock:
-            group = {"id": self._new_id("group"), "name": name, "account_ids": list(account_ids),
-                     "date": self._tick(created)}
+            group = {
+                "id": self._new_id("group"),
+                "name": name,
+                "account_ids": list(account_ids),
+                "date": self._tick(created),
+            }
             self.account_groups[group["id"]] = group
             return group
 
@@ -465,8 +517,13 @@ class FakeResont(FakeService):
             for user in self.social_users.values():
                 if user["username"] == username and user["social"] == social:
                     return user
-            user = {"id": self._new_id("social_user"), "username": username, "name": name or username.title(),
-                    "image": image or f"https://cdn.example/{username}.jpg", "social": social}
+            user = {
+                "id": self._new_id("social_user"),
+                "username": username,
+                "name": name or username.title(),
+                "image": image or f"https://cdn.example/{username}.jpg",
+                "social": social,
+            }
             self.social_users[user["id"]] = user
             return user
 
@@ -475,7 +532,7 @@ class FakeResont(FakeService):
         account_id: int,
         content: str = "Our new collection",
         *,
-        type: str = "image",  # noqa: A002
+        type: str = "image",
         created: datetime | None = None,
     ) -> dict[str, Any]:
         """A post as published on the network (what comments hang on)."""
@@ -483,11 +540,19 @@ class FakeResont(FakeService):
             account = self._get(self.accounts, account_id, "Account")
             post_id = self._new_id("account_post")
             post = {
-                "id": post_id, "type": type, "post_id": f"{account_id}_{post_id}",
+                "id": post_id,
+                "type": type,
+                "post_id": f"{account_id}_{post_id}",
                 "image": f"https://cdn.example/p{post_id}.jpg",
-                "content": content, "date": self._tick(created), "like_count": 0, "comment_count": 0,
-                "social_user_id": account["owner_id"], "user_id": self.user_id, "account_id": account_id,
-                "permalink": f"https://social.example/p/{post_id}", "social": account["type"],
+                "content": content,
+                "date": self._tick(created),
+                "like_count": 0,
+                "comment_count": 0,
+                "social_user_id": account["owner_id"],
+                "user_id": self.user_id,
+                "account_id": account_id,
+                "permalink": f"https://social.example/p/{post_id}",
+                "social": account["type"],
             }
             self.account_posts[post_id] = post
             return post
@@ -531,12 +596,24 @@ class FakeResont(FakeService):
             comment_id = self._new_id("comment")
             parent = self.comments.get(parent_id) if parent_id else None
             comment = {
-                "id": comment_id, "comment_id": f"17{comment_id:010d}", "text": text, "date": self._tick(created),
-                "can_delete": 1, "can_reply": int(can_reply), "can_like": 1, "status": status, "like": 0,
-                "post_id": post["post_id"], "account_post_id": post_id,
+                "id": comment_id,
+                "comment_id": f"17{comment_id:010d}",
+                "text": text,
+                "date": self._tick(created),
+                "can_delete": 1,
+                "can_reply": int(can_reply),
+                "can_like": 1,
+                "status": status,
+                "like": 0,
+                "post_id": post["post_id"],
+                "account_post_id": post_id,
                 "parent_id": str(parent_id) if parent_id else None,
-                "social_user_id": author, "account_id": account_id, "user_id": self.user_id, "social": account["type"],
-                "tag_ids": list(tags), "owner": owner,
+                "social_user_id": author,
+                "account_id": account_id,
+                "user_id": self.user_id,
+                "social": account["type"],
+                "tag_ids": list(tags),
+                "owner": owner,
                 "parentName": self.social_users[parent["social_user_id"]]["username"] if parent else None,
             }
             self.comments[comment_id] = comment
@@ -558,9 +635,16 @@ class FakeResont(FakeService):
             peer = self.add_social_user(username, social=account["type"])
             conversation_id = self._new_id("conversation")
             conversation = {
-                "id": conversation_id, "conversation_id": f"t_{conversation_id}", "account_id": account_id,
-                "participants": [peer["id"]], "update_date": self._tick(created), "last_message": None,
-                "last_seen_message_id": None, "last_seen_time": None, "tag_ids": list(tags), "status": status,
+                "id": conversation_id,
+                "conversation_id": f"t_{conversation_id}",
+                "account_id": account_id,
+                "participants": [peer["id"]],
+                "update_date": self._tick(created),
+                "last_message": None,
+                "last_seen_message_id": None,
+                "last_seen_time": None,
+                "tag_ids": list(tags),
+                "status": status,
             }
             self.conversations[conversation_id] = conversation
             return conversation
@@ -572,7 +656,7 @@ class FakeResont(FakeService):
         *,
         inbound: bool = True,
         created: datetime | None = None,
-        type: str = "text",  # noqa: A002
+        type: str = "text",
         attachment: str | None = None,
     ) -> dict[str, Any]:
         """A message in a conversation; it moves the conversation's update time."""
@@ -581,10 +665,19 @@ class FakeResont(FakeService):
             account = self.accounts[conversation["account_id"]]
             message_id = self._new_id("message")
             message = {
-                "id": message_id, "message_id": f"m_{message_id}", "conversation_id": conversation_id, "type": type,
-                "attachment": attachment, "text": text, "date": self._tick(created), "can_delete": 1, "can_reaction": 1,
+                "id": message_id,
+                "message_id": f"m_{message_id}",
+                "conversation_id": conversation_id,
+                "type": type,
+                "attachment": attachment,
+                "text": text,
+                "date": self._tick(created),
+                "can_delete": 1,
+                "can_reaction": 1,
                 "social_user_id": conversation["participants"][0] if inbound else account["owner_id"],
-                "reactions": [], "account_id": account["id"], "is_owner": not inbound,
+                "reactions": [],
+                "account_id": account["id"],
+                "is_owner": not inbound,
             }
             self.messages[message_id] = message
             conversation["update_date"] = max(conversation["update_date"], message["date"])
@@ -594,14 +687,21 @@ class FakeResont(FakeService):
     # ------------------------------------------------------------------ seeding: media, posts
 
     def add_file(
-        self, title: str = "photo.jpg", content: bytes = b"\x89PNG fake", *, content_type: str = "image/jpeg",
+        self,
+        title: str = "photo.jpg",
+        content: bytes = b"\x89PNG fake",
+        *,
+        content_type: str = "image/jpeg",
         created: datetime | None = None,
     ) -> dict[str, Any]:
         with self._lock:
             file_id = self._new_id("file")
             major = content_type.split("/")[0]
             record = {
-                "id": file_id, "title": title, "filesize": len(content), "date": self._tick(created),
+                "id": file_id,
+                "title": title,
+                "filesize": len(content),
+                "date": self._tick(created),
                 "url": f"https://cdn.example/files/{file_id}/{title}",
                 "thumbnailUrl": f"https://cdn.example/thumbs/{file_id}.jpg",
                 "fileType": major if major in ("image", "video") else "document",
@@ -618,7 +718,7 @@ class FakeResont(FakeService):
         status: str = "draft",
         schedule: datetime | None = None,
         media_ids: Iterable[int] = (),
-        type: str = "text",  # noqa: A002
+        type: str = "text",
         custom_captions: Mapping[str, str] | None = None,
         from_user: str | None = "Author",
         log: str | None = None,
@@ -629,11 +729,19 @@ class FakeResont(FakeService):
         with self._lock:
             ids = list(account_ids) if account_ids is not None else list(self.accounts)[:1]
             group = {
-                "id": self._new_id("post_group"), "type": type, "caption": caption,
+                "id": self._new_id("post_group"),
+                "type": type,
+                "caption": caption,
                 "custom_captions": dict(custom_captions or {}),
-                "account_ids": ids, "media_ids": list(media_ids), "schedule_date": schedule,
-                "create_date": self._tick(created), "from_user": from_user, "status": status, "location": None,
-                "form": {}, "post_ids": [],
+                "account_ids": ids,
+                "media_ids": list(media_ids),
+                "schedule_date": schedule,
+                "create_date": self._tick(created),
+                "from_user": from_user,
+                "status": status,
+                "location": None,
+                "form": {},
+                "post_ids": [],
             }
             self.post_groups[group["id"]] = group
             self._make_posts(group, log=log)
@@ -654,9 +762,14 @@ class FakeResont(FakeService):
         published = self.clock() if status == "published" else None
         for post_id in group["post_ids"]:
             post = self.posts[post_id]
-            post.update(status=status, log=log if status == "failed" else None, caption=group["caption"],
-                        media_ids=list(group["media_ids"]), location=group["location"],
-                        publish_date=published or (group["schedule_date"] if status == "scheduled" else None))
+            post.update(
+                status=status,
+                log=log if status == "failed" else None,
+                caption=group["caption"],
+                media_ids=list(group["media_ids"]),
+                location=group["location"],
+                publish_date=published or (group["schedule_date"] if status == "scheduled" else None),
+            )
 
     def fail_post_group(self, group_id: int, log: str = "The account needs to log in again.") -> dict[str, Any]:
         """Make a post group fail (as the publisher would), with ``log`` as its error text."""
@@ -672,7 +785,8 @@ class FakeResont(FakeService):
         with self._lock:
             now = now or self.clock()
             due = [
-                g for g in self.post_groups.values()
+                g
+                for g in self.post_groups.values()
                 if g["status"] == "scheduled" and g["schedule_date"] and g["schedule_date"] <= now
             ]
             for group in due:
@@ -694,8 +808,15 @@ class FakeResont(FakeService):
         self, title: str, content: str, department_id: int = 1, created: datetime | None = None
     ) -> dict[str, Any]:
         with self._lock:
-            ticket = {"id": self._new_id("ticket"), "title": title, "status": 1, "status_name": "Open",
-                      "date": self._tick(created), "department_id": department_id, "rate": None}
+            ticket = {
+                "id": self._new_id("ticket"),
+                "title": title,
+                "status": 1,
+                "status_name": "Open",
+                "date": self._tick(created),
+                "department_id": department_id,
+                "rate": None,
+            }
             self.tickets[ticket["id"]] = ticket
             self._add_ticket_meta(ticket["id"], content, admin=False)
             return ticket
@@ -709,8 +830,15 @@ class FakeResont(FakeService):
     def _add_ticket_meta(
         self, ticket_id: int, content: str, admin: bool, attachment: str | None = None
     ) -> dict[str, Any]:
-        meta = {"id": self._new_id("ticket_meta"), "content": content, "date": self._tick(), "ticket_id": ticket_id,
-                "attachment": attachment, "report": None, "admin": admin}
+        meta = {
+            "id": self._new_id("ticket_meta"),
+            "content": content,
+            "date": self._tick(),
+            "ticket_id": ticket_id,
+            "attachment": attachment,
+            "report": None,
+            "admin": admin,
+        }
         self.ticket_metas[meta["id"]] = meta
         return meta
 
@@ -820,13 +948,19 @@ class FakeResont(FakeService):
 
     def _render_group(self, group: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": group["id"], "type": group["type"], "caption": group["caption"],
+            "id": group["id"],
+            "type": group["type"],
+            "caption": group["caption"],
             "is_scheduled": "1" if group["status"] == "scheduled" or group["schedule_date"] else "0",
             "is_draft": 1 if group["status"] == "draft" else 0,
             "create_date": self.render_date(group["create_date"]),
             "schedule_date": self.render_date(group["schedule_date"]),
-            "from_user": group["from_user"], "status": group["status"], "custom_captions": group["custom_captions"],
-            "account_ids": group["account_ids"], "media_ids": group["media_ids"], "location": group["location"],
+            "from_user": group["from_user"],
+            "status": group["status"],
+            "custom_captions": group["custom_captions"],
+            "account_ids": group["account_ids"],
+            "media_ids": group["media_ids"],
+            "location": group["location"],
             "posts": [self._render_post(self.posts[p]) for p in group["post_ids"]],
         }
 
@@ -834,8 +968,11 @@ class FakeResont(FakeService):
         return {**ticket, "date": self.render_date(ticket["date"])}
 
     def _render_ticket_meta(self, meta: dict[str, Any]) -> dict[str, Any]:
-        user = ({"name": "Support", "firstname": "Resont", "lastname": "Support", "isAdmin": "1"} if meta["admin"]
-                else {"name": self.user["name"], "firstname": "Brand", "lastname": "Team", "isAdmin": "0"})
+        user = (
+            {"name": "Support", "firstname": "Resont", "lastname": "Support", "isAdmin": "1"}
+            if meta["admin"]
+            else {"name": self.user["name"], "firstname": "Brand", "lastname": "Team", "isAdmin": "0"}
+        )
         out = {k: v for k, v in meta.items() if k != "admin"}
         return {**out, "date": self.render_date(meta["date"]), "user": user}
 
@@ -920,7 +1057,8 @@ class FakeResont(FakeService):
         status, search = request.arg("status"), (request.arg("search") or "").lower()
         date_from, date_to = self.parse_date(request.arg("date_from")), self.parse_date(request.arg("date_to"))
         items = [
-            c for c in self.comments.values()
+            c
+            for c in self.comments.values()
             if (self.list_owner_replies or not c["owner"])
             and (not tags or tags & set(c["tag_ids"]))
             and (status is None or str(c["status"]) == status)
@@ -959,8 +1097,14 @@ class FakeResont(FakeService):
             raise _invalid("The comment field is required.")
         if not original["can_reply"]:
             raise FakeError(403, "This comment cannot be replied to.")
-        reply = self.add_comment(original["account_id"], text, post_id=original["account_post_id"],
-                                 parent_id=original["id"], owner=True, created=self._tick())
+        reply = self.add_comment(
+            original["account_id"],
+            text,
+            post_id=original["account_post_id"],
+            parent_id=original["id"],
+            owner=True,
+            created=self._tick(),
+        )
         return self._ok(self._render_comment(reply))
 
     def _h_comment_like(self, request: ResontRequest, comment_id: str) -> FakeResponse:
@@ -997,8 +1141,12 @@ class FakeResont(FakeService):
     def _tag_create(self, request: ResontRequest, table: dict[int, dict[str, Any]]) -> FakeResponse:
         if not request.arg("name"):
             raise _invalid("The name field is required.")
-        tag = {"id": self._new_id("tag"), "name": request.arg("name"), "color": request.arg("color") or "#888888",
-               "user_id": self.user_id}
+        tag = {
+            "id": self._new_id("tag"),
+            "name": request.arg("name"),
+            "color": request.arg("color") or "#888888",
+            "user_id": self.user_id,
+        }
         table[tag["id"]] = tag
         return self._ok(dict(tag))
 
@@ -1048,7 +1196,8 @@ class FakeResont(FakeService):
         tags = {_int(t, -1) for t in request.args("tag") if t != ""}
         status, search = request.arg("status"), (request.arg("search") or "").lower()
         items = [
-            c for c in self.conversations.values()
+            c
+            for c in self.conversations.values()
             if (not tags or tags & set(c["tag_ids"]))
             and (status is None or str(c["status"]) == status)
             and (not search or search in (c["last_message"] or "").lower())
@@ -1064,7 +1213,8 @@ class FakeResont(FakeService):
         self._get(self.conversations, conversation_id, "Conversation")
         date_from, date_to = self.parse_date(request.arg("date_from")), self.parse_date(request.arg("date_to"))
         items = [
-            m for m in self.messages.values()
+            m
+            for m in self.messages.values()
             if m["conversation_id"] == int(conversation_id)
             and (date_from is None or m["date"] >= date_from)
             and (date_to is None or m["date"] <= date_to)
@@ -1084,8 +1234,14 @@ class FakeResont(FakeService):
         if attachments:
             self.uploads.extend(attachments)
             url = f"https://cdn.example/dm/{len(self.uploads)}/{attachments[0].filename}"
-        message = self.add_message(int(conversation_id), content, inbound=False, created=self._tick(),
-                                   type="media" if url else "text", attachment=url)
+        message = self.add_message(
+            int(conversation_id),
+            content,
+            inbound=False,
+            created=self._tick(),
+            type="media" if url else "text",
+            attachment=url,
+        )
         return self._ok(self._render_message(message))
 
     def _h_message_reaction(self, request: ResontRequest, message_id: str) -> FakeResponse:
@@ -1117,7 +1273,8 @@ class FakeResont(FakeService):
         kind, search = request.arg("type"), (request.arg("search") or "").lower()
         items = sorted(
             (
-                f for f in self.files.values()
+                f
+                for f in self.files.values()
                 if (not kind or f["fileType"] == kind) and (not search or search in f["title"].lower())
             ),
             key=lambda f: f["id"],
@@ -1177,12 +1334,19 @@ class FakeResont(FakeService):
     def _h_me_files(self, request: ResontRequest) -> FakeResponse:
         used = sum(f["filesize"] for f in self.files.values())
         total = 1024 * 1024 * 1024
-        return self._ok({
-            "total_files": len(self.files), "max_file_size": 100 * 1024 * 1024, "max_file_size_readable": "100 MB",
-            "total_storage": total, "total_storage_readable": "1 GB", "used_storage": used,
-            "used_storage_readable": f"{used} B", "remaining_storage": total - used,
-            "remaining_storage_readable": f"{total - used} B",
-        })
+        return self._ok(
+            {
+                "total_files": len(self.files),
+                "max_file_size": 100 * 1024 * 1024,
+                "max_file_size_readable": "100 MB",
+                "total_storage": total,
+                "total_storage_readable": "1 GB",
+                "used_storage": used,
+                "used_storage_readable": f"{used} B",
+                "remaining_storage": total - used,
+                "remaining_storage_readable": f"{total - used} B",
+            }
+        )
 
     # ------------------------------------------------------------------ handlers: posts
 
@@ -1197,7 +1361,8 @@ class FakeResont(FakeService):
             return group["schedule_date"] or group["create_date"]
 
         items = [
-            g for g in self.post_groups.values()
+            g
+            for g in self.post_groups.values()
             if g["status"] != "draft"
             and (not accounts or accounts & set(g["account_ids"]))
             and (start is None or when(g) >= start)
@@ -1232,7 +1397,7 @@ class FakeResont(FakeService):
             if request.arg(name) is not None:
                 fields[name] = request.arg(name)
         prefix = "custom_captions["
-        captions = {k[len(prefix):-1]: v[0] for k, v in request.form.items() if k.startswith(prefix)}
+        captions = {k[len(prefix) : -1]: v[0] for k, v in request.form.items() if k.startswith(prefix)}
         if captions:
             fields["custom_captions"] = captions
         if creating and not fields.get("caption") and not media:
@@ -1246,14 +1411,14 @@ class FakeResont(FakeService):
         raw = request.arg("schedule_date")
         if request.arg("is_draft") == "1":
             if raw and raw.isdigit() and self.drafts_keep_schedule:
-                return "draft", datetime.fromtimestamp(int(raw), timezone.utc)
+                return "draft", datetime.fromtimestamp(int(raw), UTC)
             return "draft", current
         if request.arg("is_scheduled") == "1":
             if not raw or not raw.isdigit():
                 if current is None:
                     raise _invalid("The schedule date field is required when the post is scheduled.")
                 return "scheduled", current
-            when = datetime.fromtimestamp(int(raw), timezone.utc)
+            when = datetime.fromtimestamp(int(raw), UTC)
             if when <= self.clock():
                 raise _invalid("The schedule date must be in the future.")
             return "scheduled", when
@@ -1264,9 +1429,17 @@ class FakeResont(FakeService):
     def _h_post_create(self, request: ResontRequest) -> FakeResponse:
         fields = self._post_fields(request, None)
         status, when = self._schedule(request, None)
-        group = self.add_post_group(fields.get("caption") or "", fields["account_ids"], status=status, schedule=when,
-                                    media_ids=fields.get("media_ids", ()), type=fields["type"],
-                                    custom_captions=fields.get("custom_captions"), from_user=None, created=self._tick())
+        group = self.add_post_group(
+            fields.get("caption") or "",
+            fields["account_ids"],
+            status=status,
+            schedule=when,
+            media_ids=fields.get("media_ids", ()),
+            type=fields["type"],
+            custom_captions=fields.get("custom_captions"),
+            from_user=None,
+            created=self._tick(),
+        )
         group["location"] = fields.get("location")
         group["form"] = {k: list(v) for k, v in request.form.items()}
         self._set_status(group, status)
@@ -1336,17 +1509,28 @@ class FakeResont(FakeService):
 
     def _h_search_location(self, request: ResontRequest) -> FakeResponse:
         query = self._search_query(request)
-        return self._list([
-            {"id": 501, "name": f"{query} Square", "description": f"{query}, Tehran", "social": "instagram",
-             "lat": "35.6997", "lng": "51.3380", "type": "location"},
-        ])
+        return self._list(
+            [
+                {
+                    "id": 501,
+                    "name": f"{query} Square",
+                    "description": f"{query}, Tehran",
+                    "social": "instagram",
+                    "lat": "35.6997",
+                    "lng": "51.3380",
+                    "type": "location",
+                },
+            ]
+        )
 
     def _h_search_people(self, request: ResontRequest) -> FakeResponse:
         query = self._search_query(request)
-        return self._list([
-            {"pk": 9100 + i, "username": f"{query}_{i}", "profile_pic_url": f"https://cdn.example/{query}_{i}.jpg"}
-            for i in (1, 2)
-        ])
+        return self._list(
+            [
+                {"pk": 9100 + i, "username": f"{query}_{i}", "profile_pic_url": f"https://cdn.example/{query}_{i}.jpg"}
+                for i in (1, 2)
+            ]
+        )
 
     def _h_search_hashtag(self, request: ResontRequest) -> FakeResponse:
         query = self._search_query(request)
@@ -1450,8 +1634,12 @@ class FakeResont(FakeService):
 
     def _token_answer(self, scope: str, include_refresh: bool) -> FakeResponse:
         access, refresh = self.issue_tokens(scope)
-        body: dict[str, Any] = {"access_token": access, "expires_in": int(self.access_token_ttl),
-                                "token_type": "access_token", "scope": scope}
+        body: dict[str, Any] = {
+            "access_token": access,
+            "expires_in": int(self.access_token_ttl),
+            "token_type": "access_token",
+            "scope": scope,
+        }
         if include_refresh:
             body.update(refresh_token=refresh, refresh_token_expires=365 * 86400)
         else:

@@ -1,0 +1,1 @@
+"""Async client of the Resont REST API: endpoints, models, dates, errors, paging, OAuth."""

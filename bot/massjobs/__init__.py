@@ -1,0 +1,1 @@
+"""The mass-send runner: batches, exactly-once bookkeeping, recovery. Never imports telegram."""

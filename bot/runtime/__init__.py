@@ -1,0 +1,1 @@
+"""The bot's runtime: features, services, scheduler, guard data, i18n, rate limiting, webhook."""

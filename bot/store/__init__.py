@@ -1,0 +1,1 @@
+"""The bot's durable state: one Store/Table API over interchangeable storages."""

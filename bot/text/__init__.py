@@ -1,0 +1,1 @@
+"""Pure text helpers: time parsing, digits and charts."""

@@ -1,0 +1,143 @@
+"""Inbox answers: a reply to a card, or the answer to a Reply-button question, goes out through
+Resont (comments: text; DMs: text, a photo or a document uploaded as the attachment, caption as
+the text) and the card then shows who replied what."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.clients.resont.client import Upload
+from bot.clients.resont.errors import ResontError
+from bot.runtime.context import Context
+from handlers.inbox import cards
+from handlers.inbox.common import log_action, redraw, resont_failure, save, tr
+from handlers.inbox.records import ITEM_TYPES, remember_own, table
+
+if TYPE_CHECKING:
+    from telegram import Message
+
+    from bot.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+#: Largest file a bot may download from Telegram (and so pass on as a DM attachment).
+MAX_ATTACHMENT = 20 * 1024 * 1024
+
+
+async def on_card_reply(update: Update, context: Context, target: dict[str, Any]) -> None:
+    """A reply to a card: answer its item through Resont."""
+    await _answer_item(update, context, str(target.get("item", "")))
+
+
+async def on_prompt_reply(update: Update, context: Context, target: dict[str, Any]) -> None:
+    """The answer to a Reply-button question."""
+    await _answer_item(update, context, str((target.get("data") or {}).get("item", "")))
+
+
+async def _attachment(message: Message) -> tuple[Upload | None, str | None]:
+    """The photo or document of ``message`` as an upload, or (None, error key)."""
+    if message.photo:
+        photo = message.photo[-1]
+        if photo.file_size and photo.file_size > MAX_ATTACHMENT:
+            return None, "error_file_too_big"
+        file = await photo.get_file()
+        data = await file.download_as_bytearray()
+        return Upload(bytes(data), f"photo_{photo.file_unique_id}.jpg", "image/jpeg"), None
+    if message.document:
+        document = message.document
+        if document.file_size and document.file_size > MAX_ATTACHMENT:
+            return None, "error_file_too_big"
+        file = await document.get_file()
+        data = await file.download_as_bytearray()
+        name = document.file_name or f"file_{document.file_unique_id}"
+        return Upload(bytes(data), name, document.mime_type or "application/octet-stream"), None
+    return None, None
+
+
+async def _answer_item(update: Update, context: Context, key: str) -> None:
+    """Send ``update``'s message as the answer to the item ``key``; the card shows it."""
+    message = update.effective_message
+    assert message is not None
+    services = context.services
+    user = update.effective_user
+    user_id = user.id if user else None
+    actor = cards.actor_name(user)
+    async with services.locks(key):
+        record = table(services).get(key)
+        if record is None or record.get("type") not in ITEM_TYPES:
+            await message.reply_text(tr(services, "item_unknown", user_id))
+            return
+        text = (message.text or message.caption or "").strip()
+        send = _reply_comment if record["type"] == "comment" else _reply_dm
+        sent, file_name = await send(message, services, user_id, key, record, text)
+        if not sent:
+            return
+        log_action(
+            record,
+            "replied",
+            actor,
+            cards.excerpt(text, cards.REPLY_EXCERPT_MAX),
+            **({"file": file_name} if file_name else {}),
+        )
+        status = record["status"] if record.get("status") in ("done", "deleted") else "replied"
+        save(services, key, record, status=status, by=actor)
+        services.store.audit(user_id or 0, "inbox.reply", key, attachment=bool(file_name))
+        await redraw(context, record)
+
+
+async def _reply_comment(
+    message: Message, services: Services, user_id: int | None, key: str, record: dict[str, Any], text: str
+) -> tuple[bool, str | None]:
+    """Answer a comment (text only); (False, None) once a refusal has been answered."""
+    if message.photo or message.document or message.video or message.voice:
+        await message.reply_text(tr(services, "error_comment_text_only", user_id))
+        return False, None
+    if not text:
+        await message.reply_text(tr(services, "error_empty_reply", user_id))
+        return False, None
+    item = record["item"]
+    try:
+        created = await services.resont.reply_comment(item["id"], text, username=item.get("username"))
+    except ResontError as exc:
+        await _refused(message, services, user_id, key, exc, "error_gone_comment")
+        return False, None
+    remember_own(services, "comment", created.id)
+    return True, None
+
+
+async def _reply_dm(
+    message: Message, services: Services, user_id: int | None, key: str, record: dict[str, Any], text: str
+) -> tuple[bool, str | None]:
+    """Answer a DM conversation (text and/or the attachment); returns (sent, attachment name)."""
+    try:
+        upload, problem = await _attachment(message)
+    except TelegramError as exc:
+        log.warning("inbox: could not download a reply's file: %s", exc)
+        await message.reply_text(tr(services, "error_download", user_id))
+        return False, None
+    if problem:
+        await message.reply_text(tr(services, problem, user_id, mb=MAX_ATTACHMENT // (1024 * 1024)))
+        return False, None
+    if not text and upload is None:
+        await message.reply_text(tr(services, "error_empty_reply", user_id))
+        return False, None
+    conversation_id = record["item"]["conversation"]["id"]
+    try:
+        sent = await services.resont.reply_conversation(conversation_id, text, attachment=upload)
+    except ResontError as exc:
+        await _refused(message, services, user_id, key, exc, "error_gone_dm")
+        return False, None
+    remember_own(services, "msg", sent.id)
+    return True, (upload.filename if upload is not None else None)
+
+
+async def _refused(
+    message: Message, services: Services, user_id: int | None, key: str, exc: ResontError, gone_key: str
+) -> None:
+    """Resont refused an answer: say why (with the trace id) and audit it."""
+    await message.reply_text(resont_failure(services, user_id, exc, gone_key), parse_mode="HTML")
+    services.store.audit(user_id or 0, "inbox.reply_failed", key, trace_id=exc.trace_id, error=exc.message)

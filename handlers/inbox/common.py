@@ -1,0 +1,115 @@
+"""Small helpers shared by the inbox's button, answer and listing handlers: catalogue texts,
+Resont failures as sentences, the record's action log, button answers and card redraws."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import TYPE_CHECKING, Any
+
+from telegram.error import BadRequest, TelegramError
+
+from bot.clients.resont.errors import ResontError, ResontNotFound
+from bot.runtime.services import NO_PREVIEW
+from handlers.inbox import cards
+from handlers.inbox.delivery import edit_card
+from handlers.inbox.records import now_ts, table
+
+if TYPE_CHECKING:
+    from telegram import CallbackQuery
+
+    from bot.runtime.context import Context
+    from bot.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def tr(services: Services, key: str, user_id: int | None, **values: Any) -> str:
+    """The ``inbox.<key>`` catalogue text for ``user_id``."""
+    return services.t(f"inbox.{key}", user_id, **values)
+
+
+def _trace(services: Services, user_id: int | None, exc: ResontError) -> str:
+    return tr(services, "trace", user_id, trace_id=html.escape(exc.trace_id)) if exc.trace_id else ""
+
+
+def resont_failure(services: Services, user_id: int | None, exc: ResontError, gone_key: str) -> str:
+    """One sentence for a refused Resont call (HTML), with the trace id support asks for."""
+    if isinstance(exc, ResontNotFound):
+        return tr(services, gone_key, user_id, trace=_trace(services, user_id, exc))
+    return tr(
+        services, "error_refused", user_id, message=html.escape(exc.message), trace=_trace(services, user_id, exc)
+    )
+
+
+def log_action(record: dict[str, Any], action: str, actor: str, text: str | None = None, **extra: Any) -> None:
+    """Append an action (who, what, optional text) to the record's short log (the last 20 kept)."""
+    entry = {"a": action, "by": actor, **extra}
+    if text is not None:
+        entry["text"] = text
+    record.setdefault("log", []).append(entry)
+    record["log"] = record["log"][-20:]
+
+
+def save(
+    services: Services, key: str, record: dict[str, Any], *, status: str | None = None, by: str | None = None
+) -> None:
+    """Write ``record`` back with a fresh ``updated`` time (and status / actor when given)."""
+    now = now_ts(services)
+    if status is not None:
+        record["status"] = status
+    if by is not None:
+        record["by"] = by
+    record["updated"] = now
+    table(services).put(key, record)
+
+
+async def answer_button(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press (a toast, or an alert); a failed answer is only logged."""
+    try:
+        await query.answer(text[:200] if text else None, show_alert=alert)
+    except TelegramError as exc:
+        log.info("could not answer a button press: %s", exc)
+
+
+def int_parts(parts: list[str], count: int) -> list[int] | None:
+    """``count`` integers from callback data parts (forged data gives None)."""
+    if len(parts) < count:
+        return None
+    try:
+        return [int(p) for p in parts[:count]]
+    except ValueError:
+        return None
+
+
+async def redraw(
+    context: Context, record: dict[str, Any], query: CallbackQuery | None = None, markup: Any = "card"
+) -> None:
+    """Redraw the card: the pressed message when there is one, else the record's card."""
+    services = context.services
+    chat_id = message_id = None
+    if query is not None and query.message is not None:
+        chat_id, message_id = query.message.chat.id, query.message.message_id
+    try:
+        if markup == "card":
+            await edit_card(context.bot, services, record, chat_id=chat_id, message_id=message_id)
+            if chat_id is not None and record.get("card_message") not in (None, message_id):
+                await edit_card(context.bot, services, record)
+        else:
+            text, _ = cards.render_card(services, record)
+            await context.bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode="HTML",
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.warning("inbox: could not redraw a card: %s", exc)
+
+
+def plain(text: str) -> str:
+    """HTML catalogue text as a plain button alert (alerts are not parsed)."""
+    return html.unescape(text.replace("<b>", "").replace("</b>", "").replace("<code>", "").replace("</code>", ""))

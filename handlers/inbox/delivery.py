@@ -1,0 +1,372 @@
+"""Inbox delivery: claimed records forwarded to the admin chat as cards, DM messages grouped into
+cards, large batches folded into digests; the per-application runtime and webhook pushes.
+
+A record stays ``pending`` until Telegram accepted its card: a crash (or a Telegram failure)
+between fetching and forwarding leaves it pending and the next pass delivers it; after
+forwarding the record says so (a digest and all the records it lists in one store write, so a
+crash cannot leave part of a digest pending), and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.runtime.services import NO_PREVIEW
+from handlers.inbox import cards
+from handlers.inbox.enrich import cached_accounts, enrich_comment, is_own_comment, resolve_message
+from handlers.inbox.records import (
+    CARD_KIND,
+    ITEM_TYPES,
+    OPEN_STATUSES,
+    claim_comment,
+    claim_message,
+    conversation_key,
+    digest_key,
+    dm_key,
+    now_ts,
+    table,
+    topic_of,
+)
+from handlers.replies import remember_card
+
+if TYPE_CHECKING:
+    from telegram import Bot
+    from telegram.ext import Application
+
+    from bot.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+DIGEST_SIZE = 25  # lines per digest message
+MAX_CARD_ATTEMPTS = 3  # Telegram refusing one card this often marks it failed
+
+
+# ---------------------------------------------------------------------------------- runtime
+
+
+class InboxRuntime:
+    """Per-application state that is not worth persisting: caches, background delivery, the
+    webhook server. Reached as ``application.bot_data.inbox``; closed at shutdown."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[int, dict[str, Any]] = {}
+        self.accounts_at = 0.0
+        self.last_prune = 0.0
+        self.webhook: Any = None
+        self.deliver_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def kick(self, app: Application) -> None:
+        """Deliver pending records soon, in the background (webhook pushes)."""
+        self._again = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(app), name="inbox-deliver")
+
+    async def _run(self, app: Application) -> None:
+        while self._again:
+            self._again = False
+            try:
+                await deliver_pending(app)
+            except Exception:
+                log.exception("inbox: background delivery failed")
+
+    async def aclose(self) -> None:
+        """Stop the webhook server and background delivery (called at shutdown)."""
+        if self.webhook is not None:
+            await self.webhook.aclose()
+            self.webhook = None
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+
+def runtime(app: Application) -> InboxRuntime:
+    found = getattr(app.bot_data, "inbox", None)
+    if found is None:
+        found = InboxRuntime()
+        app.bot_data.inbox = found  # type: ignore[attr-defined]
+    return found
+
+
+async def stop_inbox(app: Application) -> None:
+    """Feature.on_stop hook: stop the webhook server and background delivery."""
+    found = getattr(app.bot_data, "inbox", None)
+    if found is not None:
+        await found.aclose()
+
+
+# ---------------------------------------------------------------------------------- delivery
+
+
+class _Stop(Exception):
+    """Telegram cannot take more now: leave the rest pending for the next pass."""
+
+
+def _group_message(services: Services, key: str, record: dict[str, Any], now: float) -> None:
+    """Put a resolved message into its conversation's open DM card, or start a new one. The
+    message record, the DM card it joins and the conversation's pointer are one store write."""
+    tbl = table(services)
+    writes: dict[str, dict[str, Any]] = {}
+    conversation_id = record["conversation_id"]
+    pointer = tbl.get(conversation_key(conversation_id))
+    target_key = pointer.get("record") if pointer else None
+    target = tbl.get(target_key) if target_key else None
+    window = services.config.dm_group_seconds
+    message = record["message"]
+    if (
+        target is not None
+        and target.get("status") in ("pending", "open")
+        and now - float(target.get("last_at", 0)) <= window
+    ):
+        ids = {m.get("id") for m in target["item"]["messages"]}
+        if message.get("id") not in ids:
+            target["item"]["messages"].append(message)
+            target["item"]["messages"].sort(key=lambda m: (m.get("date") or "", m.get("id") or 0))
+        target["item"]["conversation"] = record["conversation"]
+        target.update(last_at=now, updated=now, stale=target.get("status") == "open" and bool(target.get("card")))
+        writes[target_key] = target
+    else:
+        target_key = dm_key(conversation_id, message["id"])
+        writes[target_key] = {
+            "type": "dm",
+            "status": "pending",
+            "at": now,
+            "seq": time.time_ns(),
+            "updated": now,
+            "last_at": now,
+            "source": record.get("source"),
+            "attempts": 0,
+            "log": [],
+            "account_id": record["conversation"].get("account_id"),
+            "item": {"conversation": record["conversation"], "messages": [message]},
+        }
+        writes[conversation_key(conversation_id)] = {"type": "conv", "record": target_key, "updated": now}
+    writes[key] = {**record, "status": "grouped", "record": target_key, "updated": now}
+    tbl.put_many(writes)
+
+
+async def deliver_pending(app: Application) -> int:
+    """Forward every pending record (from any source) to the admin chat; returns how many
+    records reached Telegram. One delivery pass at a time."""
+    services: Services = app.bot_data.services
+    rt = runtime(app)
+    async with rt.deliver_lock:
+        return await _deliver(app.bot, services, rt)
+
+
+async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
+    tbl = table(services)
+    pending = tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ("comment", "msg", "dm"))
+    stale = tbl.find(lambda d: d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES)
+    if not pending and not stale:
+        return 0
+    accounts = await cached_accounts(services, rt)
+    now = now_ts(services)
+    conversations: dict[int, Any] = {}
+    messages = sorted(
+        ((k, d) for k, d in pending if d["type"] == "msg"),
+        key=lambda kd: (kd[1]["message"].get("date") or "", kd[1]["message"].get("id") or 0),
+    )
+    for key, record in messages:
+        outcome = await resolve_message(services, record, accounts, conversations)
+        if outcome == "skip":
+            tbl.update(key, status="skipped", updated=now)
+        elif outcome == "ok":
+            _group_message(services, key, record, now)  # writes the resolved record too
+    for key, record in pending:
+        if record["type"] == "comment":
+            await enrich_comment(services, record, accounts)
+            if is_own_comment(record["item"], accounts):
+                record["status"] = "skipped"
+            tbl.put(key, record)
+    # what to send now: new cards (comments and DM groups) and edits of grown DM cards
+    fresh = sorted(
+        ((k, d) for k, d in tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ITEM_TYPES)),
+        key=lambda kd: (kd[1].get("seq", 0), kd[1].get("at", 0), kd[0]),
+    )
+    edits = tbl.find(lambda d: d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES)
+    delivered = 0
+    try:
+        for key, record in edits:
+            await _edit_card(bot, services, key, record)
+        if _fold(bot, services, len(fresh) + len(edits)) and len(fresh) > 1:
+            delivered += await _send_digests(bot, services, fresh)
+        else:
+            for key, record in fresh:
+                delivered += await _send_card(bot, services, key, record)
+    except _Stop as exc:
+        log.warning("inbox: Telegram did not take every card (%s); the rest waits for the next pass", exc)
+    return delivered
+
+
+def _fold(bot: Bot, services: Services, count: int) -> bool:
+    """Whether ``count`` new messages should be folded into digests: more than the digest
+    threshold, or more than the group can take right now without queueing."""
+    if count > services.config.digest_threshold:
+        return True
+    limiter = getattr(bot, "rate_limiter", None)
+    chat = services.config.admin_chat_id
+    if limiter is not None and hasattr(limiter, "next_free_slots"):
+        backlog = limiter.backlog(chat) if hasattr(limiter, "backlog") else 0
+        return count + backlog > max(1, limiter.next_free_slots(chat))
+    return False
+
+
+async def _send_card(bot: Bot, services: Services, key: str, record: dict[str, Any]) -> int:
+    text, markup = cards.render_card(services, record)
+    try:
+        sent = await services.send_admin(bot, text, topic=topic_of(record), markup=markup)
+    except (BadRequest, Forbidden) as exc:
+        if isinstance(exc, Forbidden):
+            raise _Stop(str(exc)) from None
+        attempts = int(record.get("attempts", 0)) + 1
+        status = "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending"
+        log.error("inbox: Telegram refused the card of %s (%s); attempt %d", key, exc, attempts)
+        table(services).update(key, attempts=attempts, status=status, error=str(exc)[:200])
+        return 0
+    except TelegramError as exc:
+        raise _Stop(str(exc)) from None
+    _mark_carded(services, key, sent.chat_id, sent.message_id)
+    return 1
+
+
+def _mark_carded(services: Services, key: str, chat_id: int, message_id: int) -> None:
+    now = now_ts(services)
+    table(services).update(
+        key,
+        status="open",
+        card=f"{chat_id}:{message_id}",
+        card_chat=chat_id,
+        card_message=message_id,
+        stale=False,
+        updated=now,
+        delivered_at=now,
+    )
+    remember_card(services.store, chat_id, message_id, CARD_KIND, item=key)
+
+
+async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, dict[str, Any]]]) -> int:
+    delivered = 0
+    for kind in ("comment", "dm"):
+        entries = [(k, d) for k, d in fresh if d["type"] == kind]
+        chunks = cards.digest_chunks(services, kind, entries, DIGEST_SIZE)
+        for number, chunk in enumerate(chunks, start=1):
+            digest_id = secrets.token_hex(5)
+            text = cards.render_digest(services, kind, chunk, number, len(chunks))
+            markup = cards.digest_keyboard(services, [k for k, _ in chunk], digest_id)
+            try:
+                sent = await services.send_admin(bot, text, topic="dms" if kind == "dm" else "comments", markup=markup)
+            except BadRequest as exc:
+                log.error("inbox: Telegram refused a digest (%s)", exc)
+                tbl = table(services)
+                refused: dict[str, dict[str, Any]] = {}
+                for key, record in chunk:
+                    current = tbl.get(key)
+                    if current is None:
+                        continue
+                    attempts = int(record.get("attempts", 0)) + 1
+                    refused[key] = {
+                        **current,
+                        "attempts": attempts,
+                        "error": str(exc)[:200],
+                        "status": "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending",
+                    }
+                tbl.put_many(refused)  # one attempt of the whole digest: one write
+                continue
+            except TelegramError as exc:
+                raise _Stop(str(exc)) from None
+            now = now_ts(services)
+            tbl = table(services)
+            # Telegram has the digest: the digest record and every item it lists are written down
+            # as one store write (one journal record), so a crash cannot leave some items of it
+            # still pending (they would come again in the next digest).
+            writes: dict[str, dict[str, Any]] = {
+                digest_key(digest_id): {
+                    "type": "digest",
+                    "kind": kind,
+                    "items": [k for k, _ in chunk],
+                    "chat": sent.chat_id,
+                    "message_id": sent.message_id,
+                    "part": number,
+                    "parts": len(chunks),
+                    "at": now,
+                    "updated": now,
+                    "status": "open",
+                }
+            }
+            for key, _ in chunk:
+                current = tbl.get(key)
+                if current is not None:
+                    writes[key] = {
+                        **current,
+                        "status": "open",
+                        "digest": digest_id,
+                        "stale": False,
+                        "updated": now,
+                        "delivered_at": now,
+                    }
+            tbl.put_many(writes)
+            delivered += len(chunk)
+    return delivered
+
+
+async def _edit_card(bot: Bot, services: Services, key: str, record: dict[str, Any]) -> None:
+    try:
+        await edit_card(bot, services, record)
+    except TelegramError as exc:
+        if not isinstance(exc, BadRequest):
+            raise _Stop(str(exc)) from None
+        log.warning("inbox: could not edit the card of %s: %s", key, exc)
+    table(services).update(key, stale=False)
+
+
+async def edit_card(
+    bot: Bot, services: Services, record: dict[str, Any], *, chat_id: int | None = None, message_id: int | None = None
+) -> None:
+    """Redraw a record's card (text and keyboard); an unchanged card is not an error."""
+    chat_id = chat_id if chat_id is not None else record.get("card_chat")
+    message_id = message_id if message_id is not None else record.get("card_message")
+    if chat_id is None or message_id is None:
+        return
+    text, markup = cards.render_card(services, record)
+    try:
+        await bot.edit_message_text(
+            text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode="HTML",
+            reply_markup=markup,
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return
+        raise
+
+
+# ---------------------------------------------------------------------------------- webhook
+
+
+async def on_webhook_event(app: Application, event: Any) -> None:
+    """A Resont push: claim the item (so a later poll skips it) and deliver in the background."""
+    services: Services = app.bot_data.services
+    claimed = False
+    if event.comment is not None:
+        claimed = claim_comment(services, event.comment, "webhook")
+    elif event.message is not None:
+        if event.message.outbound is True:
+            return  # the account's own message (our replies among them)
+        claimed = claim_message(services, event.message, None, "webhook")
+    if claimed:
+        runtime(app).kick(app)

@@ -1,0 +1,109 @@
+"""Inbox digest buttons: a digest's numbered lines open their item as a full card (sent once),
+and "Mark all done" closes every open item the digest lists."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.runtime.context import Context
+from bot.runtime.services import NO_PREVIEW
+from handlers.inbox import cards
+from handlers.inbox.common import answer_button, log_action, redraw, save, tr
+from handlers.inbox.records import CARD_KIND, ITEM_TYPES, OPEN_STATUSES, digest_key, now_ts, table, topic_of
+from handlers.replies import remember_card
+
+if TYPE_CHECKING:
+    from telegram import CallbackQuery
+
+log = logging.getLogger(__name__)
+
+
+async def on_inbox_button(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    services = context.services
+    user_id = query.from_user.id
+    parts = (query.data or "").split(":", 2)
+    action = parts[1] if len(parts) > 1 else ""
+    arg = parts[2] if len(parts) > 2 else ""
+    if action == "x" and arg:
+        await _expand(query, context, arg)
+    elif action == "da" and arg:
+        await _digest_done(query, context, arg)
+    else:
+        await answer_button(query, services.t("core.stale_button", user_id), alert=True)
+
+
+async def _expand(query: CallbackQuery, context: Context, key: str) -> None:
+    """A digest line becomes a full card (sent once)."""
+    services = context.services
+    user_id = query.from_user.id
+    async with services.locks(key):
+        record = table(services).get(key)
+        if record is None or record.get("type") not in ITEM_TYPES:
+            await answer_button(query, tr(services, "item_unknown", user_id), alert=True)
+            return
+        if record.get("status") not in OPEN_STATUSES:
+            await answer_button(query, tr(services, "already_closed", user_id), alert=True)
+            return
+        if record.get("card"):
+            await answer_button(query, tr(services, "already_expanded", user_id))
+            return
+        text, markup = cards.render_card(services, record)
+        try:
+            sent = await services.send_admin(context.bot, text, topic=topic_of(record), markup=markup)
+        except TelegramError as exc:
+            log.warning("inbox: could not expand %s: %s", key, exc)
+            await answer_button(query, tr(services, "telegram_failed", user_id), alert=True)
+            return
+        record.update(card=f"{sent.chat_id}:{sent.message_id}", card_chat=sent.chat_id, card_message=sent.message_id)
+        save(services, key, record)
+        remember_card(services.store, sent.chat_id, sent.message_id, CARD_KIND, item=key)
+    await answer_button(query, tr(services, "expanded", user_id))
+
+
+async def _digest_done(query: CallbackQuery, context: Context, digest_id: str) -> None:
+    services = context.services
+    user_id = query.from_user.id
+    tbl = table(services)
+    dkey = digest_key(digest_id)
+    digest = tbl.get(dkey)
+    if digest is None:
+        await answer_button(query, tr(services, "item_unknown", user_id), alert=True)
+        return
+    actor = cards.actor_name(query.from_user)
+    entries = []
+    closed = 0
+    for key in digest.get("items", []):
+        async with services.locks(key):
+            record = tbl.get(key)
+            if record is None:
+                continue
+            if record.get("status") in OPEN_STATUSES:
+                log_action(record, "done", actor)
+                save(services, key, record, status="done", by=actor)
+                closed += 1
+                if record.get("card"):
+                    await redraw(context, record)
+            entries.append((key, record))
+    digest.update(status="done", by=actor, updated=now_ts(services))
+    tbl.put(dkey, digest)
+    services.store.audit(user_id, "inbox.digest_done", dkey, count=closed)
+    await answer_button(query, tr(services, "digest_marked", user_id, count=closed))
+    text = cards.render_digest(
+        services, digest.get("kind", "comment"), entries, digest.get("part", 1), digest.get("parts", 1), closed_by=actor
+    )
+    try:
+        await context.bot.edit_message_text(
+            text,
+            chat_id=digest["chat"],
+            message_id=digest["message_id"],
+            parse_mode="HTML",
+            link_preview_options=NO_PREVIEW,
+        )
+    except TelegramError as exc:
+        log.warning("inbox: could not close digest %s: %s", digest_id, exc)

@@ -1,0 +1,312 @@
+"""Inbox polls: the ``inbox-comments`` and ``inbox-dms`` jobs fetch new comments and DMs from
+Resont, claim them, have them delivered, then advance their cursors (only over items that are
+no longer pending).
+
+The pipeline around the polls lives beside this module: :mod:`handlers.inbox.records` (keys,
+claiming, retention), :mod:`handlers.inbox.enrich` (what Resont adds to an item) and
+:mod:`handlers.inbox.delivery` (cards, digests, DM grouping, the runtime and webhook pushes).
+Their names are re-exported here for the code and tests that import them from this module.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.clients.resont.errors import ResontError
+from bot.clients.resont.models import Comment, Conversation, Message
+from bot.runtime.services import NO_PREVIEW  # noqa: F401 - re-exported
+from handlers.inbox.delivery import (  # noqa: F401 - re-exported
+    DIGEST_SIZE,
+    MAX_CARD_ATTEMPTS,
+    InboxRuntime,
+    deliver_pending,
+    edit_card,
+    on_webhook_event,
+    runtime,
+    stop_inbox,
+)
+from handlers.inbox.enrich import ACCOUNTS_TTL  # noqa: F401 - re-exported
+from handlers.inbox.records import (  # noqa: F401 - re-exported
+    CARD_KIND,
+    COMMENTS_CURSOR,
+    CONV_CURSOR_PREFIX,
+    DMS_CURSOR,
+    ITEM_TYPES,
+    OPEN_STATUSES,
+    PROMPT_KIND,
+    PRUNE_EVERY,
+    TABLE,
+    claim_comment,
+    claim_message,
+    comment_key,
+    conversation_key,
+    digest_key,
+    dm_key,
+    maybe_prune,
+    message_key,
+    now_ts,
+    prune,
+    remember_own,
+    table,
+    topic_of,
+)
+
+if TYPE_CHECKING:
+    from bot.runtime.context import Context
+    from bot.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+COMMENT_EXPAND = ("account", "socialUser", "accountPost")
+CONVERSATION_EXPAND = ("account", "participants.socialUser")
+
+MAX_FETCH = 1000  # comments fetched per poll at most
+MAX_CONVERSATIONS = 200  # updated conversations looked at per poll
+MAX_MESSAGES = 50  # messages read per conversation per poll
+SEEN_KEPT = 50  # ids remembered per cursor (a deleted item must not make a walk run on)
+
+
+# ---------------------------------------------------------------------------------- polls
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _from_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _remember(seen: list[Any], ids: Iterable[Any]) -> list[Any]:
+    out = [str(i) for i in seen]
+    for item_id in ids:
+        if item_id is not None and str(item_id) not in out:
+            out.append(str(item_id))
+    return out[-SEEN_KEPT:]
+
+
+async def _upstream(context: Context, name: str, ok: bool, detail: str = "") -> None:
+    """One alert per incident: raised on the first failure, resolved on the next success."""
+    services = context.services
+    key = f"inbox:{name}"
+    what = services.i18n.t(f"inbox.what_{name}", services.config.language)
+    services.health.job(f"inbox-{name}", ok, detail)
+    if ok:
+        await services.alerts.resolve(context.bot, key, services.t("inbox.alert_recovered", None, what=what))
+    else:
+        await services.alerts.raise_(
+            context.bot, key, services.t("inbox.alert_poll_failed", None, what=what, error=html.escape(detail[:300]))
+        )
+
+
+async def poll_comments(context: Context) -> None:
+    """The comments poll (a RepeatingJob): fetch, claim, deliver, then advance the cursor."""
+
+    def advance(services: Services, fetched: list[Comment]) -> int:
+        _advance_comments(services, fetched)
+        return len(fetched)
+
+    def after() -> None:
+        maybe_prune(context.services, runtime(context.application))
+
+    await _poll(context, "comments", "comments", _fetch_comments, advance, after)
+
+
+async def _poll(
+    context: Context,
+    name: str,
+    label: str,
+    fetch: Callable[[Services], Awaitable[Any]],
+    advance: Callable[[Services, Any], int],
+    after: Callable[[], None] | None = None,
+) -> None:
+    """One run of the ``inbox-<name>`` poll: fetch and claim, deliver, advance the cursors."""
+    services = context.services
+    async with services.locks(f"inbox:poll:{name}"):
+        try:
+            try:
+                fetched = await fetch(services)
+            except ResontError as exc:
+                await _upstream(context, name, False, str(exc))
+                await deliver_pending(context.application)  # webhook items and leftovers still go
+                return
+            delivered = await deliver_pending(context.application)
+            count = advance(services, fetched)
+            await _upstream(context, name, True, f"{count} new, {delivered} forwarded")
+            if after is not None:
+                after()
+        except Exception as exc:
+            log.exception("inbox: %s poll failed", label)
+            services.health.job(f"inbox-{name}", False, f"{type(exc).__name__}: {exc}")
+
+
+async def _fetch_comments(services: Services) -> list[Comment]:
+    cursors = services.store.table("cursors")
+    cursor = cursors.get(COMMENTS_CURSOR)
+    resont = services.resont
+    backfill = services.config.backfill
+    if cursor is None:
+        # First start: remember where history ends; forward only the configured backfill.
+        newest = [c async for c in resont.comments(with_=COMMENT_EXPAND, limit=max(1, backfill))]
+        for comment in reversed(newest[:backfill]):
+            claim_comment(services, comment, "backfill")
+        cursors.put(
+            COMMENTS_CURSOR,
+            {
+                "seen": _remember([], [c.id for c in reversed(newest)]),
+                "date": _iso(newest[0].date) if newest else None,
+                "at": now_ts(services),
+            },
+        )
+        return []
+    stop_before = _from_iso(cursor.get("date"))
+    if stop_before is not None:
+        stop_before -= timedelta(days=1)  # a safety net if every remembered id was deleted
+    new = [
+        c
+        async for c in resont.comments(
+            with_=COMMENT_EXPAND, seen_ids=cursor.get("seen") or None, stop_before=stop_before, limit=MAX_FETCH
+        )
+    ]
+    new.reverse()  # oldest first
+    for comment in new:
+        claim_comment(services, comment, "poll")
+    return new
+
+
+def _advance_comments(services: Services, fetched: list[Comment]) -> None:
+    """Move the cursor over the fetched comments that reached Telegram (oldest first, stopping
+    at the first one still pending)."""
+    if not fetched:
+        return
+    cursors = services.store.table("cursors")
+    cursor = cursors.get(COMMENTS_CURSOR) or {"seen": []}
+    tbl = table(services)
+    done: list[Comment] = []
+    for comment in fetched:
+        record = tbl.get(comment_key(comment.id)) if comment.id is not None else None
+        if record is not None and record.get("status") == "pending":
+            break
+        done.append(comment)
+    if not done:
+        return
+    dates = [c.date for c in done if c.date is not None]
+    cursors.put(
+        COMMENTS_CURSOR,
+        {
+            "seen": _remember(cursor.get("seen", []), [c.id for c in done]),
+            "date": _iso(max(dates)) if dates else cursor.get("date"),
+            "at": now_ts(services),
+        },
+    )
+
+
+async def poll_dms(context: Context) -> None:
+    """The DM poll (a RepeatingJob): updated conversations, then their new inbound messages."""
+    await _poll(context, "dms", "DM", _fetch_dms, _advance_dms)
+
+
+class _DmWork:
+    def __init__(self, since: datetime | None, conversations: list[tuple[Conversation, list[Message], list[Message]]]):
+        self.since = since
+        self.conversations = conversations
+
+
+INIT_CONVERSATIONS = 5  # conversations whose messages are marked seen on the first start
+
+
+async def _fetch_dms(services: Services) -> _DmWork | None:
+    cursors = services.store.table("cursors")
+    cursor = cursors.get(DMS_CURSOR)
+    resont = services.resont
+    backfill = services.config.backfill
+    if cursor is None:
+        # First start: the newest conversations' messages count as seen (the backfill newest
+        # ones forward their last inbound message); everything older is history.
+        newest = [c async for c in resont.conversations(limit=max(INIT_CONVERSATIONS, backfill))]
+        marks: dict[str, dict[str, Any]] = {}
+        for index, conversation in enumerate(newest):
+            if conversation.id is None:
+                continue
+            messages = [m async for m in resont.conversation_messages(conversation.id, limit=MAX_MESSAGES)]
+            inbound = [m for m in messages if m.id is not None and m.sent_by_participant(conversation)]
+            if inbound and index < backfill:
+                claim_message(services, inbound[0], conversation, "backfill")
+            marks[CONV_CURSOR_PREFIX + str(conversation.id)] = {
+                "seen": _remember([], [m.id for m in reversed(messages)]),
+                "at": now_ts(services),
+            }
+        dates = [c.update_date for c in newest if c.update_date is not None]
+        since = max(dates) if dates else services.clock()
+        marks[DMS_CURSOR] = {"since": _iso(since), "at": now_ts(services)}
+        cursors.put_many(marks)  # where history ends: every cursor at once, or none (start again)
+        return None
+    since = _from_iso(cursor.get("since"))
+    conversations = [c async for c in resont.conversations(stop_before=since, limit=MAX_CONVERSATIONS)]
+    work: list[tuple[Conversation, list[Message], list[Message]]] = []
+    for conversation in reversed(conversations):  # least recently updated first
+        if conversation.id is None:
+            continue
+        conv_cursor = cursors.get(CONV_CURSOR_PREFIX + str(conversation.id))
+        seen = conv_cursor.get("seen") if conv_cursor else None
+        messages = [
+            m
+            async for m in resont.conversation_messages(
+                conversation.id, seen_ids=seen or None, stop_before=None if seen else since, limit=MAX_MESSAGES
+            )
+        ]
+        messages.reverse()
+        if not seen:
+            messages = _since(messages, since)
+        # The bot's own replies move the conversation too: only the other side's messages go.
+        inbound = [m for m in messages if m.id is not None and m.sent_by_participant(conversation)]
+        for message in inbound:
+            claim_message(services, message, conversation, "poll")
+        work.append((conversation, messages, inbound))
+    return _DmWork(since, work)
+
+
+def _since(messages: list[Message], since: datetime | None) -> list[Message]:
+    """The messages of a conversation never read before that are new since the last poll (the
+    newest one alone when Resont's dates cannot be read)."""
+    if since is None:
+        return messages[-1:]
+    dated = [m for m in messages if m.date is not None]
+    if not dated:
+        return messages[-1:]
+    return [m for m in dated if m.date >= since]
+
+
+def _advance_dms(services: Services, work: _DmWork | None) -> int:
+    if work is None:
+        return 0
+    cursors = services.store.table("cursors")
+    tbl = table(services)
+    complete = True
+    newest = work.since
+    count = 0
+    moves: dict[str, dict[str, Any]] = {}  # the cursors this poll advances, written at once
+    for conversation, messages, inbound in work.conversations:
+        count += len(inbound)
+        waiting = [m for m in inbound if (tbl.get(message_key(m.id)) or {}).get("status") == "pending"]
+        if waiting:
+            complete = False
+            continue
+        key = CONV_CURSOR_PREFIX + str(conversation.id)
+        seen = (moves.get(key) or cursors.get(key) or {}).get("seen", [])
+        moves[key] = {"seen": _remember(seen, [m.id for m in messages]), "at": now_ts(services)}
+        if conversation.update_date is not None and (newest is None or conversation.update_date > newest):
+            newest = conversation.update_date
+    if complete and newest is not None:
+        moves[DMS_CURSOR] = {"since": _iso(newest), "at": now_ts(services)}
+    cursors.put_many(moves)
+    return count

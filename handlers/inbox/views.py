@@ -1,0 +1,108 @@
+"""Inbox listings: ``/inbox`` (the open items by account, with links to their cards) and the
+inbox line of ``/status``."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from telegram import Update
+
+from bot.runtime.context import Context
+from bot.runtime.services import NO_PREVIEW
+from handlers.inbox import cards
+from handlers.inbox.common import tr
+from handlers.inbox.records import ITEM_TYPES, OPEN_STATUSES, digest_key, table
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
+INBOX_LIST_MAX = 40  # items listed by /inbox
+
+
+def status_lines(services: Services, user_id: int | None) -> list[str]:
+    """The ``/status`` line: open items and items waiting to be forwarded."""
+    tbl = table(services)
+    open_items = pending = 0
+    for _, doc in tbl.items():
+        if doc.get("type") in ITEM_TYPES and doc.get("status") in OPEN_STATUSES:
+            open_items += 1
+        elif doc.get("status") == "pending" and doc.get("type") in ("comment", "msg", "dm"):
+            pending += 1
+    return [services.t("inbox.status_line", user_id, open=open_items, pending=pending)]
+
+
+def card_link(chat_id: int | None, message_id: int | None) -> str | None:
+    """A t.me link to a message in a supergroup (``-100…`` chat ids), else None."""
+    if chat_id is None or message_id is None:
+        return None
+    text = str(chat_id)
+    if not text.startswith("-100") or len(text) <= 4:
+        return None
+    return f"https://t.me/c/{text[4:]}/{message_id}"
+
+
+async def on_inbox(update: Update, context: Context) -> None:
+    """``/inbox``: the open and replied items, grouped by account, oldest first."""
+    services = context.services
+    user_id = update.effective_user.id if update.effective_user else None
+    tbl = table(services)
+    open_items = [
+        (key, doc) for key, doc in tbl.items() if doc.get("type") in ITEM_TYPES and doc.get("status") in OPEN_STATUSES
+    ]
+    message = update.effective_message
+    assert message is not None
+    if not open_items:
+        await message.reply_text(tr(services, "inbox_empty", user_id), parse_mode="HTML")
+        return
+    by_account: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for key, doc in sorted(open_items, key=lambda kd: kd[1].get("at", 0)):
+        holder = doc["item"]["conversation"] if doc["type"] == "dm" else doc["item"]
+        by_account[cards.account_label(holder, services)].append((key, doc))
+    lines = [tr(services, "inbox_title", user_id, count=len(open_items))]
+    shown = 0
+    for (network, account), entries in sorted(by_account.items()):
+        lines.append("")
+        lines.append(
+            tr(services, "inbox_account", user_id, account=account or network, network=network, count=len(entries))
+        )
+        for key, doc in entries:
+            if shown >= INBOX_LIST_MAX:
+                break
+            shown += 1
+            lines.append(_inbox_line(services, user_id, key, doc))
+    if shown < len(open_items):
+        lines.append(tr(services, "inbox_more", user_id, count=len(open_items) - shown))
+    text = "\n".join(lines)
+    if len(text) > cards.CARD_MAX:
+        text = text[: cards.CARD_MAX - 1] + "…"
+    await message.reply_text(text, parse_mode="HTML", link_preview_options=NO_PREVIEW)
+
+
+def _inbox_line(services: Services, user_id: int | None, key: str, doc: dict[str, Any]) -> str:
+    if doc["type"] == "dm":
+        holder = doc["item"]["conversation"]
+        last = (doc["item"].get("messages") or [{}])[-1]
+        text = last.get("text") or (tr(services, "media_short", user_id) if last.get("attachment") else "")
+        icon = "✉️"
+    else:
+        holder = doc["item"]
+        text = holder.get("text") or ""
+        icon = "💬"
+    state = tr(services, f"state_{doc.get('status')}", user_id)
+    url = card_link(doc.get("card_chat"), doc.get("card_message"))
+    if url is None and doc.get("digest"):
+        digest = table(services).get(digest_key(doc["digest"])) or {}
+        url = card_link(digest.get("chat"), digest.get("message_id"))
+    where = cards.link(url, tr(services, "open_card", user_id)) if url else ""
+    return tr(
+        services,
+        "inbox_line",
+        user_id,
+        icon=icon,
+        who=cards.who(holder, services),
+        text=html.escape(cards.excerpt(text, 60)),
+        state=state,
+        link=where,
+    ).rstrip()

@@ -1,0 +1,105 @@
+"""Inbox bridge: Resont comments and direct messages as cards in the admin chat, answered there.
+
+This module declares the feature (commands, buttons, reply routes, jobs, hooks) and starts the
+webhook receiver; the work is done by one module per responsibility:
+
+* :mod:`handlers.inbox.poll` – the polls (fetch, cursors); :mod:`handlers.inbox.records` (keys,
+  claiming, retention), :mod:`handlers.inbox.enrich` and :mod:`handlers.inbox.delivery` (cards,
+  digests, DM grouping, webhook pushes) make the pipeline; cards are drawn by
+  :mod:`handlers.inbox.cards`.
+* :mod:`handlers.inbox.actions` – card buttons: like, tag, delete (with confirmation, comments),
+  done; :mod:`handlers.inbox.digests` – digest lines expand into cards, "Mark all done".
+* :mod:`handlers.inbox.answers` – answering: reply to a card (text; for DMs also a photo or a
+  document, uploaded as the attachment), or press Reply and answer the question. The answer
+  goes out through Resont and the card says who replied what.
+* :mod:`handlers.inbox.views` – ``/inbox`` lists the open items by account; the ``/status`` line.
+
+Who may do this is declared here (agents and admins) and enforced by ``handlers.guard`` and the
+reply router; nothing re-checks roles by hand.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.config import Config
+from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
+from bot.runtime.roles import INBOX
+from bot.runtime.webhook import WebhookServer
+from handlers.inbox import poll as pipeline
+from handlers.inbox.actions import on_comment_button, on_dm_button
+from handlers.inbox.answers import MAX_ATTACHMENT, on_card_reply, on_prompt_reply  # noqa: F401 - re-exported
+from handlers.inbox.delivery import on_webhook_event, runtime, stop_inbox
+from handlers.inbox.digests import on_inbox_button
+from handlers.inbox.records import CARD_KIND, PROMPT_KIND
+from handlers.inbox.views import INBOX_LIST_MAX, card_link, on_inbox, status_lines  # noqa: F401 - re-exported
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def feature(config: Config) -> Feature:
+    """The inbox feature: ``/inbox``, card and digest buttons, answers, both polls, the webhook."""
+    return Feature(
+        name="inbox",
+        handlers=[
+            CommandHandler("inbox", on_inbox),
+            CallbackQueryHandler(on_comment_button, pattern=r"^cmt:"),
+            CallbackQueryHandler(on_dm_button, pattern=r"^dm:"),
+            CallbackQueryHandler(on_inbox_button, pattern=r"^inbox:"),
+        ],
+        commands=[Command("inbox", INBOX, "inbox.cmd_inbox")],
+        callbacks={"cmt": INBOX, "dm": INBOX, "inbox": INBOX},
+        replies={
+            CARD_KIND: ReplyRoute(INBOX, on_card_reply),
+            PROMPT_KIND: ReplyRoute(INBOX, on_prompt_reply),
+        },
+        jobs=[
+            RepeatingJob("inbox-comments", pipeline.poll_comments),
+            RepeatingJob("inbox-dms", pipeline.poll_dms, first=1.5),
+        ],
+        on_start=[start_inbox],
+        on_stop=[stop_inbox],
+        status_lines=[status_lines],
+    )
+
+
+# ---------------------------------------------------------------------------------- start-up
+
+
+async def start_inbox(app: Application) -> None:
+    """Create the inbox runtime; start the webhook receiver when ``PORT`` is set."""
+    services: Services = app.bot_data.services
+    rt = runtime(app)
+    config = services.config
+    if config.port is None:
+        return
+
+    async def on_event(event: Any) -> None:
+        await on_webhook_event(app, event)
+
+    server = WebhookServer(
+        secret=config.webhook_secret, on_event=on_event, parse=services.resont.parse_webhook, port=config.port
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        # Polling still delivers everything: keep the bot up and tell the admins once.
+        log.error("the Resont webhook cannot listen on port %s: %s", config.port, exc)
+        await services.alerts.raise_(
+            app.bot,
+            "inbox:webhook",
+            services.t("inbox.alert_webhook_failed", None, port=str(config.port), error=html.escape(str(exc)[:200])),
+        )
+        await server.aclose()
+        return
+    await services.alerts.resolve(app.bot, "inbox:webhook")
+    rt.webhook = server

@@ -1,0 +1,5 @@
+"""Mass sends through MioGram: audience, content, preview, progress, reports."""
+
+from handlers.mass.wiring import feature
+
+__all__ = ["feature"]

@@ -1,0 +1,160 @@
+"""Formatting and job helpers shared by the mass modules, the ``/mass`` flow, ``/lists`` and the Bridge."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from telegram import InlineKeyboardButton
+from telegram.error import BadRequest
+
+from bot.clients.miogram.client import Media, MediaKind
+from bot.clients.miogram.phones import InvalidPhone, normalize
+from bot.massjobs import runner as mr
+from bot.runtime.i18n import to_persian_digits
+from bot.runtime.services import Services
+
+#: the most saved lists offered as buttons
+MAX_LIST_BUTTONS = 12
+MIB = 1_048_576
+
+
+# --- formatting helpers
+
+
+def lang_of(services: Services, user_id: int | None) -> str:
+    return services.lang(user_id)
+
+
+def fmt_num(value: int | float, lang: str) -> str:
+    text = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+def fmt_size(size: int, lang: str) -> str:
+    """``1.2 MB`` / ``340 KB`` / ``900 B`` (binary units, as MioGram counts)."""
+    if size >= MIB:
+        text = f"{size / MIB:.1f} MB"
+    elif size >= 1024:
+        text = f"{size / 1024:.0f} KB"
+    else:
+        text = f"{size} B"
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+def fmt_duration(seconds: float, lang: str) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return to_persian_digits(text) if lang == "fa" else text
+
+
+def button(text: str, data: str) -> InlineKeyboardButton:
+    assert len(data.encode("utf-8")) <= 64, data
+    return InlineKeyboardButton(text, callback_data=data)
+
+
+def rows(buttons: list[InlineKeyboardButton], width: int = 2) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def csv_bytes(header: list[str], lines: list[list[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(lines)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def not_modified(exc: BadRequest) -> bool:
+    return "not modified" in str(exc).lower()
+
+
+# --- helpers shared with the flow and the Bridge
+
+
+def set_audience(services: Services, job: dict[str, Any], audience: dict[str, Any]) -> None:
+    """Put an audience on a draft: opted-out numbers are set aside (and counted)."""
+    optout = services.store.table("optout")
+    valid = list(dict.fromkeys(audience.get("valid", [])))
+    job["audience"] = str(audience.get("label", ""))
+    job["numbers"] = [n for n in valid if n not in optout]
+    job["opted_out"] = [n for n in valid if n in optout]
+    job["invalid"] = [list(item) for item in audience.get("invalid", [])]
+    job["duplicates"] = int(audience.get("duplicates", 0))
+
+
+def list_audience(services: Services, user_id: int | None, saved: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "label": services.t("mass.audience_list", user_id, name=saved.get("name", "")),
+        "valid": list(saved.get("numbers", [])),
+        "invalid": [],
+        "duplicates": 0,
+    }
+
+
+def credit_needs(job: dict[str, Any]) -> dict[str, int]:
+    """Credit per kind the job needs (one per number per request)."""
+    count = len(job["numbers"])
+    media = job["content"].get("media")
+    needs: dict[str, int] = {}
+    if media:
+        kind = MediaKind(media["kind"]).credit_kind
+        needs[kind] = needs.get(kind, 0) + count
+    if job["content"].get("text"):
+        needs["message"] = needs.get("message", 0) + count
+    return needs
+
+
+def unit_funcs(job: dict[str, Any], unit: dict[str, Any]) -> set[str]:
+    """The MioGram functions a unit is sent with (to match report records)."""
+    if unit["part"] == "text":
+        return {"SendMessageWhatsAppMass"} if job.get("channel") == "whatsapp" else {"SendMessageMass"}
+    kind = MediaKind(job["content"]["media"]["kind"])
+    return {{"photo": "SendPhotoMass", "video": "SendVideoMass"}.get(kind.limit_kind, "SendFileMass")}
+
+
+def record_number(phone: str | None, region: str) -> str | None:
+    text = (phone or "").strip()
+    if not text:
+        return None
+    for candidate in [text] if text.startswith("+") else [f"+{text}", text]:
+        try:
+            return normalize(candidate, region)
+        except InvalidPhone:
+            continue
+    return None
+
+
+def reason_text(services: Services, user_id: int | None, reason: str) -> str:
+    """A phone-parse reason in the user's language (the parser speaks English)."""
+    key = "mass.reason_" + reason.replace(" ", "_")
+    if reason.startswith("invalid for region"):
+        return services.t("mass.reason_invalid_for_region", user_id, region=reason.rsplit(" ", 1)[-1])
+    return services.t(key, user_id) if services.i18n.has(key) else reason
+
+
+def status_label(services: Services, user_id: int | None, job: dict[str, Any]) -> str:
+    return services.t(f"mass.status_{job.get('status', 'draft')}", user_id)
+
+
+def pause_text(services: Services, user_id: int | None, job: dict[str, Any]) -> str:
+    reason = job.get("pause_reason") or mr.BY_ADMIN
+    return services.t(f"mass.paused_{reason}", user_id, detail=html.escape(job.get("pause_detail") or ""))
+
+
+def utc(timestamp: Any):
+    from datetime import datetime
+
+    return datetime.fromtimestamp(float(timestamp or 0), tz=UTC)
+
+
+def media_info(path: Path, extension: str, **extra: Any) -> dict[str, Any]:
+    """The job's record of a spooled file (kind decided by its extension)."""
+    media = Media(path, extension)
+    return {"spool": str(path), "ext": media.extension, "size": media.size, "kind": media.kind.value, **extra}

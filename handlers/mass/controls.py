@@ -1,0 +1,146 @@
+"""The buttons that drive a job: Send now, Schedule (and its time reply), Drop, Pause, Resume,
+Cancel. Stateless: they work after a restart."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.massjobs import runner as mr
+from bot.runtime.context import Context
+from bot.text.timeparse import TimeParseError, format_when, parse_when
+from handlers.replies import ask
+
+
+class ControlsMixin:
+    """A job's controls; mixed into :class:`handlers.mass.wiring.Mass`."""
+
+    async def _on_go(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        if job["status"] == mr.DRAFT and job.get("blocked", True):
+            await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
+            return
+        was_scheduled = job["status"] == mr.SCHEDULED
+        ok, job = await self.runner.confirm(job["id"], user_id)  # type: ignore[union-attr]
+        if not ok:
+            await query.answer(services.t("mass.already_started", user_id), show_alert=True)
+            return
+        if was_scheduled:
+            services.scheduler.cancel(f"mass:{job['id']}")
+        await query.answer(services.t("mass.started", user_id))
+        if query.message is not None and (job.get("progress") or {}).get("message_id") != query.message.message_id:
+            who = html.escape(query.from_user.full_name)
+            await self._edit_query_message(update, services.t("mass.confirmed_card", user_id, job=job["id"], who=who))
+
+    async def _on_schedule(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        if job["status"] != mr.DRAFT or job.get("blocked", True):
+            await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
+            return
+        await query.answer()
+        message = query.message
+        hint = services.t("time.hint", user_id, zone=services.config.timezone)
+        await ask(
+            context,
+            message.chat_id,
+            services.t("mass.ask_when", user_id, job=job["id"], hint=html.escape(hint)),
+            kind="mass.when",
+            user_id=user_id,
+            data={"job_id": job["id"]},
+            thread_id=message.message_thread_id if getattr(message, "is_topic_message", False) else None,
+        )
+
+    async def on_when_reply(self, update: Update, context: Context, doc: dict[str, Any]) -> None:
+        services = context.services
+        message = update.effective_message
+        user_id = update.effective_user.id
+        job_id = str(doc.get("data", {}).get("job_id", ""))
+        job = mr.load(services.store, job_id)
+        if job is None or job["status"] != mr.DRAFT:
+            await message.reply_text(services.t("mass.job_unknown", user_id))
+            return
+        lang = services.lang(user_id)
+        try:
+            run_at = parse_when(message.text or "", now=services.clock(), tz=services.tz, lang=lang)
+        except TimeParseError as exc:
+            values = {k: html.escape(str(v)) for k, v in exc.values.items()}
+            error = services.i18n.t(exc.reason_key, lang, **values)
+            await ask(
+                context,
+                message.chat_id,
+                services.t("mass.when_again", user_id, error=error),
+                kind="mass.when",
+                user_id=user_id,
+                data={"job_id": job_id},
+                reply_to=message.message_id,
+            )
+            return
+        if not await self.runner.schedule(job_id, run_at.timestamp(), user_id):  # type: ignore[union-attr]
+            await message.reply_text(services.t("mass.already_started", user_id))
+            return
+        services.scheduler.schedule("mass.start", run_at, {"job_id": job_id}, key=f"mass:{job_id}")
+        when = format_when(run_at, tz=services.tz, lang=lang)
+        await message.reply_text(
+            services.t("mass.scheduled", user_id, job=job_id, when=when, zone=services.config.timezone),
+            parse_mode="HTML",
+        )
+        job = mr.load(services.store, job_id) or job
+        preview = job.get("preview")
+        if preview:
+            try:
+                await context.bot.edit_message_reply_markup(
+                    chat_id=preview["chat_id"], message_id=preview["message_id"], reply_markup=None
+                )
+            except TelegramError:
+                pass
+        await self.progress(job, force=True)
+
+    async def _on_drop(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        if job["status"] != mr.DRAFT:
+            await query.answer(services.t("mass.already_started", user_id), show_alert=True)
+            return
+        await self.runner.cancel(job["id"], user_id)  # type: ignore[union-attr]
+        await query.answer(services.t("mass.dropped", user_id))
+        await self._edit_query_message(update, services.t("mass.dropped_card", user_id, job=job["id"]))
+
+    async def _on_pause(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        after = await self.runner.pause(job["id"], user_id)  # type: ignore[union-attr]
+        ok = after is not None and after["status"] == mr.PAUSED
+        await query.answer(services.t("mass.paused_ok" if ok else "mass.not_running", user_id))
+
+    async def _on_resume(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        ok, after = await self.runner.resume(job["id"], user_id)  # type: ignore[union-attr]
+        if ok:
+            await query.answer(services.t("mass.resumed_ok", user_id))
+            if (
+                query.message is not None
+                and (after.get("progress") or {}).get("message_id") != query.message.message_id
+            ):
+                who = html.escape(query.from_user.full_name)
+                await self._edit_query_message(update, services.t("mass.resumed_card", user_id, job=job["id"], who=who))
+            return
+        if after is not None and any(u["state"] == mr.UNKNOWN for u in after.get("units", [])):
+            await query.answer(services.t("mass.decide_unknown_first", user_id), show_alert=True)
+        else:
+            await query.answer(services.t("mass.not_paused", user_id), show_alert=True)
+
+    async def _on_cancel(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        if job["status"] in mr.FINISHED:
+            await query.answer(services.t("mass.already_finished", user_id), show_alert=True)
+            return
+        after = await self.runner.cancel(job["id"], user_id)  # type: ignore[union-attr]
+        key = "mass.cancelling" if after and after["status"] == mr.CANCELLING else "mass.cancelled_ok"
+        await query.answer(services.t(key, user_id))
+        if (
+            query.message is not None
+            and (after or {}).get("progress", {}).get("message_id") != query.message.message_id
+        ):
+            who = html.escape(query.from_user.full_name)
+            await self._edit_query_message(update, services.t("mass.cancelled_card", user_id, job=job["id"], who=who))

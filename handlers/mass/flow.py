@@ -1,0 +1,418 @@
+"""The ``/mass`` conversation: audience → content (→ caption) → channel → preview.
+
+Each step is one bot message the admin replies to (replies to the bot reach it even in a group
+with privacy mode on; a step without buttons asks with force-reply); ``/cancel`` leaves at any
+step, and a reply to some other card or question meanwhile goes to that card, not to the flow. The conversation ends when the preview card is posted:
+from there the card's buttons (handled in :mod:`handlers.mass.wiring`) work without conversation state,
+across restarts.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.warnings import PTBUserWarning
+
+from bot.clients.miogram.phones import PhoneFileError, PhoneParse, parse_csv, parse_numbers
+from bot.massjobs import runner as mr
+from bot.runtime.context import Context
+from handlers.mass import files as mass_files
+from handlers.replies import find_target
+from handlers.replies import on_reply as route_reply
+
+if TYPE_CHECKING:
+    from handlers.mass.wiring import Mass
+
+log = logging.getLogger(__name__)
+
+AUDIENCE, COLUMN, CONTENT, CAPTION, CHANNEL = range(5)
+FLOW_TIMEOUT = 30 * 60.0
+KEY = "mass_flow"
+
+_MEDIA = filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.AUDIO | filters.VOICE | filters.Document.ALL
+_TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def conversation(mass: Mass) -> ConversationHandler:
+    flow = Flow(mass)
+    with warnings.catch_warnings():
+        # per_message=False is meant: buttons of a step belong to the admin's (chat, user) flow.
+        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
+        return _conversation(flow)
+
+
+def _conversation(flow: Flow) -> ConversationHandler:
+    return ConversationHandler(
+        entry_points=[CommandHandler("mass", flow.start)],
+        states={
+            AUDIENCE: [
+                MessageHandler(_TEXT, flow.audience_text),
+                MessageHandler(filters.Document.ALL, flow.audience_file),
+                CallbackQueryHandler(flow.audience_list, pattern=r"^mass:aud:[0-9a-f]+$"),
+            ],
+            COLUMN: [
+                CallbackQueryHandler(flow.column_button, pattern=r"^mass:col:\d+$"),
+                MessageHandler(_TEXT, flow.column_text),
+            ],
+            CONTENT: [
+                MessageHandler(_TEXT, flow.content_text),
+                MessageHandler(_MEDIA, flow.content_media),
+            ],
+            CAPTION: [
+                MessageHandler(_TEXT, flow.caption_text),
+                CallbackQueryHandler(flow.no_caption, pattern=r"^mass:nocap$"),
+            ],
+            CHANNEL: [CallbackQueryHandler(flow.channel, pattern=r"^mass:ch:[mw]$")],
+            ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, flow.timed_out)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", flow.cancel),
+            CallbackQueryHandler(flow.cancel_button, pattern=r"^mass:quit$"),
+        ],
+        allow_reentry=True,
+        conversation_timeout=FLOW_TIMEOUT,
+        name="mass",
+    )
+
+
+class Flow:
+    def __init__(self, mass: Mass) -> None:
+        self.mass = mass
+
+    # --- helpers
+
+    @staticmethod
+    def _key(update: object) -> str:
+        """One flow per admin per chat (a private chat and the group do not mix)."""
+        chat = getattr(update, "effective_chat", None)
+        return f"{KEY}:{chat.id}" if chat is not None else KEY
+
+    def _data(self, context: Context, update: Update) -> dict[str, Any]:
+        return context.user_data.setdefault(self._key(update), {})
+
+    @staticmethod
+    def _t(context: Context, update: Update, key: str, **values: Any) -> str:
+        return context.services.t(key, update.effective_user.id, **values)
+
+    async def _prompt(
+        self, update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        message = update.effective_message
+        return await context.bot.send_message(
+            chat_id=update.effective_chat.id,
+            text=text,
+            parse_mode="HTML",
+            reply_markup=markup or ForceReply(selective=True, input_field_placeholder=None),
+            message_thread_id=message.message_thread_id if message and message.is_topic_message else None,
+            reply_to_message_id=message.message_id if message and not update.callback_query else None,
+        )
+
+    async def _other_target(self, update: Update, context: Context) -> bool:
+        """A reply to some other card or question (an inbox card, another prompt) is routed
+        there instead of being taken as an answer of this flow."""
+        message = update.effective_message
+        target = message.reply_to_message if message else None
+        if target is None or target.from_user is None or target.from_user.id != context.bot.id:
+            return False
+        if find_target(context.services.store, message.chat_id, target.message_id) is None:
+            return False
+        await route_reply(update, context)
+        return True
+
+    def _too_big(self, context: Context, update: Update, exc: mass_files.TooBig) -> str:
+        from handlers.mass.common import fmt_num
+
+        lang = context.services.lang(update.effective_user.id)
+        return self._t(
+            context, update, "mass.file_too_big", size=fmt_num(exc.size, lang), limit=fmt_num(exc.limit, lang)
+        )
+
+    def _cancel_button(self, context: Context, update: Update):
+        from handlers.mass.common import button
+
+        return button(self._t(context, update, "mass.btn_cancel"), "mass:quit")
+
+    def _drop_media(self, context: Context, update: object) -> None:
+        data = context.user_data.get(self._key(update)) or {}
+        media = (data.get("content") or {}).get("media")
+        if media:
+            mr.drop_spool({"content": {"media": media}})
+
+    # --- entry
+
+    async def start(self, update: Update, context: Context) -> int:
+        services = context.services
+        user_id = update.effective_user.id
+        if services.miogram is None:
+            await update.effective_message.reply_text(services.t("mass.not_configured", user_id))
+            return ConversationHandler.END
+        self._drop_media(context, update)
+        message = update.effective_message
+        context.user_data[self._key(update)] = {
+            "job_id": mr.new_id(),
+            "chat_id": update.effective_chat.id,
+            "thread_id": message.message_thread_id if message.is_topic_message else None,
+        }
+        from handlers.mass.common import MAX_LIST_BUTTONS, button, rows
+
+        lists = sorted(services.store.table("lists").items(), key=lambda kv: kv[1].get("name", "").lower())
+        buttons = [
+            button(
+                services.t("mass.btn_list", user_id, name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
+                f"mass:aud:{key}",
+            )
+            for key, doc in lists[:MAX_LIST_BUTTONS]
+        ]
+        buttons.append(self._cancel_button(context, update))
+        text = services.t("mass.ask_audience", user_id, region=services.config.phone_region)
+        if lists:
+            text += "\n" + services.t("mass.ask_audience_lists", user_id)
+        # Replies to the bot's messages reach it even in a group with privacy mode on.
+        await self._prompt(update, context, text, InlineKeyboardMarkup(rows(buttons, 1)))
+        return AUDIENCE
+
+    # --- audience
+
+    async def audience_text(self, update: Update, context: Context) -> int | None:
+        if await self._other_target(update, context):
+            return None
+        parsed = parse_numbers(update.effective_message.text or "", context.services.config.phone_region)
+        label = self._t(context, update, "mass.audience_pasted")
+        return await self._audience_done(update, context, parsed, label)
+
+    async def audience_file(self, update: Update, context: Context) -> int | None:
+        if await self._other_target(update, context):
+            return None
+        services = context.services
+        attachment = mass_files.attachment_of(update.effective_message)
+        if attachment is None or not mass_files.is_numbers_file(attachment):
+            await update.effective_message.reply_text(self._t(context, update, "mass.audience_file_type"))
+            return AUDIENCE
+        try:
+            data = await mass_files.download_bytes(context, attachment, mass_files.NUMBERS_FILE_MAX)
+        except mass_files.TooBig as exc:
+            await update.effective_message.reply_text(self._too_big(context, update, exc))
+            return AUDIENCE
+        column = (update.effective_message.caption or "").strip() or None
+        label = self._t(context, update, "mass.audience_file", name=attachment.name[:60])  # escaped when shown
+        try:
+            parsed, _columns = parse_csv(data, services.config.phone_region, column)
+        except PhoneFileError as exc:
+            if not exc.columns:
+                await update.effective_message.reply_text(self._t(context, update, "mass.audience_none"))
+                return AUDIENCE
+            flow = self._data(context, update)
+            flow["file"] = {"data": data, "label": label, "columns": exc.columns}
+            from handlers.mass.common import button, rows
+
+            buttons = [button(col[:30], f"mass:col:{i}") for i, col in enumerate(exc.columns[:24])]
+            buttons.append(self._cancel_button(context, update))
+            names = ", ".join(html.escape(c) for c in exc.columns[:24])
+            await self._prompt(
+                update,
+                context,
+                self._t(context, update, "mass.ask_column", columns=names),
+                InlineKeyboardMarkup(rows(buttons, 3)),
+            )
+            return COLUMN
+        return await self._audience_done(update, context, parsed, label)
+
+    async def audience_list(self, update: Update, context: Context) -> int:
+        query = update.callback_query
+        services = context.services
+        saved = services.store.table("lists").get(query.data.split(":")[2])
+        if saved is None:
+            await query.answer(self._t(context, update, "mass.list_gone"), show_alert=True)
+            return AUDIENCE
+        await query.answer()
+        from handlers.mass.common import list_audience
+
+        audience = list_audience(services, update.effective_user.id, saved)
+        parsed = PhoneParse(valid=list(audience["valid"]))
+        return await self._audience_done(update, context, parsed, audience["label"])
+
+    async def column_button(self, update: Update, context: Context) -> int:
+        query = update.callback_query
+        await query.answer()
+        return await self._with_column(update, context, f"#{int(query.data.split(':')[2]) + 1}")
+
+    async def column_text(self, update: Update, context: Context) -> int | None:
+        if await self._other_target(update, context):
+            return None
+        return await self._with_column(update, context, (update.effective_message.text or "").strip())
+
+    async def _with_column(self, update: Update, context: Context, column: str) -> int:
+        flow = self._data(context, update)
+        file = flow.get("file")
+        if not file:
+            return AUDIENCE
+        try:
+            parsed, _ = parse_csv(file["data"], context.services.config.phone_region, column)
+        except PhoneFileError:
+            await update.effective_message.reply_text(
+                self._t(context, update, "mass.column_unknown", column=column[:40])
+            )
+            return COLUMN
+        flow.pop("file", None)
+        return await self._audience_done(update, context, parsed, file["label"])
+
+    async def _audience_done(self, update: Update, context: Context, parsed: PhoneParse, label: str) -> int:
+        services = context.services
+        user_id = update.effective_user.id
+        if not parsed.valid:
+            await update.effective_message.reply_text(
+                services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid)), parse_mode="HTML"
+            )
+            return AUDIENCE
+        flow = self._data(context, update)
+        flow["audience"] = {
+            "label": label,
+            "valid": parsed.valid,
+            "invalid": [list(item) for item in parsed.invalid],
+            "duplicates": len(parsed.duplicates),
+        }
+        optout = services.store.table("optout")
+        opted = sum(1 for n in parsed.valid if n in optout)
+        await self._prompt(
+            update,
+            context,
+            services.t(
+                "mass.audience_ok",
+                user_id,
+                valid=len(parsed.valid),
+                invalid=len(parsed.invalid),
+                duplicates=len(parsed.duplicates),
+                opted_out=opted,
+            )
+            + "\n\n"
+            + services.t("mass.ask_content", user_id),
+        )
+        return CONTENT
+
+    # --- content
+
+    async def content_text(self, update: Update, context: Context) -> int | None:
+        if await self._other_target(update, context):
+            return None
+        text = update.effective_message.text or ""
+        if not text.strip():
+            return CONTENT
+        self._data(context, update)["content"] = {"text": text, "media": None}
+        return await self._ask_channel(update, context)
+
+    async def content_media(self, update: Update, context: Context) -> int | None:
+        if await self._other_target(update, context):
+            return None
+        services = context.services
+        message = update.effective_message
+        attachment = mass_files.attachment_of(message)
+        if attachment is None:
+            return CONTENT
+        flow = self._data(context, update)
+        self._drop_media(context, update)  # an earlier file of this flow, if any
+        flow.pop("content", None)
+        path = mr.spool_dir(services) / f"{flow['job_id']}.{attachment.extension}"
+        try:
+            await mass_files.download_to(context, attachment, path, mass_files.TELEGRAM_DOWNLOAD_MAX)
+        except mass_files.TooBig as exc:
+            await message.reply_text(self._too_big(context, update, exc))
+            return CONTENT
+        from handlers.mass.common import media_info
+
+        try:
+            info = media_info(path, attachment.extension, name=attachment.name, file_id=attachment.file_id)
+        except ValueError:  # empty file
+            path.unlink(missing_ok=True)
+            await message.reply_text(self._t(context, update, "mass.file_empty"))
+            return CONTENT
+        caption = (message.caption or "").strip()
+        flow["content"] = {"text": caption or None, "media": info}
+        if caption:
+            return await self._preview(update, context, "messenger")
+        from handlers.mass.common import button
+
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    button(self._t(context, update, "mass.btn_no_caption"), "mass:nocap"),
+                    self._cancel_button(context, update),
+                ]
+            ]
+        )
+        await self._prompt(update, context, self._t(context, update, "mass.ask_caption"), markup)
+        return CAPTION
+
+    async def caption_text(self, update: Update, context: Context) -> int | None:
+        if await self._other_target(update, context):
+            return None
+        text = (update.effective_message.text or "").strip()
+        self._data(context, update)["content"]["text"] = text or None
+        return await self._preview(update, context, "messenger")
+
+    async def no_caption(self, update: Update, context: Context) -> int:
+        await update.callback_query.answer()
+        return await self._preview(update, context, "messenger")
+
+    async def _ask_channel(self, update: Update, context: Context) -> int:
+        from handlers.mass.common import button
+
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    button(self._t(context, update, "mass.btn_messenger"), "mass:ch:m"),
+                    button(self._t(context, update, "mass.btn_whatsapp"), "mass:ch:w"),
+                ],
+                [self._cancel_button(context, update)],
+            ]
+        )
+        await self._prompt(update, context, self._t(context, update, "mass.ask_channel"), markup)
+        return CHANNEL
+
+    async def channel(self, update: Update, context: Context) -> int:
+        query = update.callback_query
+        await query.answer()
+        return await self._preview(update, context, "whatsapp" if query.data.endswith(":w") else "messenger")
+
+    async def _preview(self, update: Update, context: Context, channel: str) -> int:
+        flow = context.user_data.pop(self._key(update), {})
+        user_id = update.effective_user.id
+        if "audience" not in flow or "content" not in flow:
+            return ConversationHandler.END
+        job = self.mass.build_draft(
+            job_id=flow["job_id"],
+            user_id=user_id,
+            chat_id=flow["chat_id"],
+            thread_id=flow.get("thread_id"),
+            audience=flow["audience"],
+            content=flow["content"],
+            channel=channel,
+        )
+        await self.mass.send_preview(context, job, user_id)
+        return ConversationHandler.END
+
+    # --- leaving
+
+    async def cancel(self, update: Update, context: Context) -> int:
+        self._drop_media(context, update)
+        context.user_data.pop(self._key(update), None)
+        await update.effective_message.reply_text(self._t(context, update, "mass.flow_cancelled"))
+        return ConversationHandler.END
+
+    async def cancel_button(self, update: Update, context: Context) -> int:
+        self._drop_media(context, update)
+        context.user_data.pop(self._key(update), None)
+        await update.callback_query.answer()
+        try:
+            await update.callback_query.edit_message_text(self._t(context, update, "mass.flow_cancelled"))
+        except Exception:
+            pass
+        return ConversationHandler.END
+
+    async def timed_out(self, update: Update, context: Context) -> None:
+        self._drop_media(context, update)
+        context.user_data.pop(self._key(update), None)

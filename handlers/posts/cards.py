@@ -1,0 +1,480 @@
+"""Rendering for the posts feature: approval cards, their keyboards, alert texts and lists.
+
+Everything here is pure (no Telegram or Resont calls): a :class:`PostView` is the part of a
+Resont post group a card shows, kept in the ``approvals`` table so a card can be redrawn after
+a decision without asking Resont again. Texts are HTML; every value that comes from Resont or a
+user is escaped here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.clients.resont.models import PostGroup
+from bot.text.timeparse import format_when
+
+if TYPE_CHECKING:
+    from bot.runtime.services import Services
+
+#: Telegram's limits: a photo caption and a text message.
+MAX_PHOTO_CARD = 1024
+MAX_TEXT_CARD = 4096
+#: How much of a caption a list line shows.
+EXCERPT = 60
+
+#: Card states kept in the ``approvals`` table.
+SENDING = "sending"  # claimed by a poll, card not yet sent
+PENDING = "pending"  # waiting for a decision
+APPROVED = "approved"
+REJECTED = "rejected"
+GONE = "gone"  # deleted in Resont
+FINAL_STATES = frozenset({APPROVED, REJECTED, GONE})
+
+#: Statuses that mean a post group is no longer waiting to go out.
+PUBLISHED_STATUSES = frozenset({"published", "success", "successful", "done", "sent", "posted"})
+CLOSED_STATUSES = frozenset({"cancelled", "canceled", "deleted", "rejected"})
+
+
+def media_kind(file_type: str | None, ext: str | None = None) -> str:
+    """``image``, ``video`` or ``document`` for a Resont file type (or extension)."""
+    value = (file_type or "").lower()
+    if value.startswith("image") or value in ("photo", "picture"):
+        return "image"
+    if value.startswith("video"):
+        return "video"
+    if value:
+        return "document"
+    ext = (ext or "").lower().lstrip(".")
+    if ext in ("jpg", "jpeg", "png", "gif", "webp", "bmp", "heic"):
+        return "image"
+    if ext in ("mp4", "mov", "avi", "mkv", "webm", "m4v"):
+        return "video"
+    return "document"
+
+
+@dataclass
+class PostView:
+    """What an approval card shows about one post group."""
+
+    id: int
+    kind: str  # "draft" or "scheduled"
+    type: str = ""
+    caption: str = ""
+    custom_captions: dict[str, str] = field(default_factory=dict)
+    accounts: list[list[Any]] = field(default_factory=list)  # [account id, name, network]
+    media_ids: list[int] = field(default_factory=list)
+    schedule_ts: float | None = None
+    author: str = ""
+    photo_url: str = ""  # the first image, sent as the card's photo
+    first_media: str = ""  # image / video / document
+
+    # --- persistence
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> PostView:
+        known = {k: doc[k] for k in cls.__dataclass_fields__ if k in doc}
+        return cls(**known)
+
+    # --- derived
+    @property
+    def account_ids(self) -> list[int]:
+        return [int(a[0]) for a in self.accounts if a and a[0] is not None]
+
+    @property
+    def schedule(self) -> datetime | None:
+        if self.schedule_ts is None:
+            return None
+        return datetime.fromtimestamp(self.schedule_ts, UTC)
+
+
+def fingerprint_of(group: PostGroup) -> str:
+    """Changes when the post's content changes in Resont: caption (and per-network captions),
+    accounts, media, type or time (to the minute). Status changes do not count."""
+    custom = group.raw.get("custom_captions")
+    custom_items = sorted((str(k), str(v)) for k, v in custom.items()) if isinstance(custom, Mapping) else []
+    per_post = sorted(
+        (p.account_id or 0, p.caption or "") for p in group.posts if p.caption and p.caption != group.caption
+    )
+    minute = int(group.schedule_date.timestamp() // 60) if group.schedule_date is not None else None
+    payload = json.dumps(
+        [
+            (group.type or "").lower(),
+            group.caption or "",
+            custom_items,
+            sorted(group.account_ids),
+            list(group.media_ids),
+            per_post,
+            minute,
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def custom_captions_of(group: PostGroup, networks: Mapping[int, str]) -> dict[str, str]:
+    """Per-network captions: ``custom_captions`` when Resont sends it, and any post of the group
+    whose caption differs from the group's."""
+    out: dict[str, str] = {}
+    raw = group.raw.get("custom_captions")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = None
+    if isinstance(raw, Mapping):
+        for network, text in raw.items():
+            if isinstance(text, str) and text.strip() and text != (group.caption or ""):
+                out[str(network)] = text
+    for post in group.posts:
+        if post.caption and post.caption != (group.caption or "") and post.account_id is not None:
+            network = networks.get(post.account_id) or str(post.account_id)
+            out.setdefault(network, post.caption)
+    return out
+
+
+def view_of(
+    group: PostGroup,
+    accounts: Mapping[int, Sequence[Any]],
+    *,
+    author: str = "",
+    photo_url: str = "",
+    first_media: str = "",
+) -> PostView:
+    """The view of ``group``; ``accounts`` maps an account id to ``(name, network)``."""
+    networks = {aid: str(info[1] or "") for aid, info in accounts.items()}
+    listed = []
+    for aid in group.account_ids:
+        name, network = (accounts.get(aid) or (None, None))[:2]
+        listed.append([aid, name or f"#{aid}", network or ""])
+    media_ids = list(group.media_ids) or _post_media(group)
+    kind = "draft" if group.is_draft else "scheduled"
+    schedule = group.schedule_date
+    return PostView(
+        id=int(group.id or 0),
+        kind=kind,
+        type=(group.type or "").lower(),
+        caption=group.caption or "",
+        custom_captions=custom_captions_of(group, networks),
+        accounts=listed,
+        media_ids=media_ids,
+        schedule_ts=schedule.timestamp() if schedule is not None else None,
+        author=author or (group.from_user or ""),
+        photo_url=photo_url,
+        first_media=first_media,
+    )
+
+
+def _post_media(group: PostGroup) -> list[int]:
+    for post in group.posts:
+        if post.media_ids:
+            return list(post.media_ids)
+    return []
+
+
+# --------------------------------------------------------------------------- texts
+
+
+def when_text(services: Services, ts: float | None, lang: str) -> str:
+    """A UTC timestamp in the configured zone, for people."""
+    if ts is None:
+        return services.i18n.t("posts.no_time", lang)
+    moment = datetime.fromtimestamp(ts, UTC)
+    return f"{format_when(moment, tz=services.tz, lang=lang)} ({services.config.timezone})"
+
+
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def media_line(services: Services, view: PostView, lang: str) -> str | None:
+    t = services.i18n.t
+    count = len(view.media_ids)
+    if view.type == "album" or count > 1:
+        return t("posts.media_album", lang, count=count)
+    kind = view.first_media or {"image": "image", "video": "video", "document": "document"}.get(view.type, "")
+    if kind == "video" or view.type in ("video", "story") and kind != "image":
+        return t("posts.media_video", lang)
+    if kind == "document":
+        return t("posts.media_document", lang)
+    if kind == "image" or view.type == "image":
+        return t("posts.media_image", lang) if not view.photo_url else None
+    if count:
+        return t("posts.media_files", lang, count=count)
+    return None
+
+
+def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None = None) -> str:
+    """The HTML text of the approval card for ``doc`` (an ``approvals`` document)."""
+    lang = services.config.language
+    t = services.i18n.t
+    view = PostView.from_doc(doc.get("view", {}))
+    limit = limit or (MAX_PHOTO_CARD if doc.get("card") == "photo" else MAX_TEXT_CARD)
+    head_key = "posts.card_title_draft" if view.kind == "draft" else "posts.card_title_scheduled"
+    head = [t(head_key, lang, id=str(view.id))]
+    if doc.get("state") == PENDING:
+        head.append(t("posts.card_waiting", lang))
+    line = media_line(services, view, lang)
+    if line:
+        head.append(line)
+    meta = []
+    accounts = ", ".join(
+        t("posts.account_item", lang, name=html.escape(str(a[1])), network=html.escape(str(a[2] or "?")))
+        for a in view.accounts
+    ) or t("posts.no_accounts", lang)
+    meta.append(t("posts.card_accounts", lang, accounts=accounts))
+    meta.append(t("posts.card_time", lang, when=html.escape(when_text(services, view.schedule_ts, lang))))
+    if view.author:
+        meta.append(t("posts.card_author", lang, author=html.escape(view.author)))
+    approvals = doc.get("approvals") or []
+    required = int(doc.get("required") or services.config.approvals_required)
+    if doc.get("state") == PENDING and required > 1:
+        names = ", ".join(html.escape(a.get("name") or str(a.get("id"))) for a in approvals) or "—"
+        meta.append(t("posts.card_approvals", lang, count=len(approvals), required=required, names=names))
+    tail = []
+    if doc.get("note"):
+        tail.append(doc["note"])
+    outcome = outcome_text(services, doc, lang)
+    if outcome:
+        tail.append(outcome)
+    if doc.get("error") and doc.get("state") == PENDING:
+        err = doc["error"]
+        tail.append(error_text(services, err.get("message", ""), err.get("trace_id"), lang))
+    captions = _caption_block(services, view, lang)
+    fixed = "\n".join(head) + "\n\n" + "\n".join(meta) + ("\n\n" + "\n".join(tail) if tail else "")
+    room = max(40, limit - len(fixed) - 4)
+    body = _fit(captions, room)
+    return "\n".join(head) + "\n\n" + body + "\n\n" + "\n".join(meta) + ("\n\n" + "\n".join(tail) if tail else "")
+
+
+def _caption_block(services: Services, view: PostView, lang: str) -> list[tuple[str, str]]:
+    """(label HTML, raw text) pairs: the caption, then each custom caption."""
+    t = services.i18n.t
+    parts = [(t("posts.card_caption", lang), view.caption or t("posts.no_caption", lang))]
+    for network, text in sorted(view.custom_captions.items()):
+        parts.append((t("posts.card_custom_caption", lang, network=html.escape(network)), text))
+    return parts
+
+
+def _fit(parts: list[tuple[str, str]], room: int) -> str:
+    """The caption block within ``room`` characters of HTML; long texts are cut with "…"."""
+    budget = max(20, room - sum(len(label) + 2 for label, _ in parts))
+    out = []
+    for index, (label, text) in enumerate(parts):
+        share = max(10, budget // (len(parts) - index))
+        escaped = _cut(text, share)
+        budget -= len(escaped)
+        out.append(f"{label}\n{escaped}")
+    return "\n".join(out)
+
+
+def _cut(text: str, room: int) -> str:
+    """``text`` escaped, cut to at most ``room`` characters (never inside an entity)."""
+    if len(html.escape(text)) <= room:
+        return html.escape(text)
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(html.escape(text[:mid])) <= room - 1:
+            low = mid
+        else:
+            high = mid - 1
+    return html.escape(text[:low]) + "…"
+
+
+def outcome_text(services: Services, doc: Mapping[str, Any], lang: str) -> str | None:
+    """The decision line of a decided card: who, when, outcome."""
+    decision = doc.get("decision")
+    state = doc.get("state")
+    if not decision or state not in FINAL_STATES:
+        return None
+    t = services.i18n.t
+    at = datetime.fromtimestamp(float(decision.get("at", 0)), UTC)
+    when = html.escape(format_when(at, tz=services.tz, lang=lang))
+    who = html.escape(decision.get("names") or decision.get("name") or "")
+    outcome = decision.get("outcome")
+    if outcome == "scheduled":
+        return t(
+            "posts.outcome_scheduled",
+            lang,
+            who=who,
+            at=when,
+            when=html.escape(when_text(services, decision.get("schedule_ts"), lang)),
+        )
+    if outcome == "published":
+        return t("posts.outcome_published", lang, who=who, at=when)
+    if outcome == "approved":
+        return t("posts.outcome_approved", lang, who=who, at=when)
+    if outcome in ("cancelled", "deleted"):
+        key = "posts.outcome_rejected_cancel" if outcome == "cancelled" else "posts.outcome_rejected_delete"
+        line = t(key, lang, who=who, at=when)
+        if decision.get("reason"):
+            line += "\n" + t("posts.outcome_reason", lang, reason=html.escape(decision["reason"]))
+        return line
+    if outcome == "gone":
+        if decision.get("status"):
+            return t("posts.outcome_closed", lang, at=when, status=html.escape(str(decision["status"])))
+        return t("posts.outcome_gone", lang, at=when)
+    return None
+
+
+def error_text(services: Services, message: str, trace_id: str | None, lang: str) -> str:
+    t = services.i18n.t
+    if trace_id:
+        return t("posts.resont_error_trace", lang, error=html.escape(message), trace=html.escape(trace_id))
+    return t("posts.resont_error", lang, error=html.escape(message))
+
+
+# --------------------------------------------------------------------------- keyboards
+
+
+def card_keyboard(services: Services, doc: Mapping[str, Any]) -> InlineKeyboardMarkup | None:
+    """The buttons of a card: none once decided (but "Also send to a list…" on an approved one
+    when MioGram is configured); the "time has passed" question while asking."""
+    lang = services.config.language
+    t = services.i18n.t
+    pg = doc["pg"]
+    if doc.get("state") == APPROVED and services.miogram is not None:
+        return InlineKeyboardMarkup(
+            [[InlineKeyboardButton(t("mass.bridge_button", lang), callback_data=f"post:mass:{pg}")]]
+        )
+    if doc.get("state") != PENDING:
+        return None
+    if doc.get("asking"):
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(t("posts.btn_publish_now", lang), callback_data=f"post:now:{pg}"),
+                    InlineKeyboardButton(t("posts.btn_pick_time", lang), callback_data=f"post:later:{pg}"),
+                ],
+                [InlineKeyboardButton(t("posts.btn_back", lang), callback_data=f"post:back:{pg}")],
+            ]
+        )
+    required = int(doc.get("required") or services.config.approvals_required)
+    count = len(doc.get("approvals") or [])
+    approve = t("posts.btn_approve", lang)
+    if required > 1:
+        approve = t("posts.btn_approve_count", lang, count=count, required=required)
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(approve, callback_data=f"post:ok:{pg}"),
+                InlineKeyboardButton(t("posts.btn_reject", lang), callback_data=f"post:no:{pg}"),
+            ],
+            [
+                InlineKeyboardButton(t("posts.btn_reschedule", lang), callback_data=f"post:time:{pg}"),
+                InlineKeyboardButton(t("posts.btn_edit_caption", lang), callback_data=f"post:cap:{pg}"),
+            ],
+        ]
+    )
+
+
+def confirm_keyboard(
+    services: Services, lang: str, yes: str, no: str, yes_key: str, no_key: str
+) -> InlineKeyboardMarkup:
+    t = services.i18n.t
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(yes_key, lang), callback_data=yes),
+                InlineKeyboardButton(t(no_key, lang), callback_data=no),
+            ]
+        ]
+    )
+
+
+def retry_keyboard(services: Services, pg: int) -> InlineKeyboardMarkup:
+    t = services.i18n.t
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t("posts.btn_retry", services.config.language), callback_data=f"post:retry:{pg}")]]
+    )
+
+
+# --------------------------------------------------------------------------- alerts and lists
+
+
+def failed_text(services: Services, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> str:
+    lang = services.config.language
+    t = services.i18n.t
+    failed_accounts = []
+    for post in group.posts:
+        if (post.status or "").lower() in ("failed", "error", "fail") and post.account_id is not None:
+            name, network = (accounts.get(post.account_id) or (f"#{post.account_id}", ""))[:2]
+            failed_accounts.append(
+                t("posts.account_item", lang, name=html.escape(str(name)), network=html.escape(str(network or "?")))
+            )
+    errors = [html.escape(e) for e in group.errors] or [html.escape(str(group.raw.get("log") or "—"))]
+    lines = [t("posts.failed_title", lang, id=str(group.id))]
+    if group.caption:
+        lines.append(t("posts.failed_caption", lang, caption=html.escape(excerpt(group.caption, 200))))
+    if failed_accounts:
+        lines.append(t("posts.failed_accounts", lang, accounts=", ".join(failed_accounts)))
+    lines.append(t("posts.failed_log", lang, log="\n".join(errors)[:1500]))
+    return "\n".join(lines)
+
+
+def relogin_text(services: Services, account: Any) -> str:
+    lang = services.config.language
+    return services.i18n.t(
+        "posts.relogin_alert",
+        lang,
+        name=html.escape(account.name or f"#{account.id}"),
+        network=html.escape(account.type or "?"),
+        reason=html.escape(account.relogin_reason or services.i18n.t("posts.relogin_no_reason", lang)),
+    )
+
+
+def pending_line(services: Services, doc: Mapping[str, Any], lang: str) -> str:
+    view = PostView.from_doc(doc.get("view", {}))
+    required = int(doc.get("required") or services.config.approvals_required)
+    link = card_link(doc.get("chat_id"), doc.get("message_id"))
+    label = f'<a href="{link}">#{view.id}</a>' if link else f"#{view.id}"
+    return services.i18n.t(
+        "posts.pending_line",
+        lang,
+        id=label,
+        when=html.escape(when_text(services, view.schedule_ts, lang)),
+        caption=html.escape(excerpt(view.caption)) or "—",
+        count=len(doc.get("approvals") or []),
+        required=required,
+    )
+
+
+def scheduled_line(services: Services, group: PostGroup, accounts: Mapping[int, Sequence[Any]], lang: str) -> str:
+    names = ", ".join(html.escape(str((accounts.get(aid) or (f"#{aid}",))[0])) for aid in group.account_ids) or "—"
+    ts = group.schedule_date.timestamp() if group.schedule_date else None
+    return services.i18n.t(
+        "posts.scheduled_line",
+        lang,
+        id=str(group.id),
+        when=html.escape(when_text(services, ts, lang)),
+        accounts=names,
+        caption=html.escape(excerpt(group.caption or "")) or "—",
+    )
+
+
+def card_link(chat_id: Any, message_id: Any) -> str | None:
+    """A t.me link to a message in a supergroup (``-100…`` chat ids), else None."""
+    text = str(chat_id or "")
+    if not text.startswith("-100") or not message_id or len(text) <= 4:
+        return None
+    return f"https://t.me/c/{text[4:]}/{message_id}"
+
+
+def size_text(size: int | float) -> str:
+    """Bytes as a short figure: 25.3 MB, 700 KB."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{int(size)} B"

@@ -1,0 +1,373 @@
+"""Edits that go through a question and a reply: Reschedule (and "pick a new time" after an
+Approve found the time passed), Edit caption, and the optional reason of a rejection.
+
+The admin answers a force-reply question under the card (routed by :mod:`handlers.replies`); a
+new time or caption is confirmed with buttons before Resont is changed. Reschedule and Edit
+caption read the post group from Resont first (see :func:`handlers.posts.actions.fresh`). A new
+caption starts the approvals again; a new time does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Message, Update, User
+
+from bot.clients.resont.models import PostGroup
+from bot.runtime.context import Context
+from bot.runtime.services import Services
+from bot.text.timeparse import TimeParseError, format_when, parse_when
+from handlers.posts.actions import (
+    answer,
+    ask_on_card,
+    call_resont,
+    content,
+    edit_pressed,
+    fresh,
+    locked_pending,
+    pending_doc,
+)
+from handlers.posts.cards import PENDING, REJECTED, confirm_keyboard, when_text
+from handlers.posts.decisions import approve
+from handlers.posts.state import (
+    MIN_LEAD,
+    accounts,
+    already,
+    apply_fresh,
+    audit,
+    display_name,
+    mention,
+    now,
+    post_lock,
+    redraw,
+    table,
+)
+
+#: Caption previews kept per card.
+MAX_CAPTION_DRAFTS = 5
+#: How much of a new caption its preview shows.
+MAX_PREVIEW = 3500
+
+
+async def _pending_for_reply(services: Services, message: Message, pg: int, user_id: int) -> dict[str, Any] | None:
+    """The card's document if it still waits for a decision; otherwise reply why not."""
+    doc = table(services).get(str(pg))
+    if doc is None or doc.get("state") != PENDING:
+        await message.reply_text(already(services, doc, user_id) if doc else services.t("posts.unknown_post", user_id))
+        return None
+    return doc
+
+
+def _merged(result: PostGroup, before: PostGroup, **changes: Any) -> PostGroup:
+    """The post group after an edit: Resont's answer when it is a whole post group, else the
+    group as read before with ``changes`` applied (the document calls the answer a Post)."""
+    if result.id is not None and result.caption is not None and result.account_ids:
+        return result
+    return dataclasses.replace(before, **changes)
+
+
+async def _edit_in_resont(
+    update: Update, context: Context, doc: dict[str, Any], group: PostGroup, action: str, **changes: Any
+) -> PostGroup | None:
+    """Resont's answer to the edit ``changes`` of ``group``, or None once a failure was told."""
+    call = context.services.resont.edit_post(doc["pg"], content(group, **changes))
+    ok, result = await call_resont(update, context, doc, action, call)
+    return result if ok else None
+
+
+async def _show_edit(
+    context: Context,
+    doc: dict[str, Any],
+    group: PostGroup,
+    user: User,
+    action: str,
+    details: dict[str, Any],
+    **fresh_options: Any,
+) -> None:
+    """Put the edited post on the card (see :func:`apply_fresh`) and audit the edit."""
+    services = context.services
+    apply_fresh(services, doc, group, accounts(services), **fresh_options)
+    table(services).put(str(doc["pg"]), doc)
+    audit(services, user.id, action, doc["pg"], outcome="ok", **details)
+    await redraw(context, doc)
+
+
+# --------------------------------------------------------------------------- reschedule
+
+
+async def on_reschedule(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+    await _ask_time(update, context, pg, approve=False)
+
+
+async def on_pick_time(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+    """ "Pick a new time" after Approve found the time passed: ask, then approve with it."""
+    await _ask_time(update, context, pg, approve=True)
+
+
+async def _ask_time(update: Update, context: Context, pg: int, *, approve: bool) -> None:
+    services = context.services
+    user = update.callback_query.from_user
+    doc = await pending_doc(update, context, pg)
+    if doc is None:
+        return
+    await _send_time_question(context, doc, user, approve=approve)
+    await answer(update, services.t("posts.answer_reply_below", user.id))
+
+
+async def _send_time_question(
+    context: Context, doc: dict[str, Any], user: User, *, approve: bool, error: str | None = None
+) -> None:
+    services = context.services
+    zone = services.config.timezone
+    text = services.t(
+        "posts.ask_time",
+        user.id,
+        id=str(doc["pg"]),
+        zone=zone,
+        name=mention(user),
+        hint=html.escape(services.t("time.hint", user.id, zone=zone)),
+    )
+    if error:
+        text = html.escape(error) + "\n\n" + text
+    await ask_on_card(context, doc, user, text, kind="post_reschedule", data={"pg": doc["pg"], "approve": approve})
+
+
+async def on_reschedule_time(update: Update, context: Context, target: dict[str, Any]) -> None:
+    """A typed time for Reschedule: parse it in the configured zone and confirm before acting."""
+    services = context.services
+    message = update.effective_message
+    user = update.effective_user
+    data = target.get("data", {})
+    pg = int(data.get("pg", 0))
+    approve_too = bool(data.get("approve"))
+    doc = await _pending_for_reply(services, message, pg, user.id)
+    if doc is None:
+        return
+    moment, error = _read_time(services, message.text or "", user.id)
+    if moment is None:
+        await _send_time_question(context, doc, user, approve=approve_too, error=error)
+        return
+    ts = int(moment.timestamp())
+    lang = services.lang(user.id)
+    flag = ":a" if approve_too else ""
+    key = "posts.confirm_time_approve" if approve_too else "posts.confirm_time"
+    await message.reply_text(
+        services.t(key, user.id, id=str(pg), when=html.escape(when_text(services, ts, lang))),
+        parse_mode="HTML",
+        reply_markup=confirm_keyboard(
+            services, lang, f"post:rsok:{pg}:{ts}{flag}", f"post:rsno:{pg}", "posts.btn_yes", "posts.btn_no"
+        ),
+    )
+
+
+def _read_time(services: Services, text: str, user_id: int) -> tuple[datetime | None, str | None]:
+    """(the typed time to the minute, None), or (None, why it cannot be used)."""
+    lang = services.lang(user_id)
+    try:
+        moment = parse_when(text, now=now(services), tz=services.tz, lang=lang)
+    except TimeParseError as err:
+        return None, err.render(services.i18n, lang)
+    moment = moment.replace(second=0, microsecond=0)
+    if moment <= now(services) + MIN_LEAD:
+        when = format_when(moment, tz=services.tz, lang=lang)
+        return None, services.t("time.err_in_past", user_id, when=when)
+    return moment, None
+
+
+async def on_reschedule_yes(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+    """The confirmed new time: move the post (or, after "pick a new time", approve it for then)."""
+    services = context.services
+    user = update.callback_query.from_user
+    if not extra or not extra[0].isdigit():
+        await answer(update, services.t("core.stale_button", user.id), alert=True)
+        return
+    ts = float(extra[0])
+    if datetime.fromtimestamp(ts, UTC) <= now(services) + MIN_LEAD:
+        await answer(update, services.t("posts.time_passed_meanwhile", user.id), alert=True)
+        return
+    when = html.escape(when_text(services, ts, services.lang(user.id)))
+    if len(extra) > 1 and extra[1] == "a":
+        if await approve(update, context, pg, mode="at", at_ts=ts):
+            await edit_pressed(update, services.t("posts.time_done_approved", user.id, id=str(pg), when=when))
+        return
+    if await _reschedule(update, context, pg, ts):
+        await edit_pressed(update, services.t("posts.time_done", user.id, id=str(pg), when=when))
+        await answer(update, services.t("posts.answer_rescheduled", user.id))
+
+
+async def _reschedule(update: Update, context: Context, pg: int, ts: float) -> bool:
+    """Move the post to ``ts`` in Resont (a draft stays a draft); True when done."""
+    services = context.services
+    user = update.callback_query.from_user
+    async with locked_pending(update, context, pg) as doc:
+        if doc is None:
+            return False
+        group = await fresh(update, context, doc, "post.reschedule")
+        if group is None:
+            return False
+        changes: dict[str, Any] = {"is_scheduled": True, "schedule_date": int(ts)}
+        if group.is_draft:
+            changes["is_draft"] = True  # a draft keeps waiting for its approval
+        result = await _edit_in_resont(update, context, doc, group, "post.reschedule", **changes)
+        if result is None:
+            return False
+        merged = _merged(result, group, schedule_date=datetime.fromtimestamp(ts, UTC))
+        when = when_text(services, ts, services.config.language)
+        note = {"who": html.escape(display_name(user)), "when": html.escape(when)}
+        await _show_edit(
+            context,
+            doc,
+            merged,
+            user,
+            "post.reschedule",
+            {"schedule_ts": ts},
+            note_key="posts.note_rescheduled",
+            note_values=note,
+            reset=False,
+            override_ts=ts,
+        )
+    return True
+
+
+async def on_reschedule_no(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+    services = context.services
+    user_id = update.callback_query.from_user.id
+    await edit_pressed(update, services.t("posts.time_kept", user_id, id=str(pg)))
+    await answer(update)
+
+
+# --------------------------------------------------------------------------- caption
+
+
+async def on_edit_caption(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+    services = context.services
+    user = update.callback_query.from_user
+    doc = await pending_doc(update, context, pg)
+    if doc is None:
+        return
+    await ask_on_card(
+        context,
+        doc,
+        user,
+        services.t("posts.ask_caption", user.id, id=str(pg), name=mention(user)),
+        kind="post_caption",
+        data={"pg": pg},
+    )
+    await answer(update, services.t("posts.answer_reply_below", user.id))
+
+
+async def on_caption_text(update: Update, context: Context, target: dict[str, Any]) -> None:
+    """The admin's reply is the new caption: show a preview with Save / Discard."""
+    services = context.services
+    message = update.effective_message
+    user_id = update.effective_user.id
+    pg = int(target.get("data", {}).get("pg", 0))
+    text = (message.text or "").strip()
+    if not text:
+        await message.reply_text(services.t("posts.caption_needs_text", user_id))
+        return
+    nonce = secrets.token_hex(3)
+    async with post_lock(services, pg):
+        doc = await _pending_for_reply(services, message, pg, user_id)
+        if doc is None:
+            return
+        drafts = dict(doc.get("caption_drafts") or {})
+        drafts[nonce] = {"text": text, "by": user_id, "at": time.time()}
+        doc["caption_drafts"] = dict(list(drafts.items())[-MAX_CAPTION_DRAFTS:])
+        table(services).put(str(pg), doc)
+    preview = html.escape(text)
+    if len(preview) > MAX_PREVIEW:
+        preview = preview[:MAX_PREVIEW] + "…"
+    await message.reply_text(
+        services.t("posts.caption_preview", user_id, id=str(pg), caption=preview),
+        parse_mode="HTML",
+        reply_markup=confirm_keyboard(
+            services,
+            services.lang(user_id),
+            f"post:capok:{pg}:{nonce}",
+            f"post:capno:{pg}:{nonce}",
+            "posts.btn_save",
+            "posts.btn_discard",
+        ),
+    )
+
+
+async def on_caption_save(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+    services = context.services
+    user_id = update.callback_query.from_user.id
+    if await _save_caption(update, context, pg, extra[0] if extra else ""):
+        await edit_pressed(update, services.t("posts.caption_saved", user_id, id=str(pg)))
+        await answer(update, services.t("posts.answer_caption_saved", user_id))
+
+
+async def _save_caption(update: Update, context: Context, pg: int, nonce: str) -> bool:
+    """Write the previewed caption ``nonce`` to Resont; approvals start again. True when done."""
+    services = context.services
+    user = update.callback_query.from_user
+    async with locked_pending(update, context, pg) as doc:
+        if doc is None:
+            return False
+        draft = (doc.get("caption_drafts") or {}).get(nonce)
+        if draft is None:
+            await answer(update, services.t("posts.preview_gone", user.id), alert=True)
+            return False
+        group = await fresh(update, context, doc, "post.caption")
+        if group is None:
+            return False
+        result = await _edit_in_resont(update, context, doc, group, "post.caption", caption=draft["text"])
+        if result is None:
+            return False
+        doc["caption_drafts"] = {}
+        await _show_edit(
+            context,
+            doc,
+            _merged(result, group, caption=draft["text"]),
+            user,
+            "post.caption",
+            {"caption": draft["text"][:500]},
+            note_key="posts.note_caption",
+            note_values={"who": html.escape(display_name(user))},
+            reset=True,
+            override_ts=doc.get("override_ts"),
+        )
+    return True
+
+
+async def on_caption_discard(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+    services = context.services
+    user_id = update.callback_query.from_user.id
+    nonce = extra[0] if extra else ""
+    async with post_lock(services, pg):
+        doc = table(services).get(str(pg))
+        if doc is not None and nonce in (doc.get("caption_drafts") or {}):
+            doc["caption_drafts"].pop(nonce, None)
+            table(services).put(str(pg), doc)
+    await edit_pressed(update, services.t("posts.caption_discarded", user_id, id=str(pg)))
+    await answer(update)
+
+
+# --------------------------------------------------------------------------- reject reason
+
+
+async def on_reject_reason(update: Update, context: Context, target: dict[str, Any]) -> None:
+    """The optional reason of a rejection: kept in the audit log and shown on the card."""
+    services = context.services
+    message = update.effective_message
+    user_id = update.effective_user.id if update.effective_user else 0
+    reason = (message.text or message.caption or "").strip()[:1000]
+    pg = int(target.get("data", {}).get("pg", 0))
+    if not reason or not pg:
+        return
+    async with post_lock(services, pg):
+        doc = table(services).get(str(pg))
+        audit(services, user_id, "post.reject_reason", pg, reason=reason)
+        if doc is not None and doc.get("state") == REJECTED:
+            doc["decision"]["reason"] = reason
+            table(services).put(str(pg), doc)
+            await redraw(context, doc)
+    await message.reply_text(services.t("posts.reason_saved", user_id, id=str(pg)))

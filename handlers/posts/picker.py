@@ -1,0 +1,86 @@
+"""The account picker of /newpost: accounts and account groups as an inline multi-select.
+
+The choices are read from Resont once per proposal and kept in the proposal (``draft``): every
+account as ``[id, name, network, needs re-login]``, every account group as
+``[id, name, member ids]``. A group's button selects (or clears) all its members at once; the
+accounts are shown a page at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.runtime.services import Services
+
+ACCOUNTS_PER_PAGE = 8
+
+Rows = list[list[tuple[str, str]]]  # button rows of (text, callback data)
+
+
+async def load_choices(services: Services) -> dict[str, Any]:
+    """The accounts and account groups to pick from (raises ResontError)."""
+    accounts = await services.resont.accounts()
+    groups = await services.resont.account_groups()
+    return {
+        "accounts": [
+            [a.id, a.name or f"#{a.id}", a.type or "", bool(a.login_required)] for a in accounts if a.id is not None
+        ],
+        "groups": [[g.id, g.name or f"#{g.id}", list(g.account_ids)] for g in groups if g.id is not None],
+    }
+
+
+def choice_rows(draft: dict[str, Any]) -> Rows:
+    """Account groups (☑ when all their members are picked), then the draft's page of accounts."""
+    selected = set(draft["accounts"])
+    rows: Rows = []
+    for group_id, name, members in draft["choices"]["groups"]:
+        mark = "☑" if members and set(members) <= selected else "☐"
+        rows.append([(f"{mark} 👥 {name} ({len(members)})"[:60], f"newpost:g:{group_id}")])
+    return rows + _account_page(draft, selected)
+
+
+def _account_page(draft: dict[str, Any], selected: set[int]) -> Rows:
+    """The rows of the draft's page of accounts, and the page arrows when there are pages."""
+    accounts = draft["choices"]["accounts"]
+    pages = max(1, -(-len(accounts) // ACCOUNTS_PER_PAGE))
+    page = min(max(0, draft.get("page", 0)), pages - 1)
+    rows: Rows = []
+    for account_id, name, network, relogin in accounts[page * ACCOUNTS_PER_PAGE : (page + 1) * ACCOUNTS_PER_PAGE]:
+        mark = "☑" if account_id in selected else "☐"
+        warn = " ⚠️" if relogin else ""
+        rows.append([(f"{mark} {name} · {network or '?'}{warn}"[:60], f"newpost:a:{account_id}")])
+    if pages > 1:
+        nav = [("◀", f"newpost:p:{page - 1}")] if page > 0 else []
+        nav.append((f"{page + 1}/{pages}", f"newpost:p:{page}"))
+        if page < pages - 1:
+            nav.append(("▶", f"newpost:p:{page + 1}"))
+        rows.append(nav)
+    return rows
+
+
+def pick(draft: dict[str, Any], kind: str, value: int) -> None:
+    """Toggle an account (``a``) or a whole account group (``g``), or turn the page (``p``)."""
+    choices = draft["choices"]
+    selected = list(draft["accounts"])
+    known = {a[0] for a in choices["accounts"]}
+    if kind == "a" and value in known:
+        if value in selected:
+            selected.remove(value)
+        else:
+            selected.append(value)
+    elif kind == "g":
+        members = next((g[2] for g in choices["groups"] if g[0] == value), [])
+        members = [m for m in members if m in known]
+        if members and set(members) <= set(selected):
+            selected = [a for a in selected if a not in members]
+        else:
+            selected += [m for m in members if m not in selected]
+    elif kind == "p":
+        draft["page"] = value
+    draft["accounts"] = selected
+
+
+def selected_names(draft: dict[str, Any]) -> list[str]:
+    """ "Name (network)" of each picked account, in the order picked."""
+    names = {a[0]: f"{a[1]} ({a[2] or '?'})" for a in draft["choices"]["accounts"]}
+    return [names.get(a, f"#{a}") for a in draft["accounts"]]

@@ -1,0 +1,221 @@
+"""The ``approvals`` table: one document per carded post group, shared by the poll, the decisions
+and the edits of the posts feature.
+
+A document (keyed by the post group id) holds the card's state (see :mod:`handlers.posts.cards`),
+the :class:`PostView` the card shows, the fingerprint of the content the admins saw, the
+approvals so far, the decision, and where the card is. Every change to a document is made under
+the per-post lock (:func:`post_lock`) after reading it again, and ends with :func:`redraw`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, User
+from telegram.error import BadRequest, TelegramError
+
+from bot.clients.resont.models import Account, PostGroup
+from bot.runtime.context import Context
+from bot.runtime.services import NO_PREVIEW, Services
+from handlers.posts.cards import (
+    APPROVED,
+    CLOSED_STATUSES,
+    GONE,
+    PUBLISHED_STATUSES,
+    REJECTED,
+    PostView,
+    card_keyboard,
+    card_text,
+    fingerprint_of,
+    view_of,
+)
+
+log = logging.getLogger(__name__)
+
+TABLE = "approvals"
+#: One poll at a time, and no poll between a /newpost draft and its card.
+POLL_LOCK = "posts:poll"
+ACCOUNTS_CURSOR = "posts.accounts"  # account id -> [name, network], for rendering
+#: A draft due in less than this is treated as "its time has passed".
+MIN_LEAD = timedelta(seconds=60)
+
+
+def table(services: Services):
+    return services.store.table(TABLE)
+
+
+def post_lock(services: Services, pg: int | None):
+    """The lock every change to post group ``pg``'s card is made under."""
+    return services.locks(f"post:{pg}")
+
+
+def now(services: Services) -> datetime:
+    return services.clock().astimezone(UTC)
+
+
+def display_name(user: User | None) -> str:
+    if user is None:
+        return "?"
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+
+
+def mention(user: User) -> str:
+    """An HTML mention: a force-reply question then shows its reply field to that user."""
+    return f'<a href="tg://user?id={user.id}">{html.escape(display_name(user))}</a>'
+
+
+def audit(services: Services, actor: int | str, action: str, pg: int, **details: Any) -> None:
+    services.store.audit(actor, action, f"post_group:{pg}", **{k: v for k, v in details.items() if v is not None})
+
+
+# --------------------------------------------------------------------------- Resont's view
+
+
+def accounts(services: Services) -> dict[int, list[Any]]:
+    """The account names and networks the last poll saw (account id -> [name, network])."""
+    raw = services.store.table("cursors").get(ACCOUNTS_CURSOR) or {}
+    out: dict[int, list[Any]] = {}
+    for key, value in (raw.get("accounts") or {}).items():
+        try:
+            out[int(key)] = list(value)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def remember_accounts(services: Services, listed: Sequence[Account]) -> dict[int, list[Any]]:
+    mapping = {a.id: [a.name or f"#{a.id}", a.type or ""] for a in listed if a.id is not None}
+    services.store.table("cursors").put(
+        ACCOUNTS_CURSOR, {"accounts": {str(k): v for k, v in mapping.items()}, "at": time.time()}
+    )
+    return mapping
+
+
+def status_of(group: PostGroup) -> str:
+    return (group.status or "").lower()
+
+
+def is_over(group: PostGroup) -> bool:
+    """Resont published, cancelled or failed the post group: it no longer waits to go out."""
+    status = status_of(group)
+    return group.failed or status in PUBLISHED_STATUSES or status in CLOSED_STATUSES
+
+
+def is_waiting(group: PostGroup, moment: datetime) -> bool:
+    """A scheduled (not draft) post group that is still to go out."""
+    if is_over(group) or group.is_draft:
+        return False
+    return group.schedule_date is not None and group.schedule_date > moment
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def apply_fresh(
+    services: Services,
+    doc: dict[str, Any],
+    group: PostGroup,
+    listed: Mapping[int, Sequence[Any]],
+    *,
+    note_key: str | None = None,
+    note_values: Mapping[str, Any] | None = None,
+    reset: bool = True,
+    override_ts: float | None = None,
+) -> None:
+    """Put ``group`` (as Resont now has it) on the card; approvals start again when ``reset``.
+
+    ``override_ts`` is a time the bot just set for a draft (see :func:`_keep_time`)."""
+    fresh = _fresh_view(doc, group, listed)
+    doc["fp"] = fingerprint_of(group)
+    _keep_time(doc, fresh, override_ts)
+    doc["view"] = fresh.to_doc()
+    if reset:
+        doc["approvals"] = []
+    doc.update(asking=False, error=None)
+    if note_key:
+        doc["note"] = services.t(note_key, None, **(note_values or {}))
+
+
+def _fresh_view(doc: Mapping[str, Any], group: PostGroup, listed: Mapping[int, Sequence[Any]]) -> PostView:
+    """The view of ``group``; the media preview is kept while the media are the same."""
+    old = PostView.from_doc(doc.get("view", {}))
+    fresh = view_of(group, listed, author=old.author)
+    if fresh.media_ids == old.media_ids:
+        fresh.photo_url, fresh.first_media = old.photo_url, old.first_media
+    return fresh
+
+
+def _keep_time(doc: dict[str, Any], view: PostView, override_ts: float | None) -> None:
+    """Show the bot's own time for a draft (``override_ts``, or the one kept before) while
+    Resont does not hold that time itself."""
+    # A Resont that ignores a draft's schedule_date would lose the time the author proposed or
+    # an admin picked; the bot keeps it in ``override_ts`` until Resont holds it.
+    if override_ts is not None:
+        stored = view.schedule_ts is not None and int(view.schedule_ts // 60) == int(override_ts // 60)
+        doc["override_ts"] = None if stored else override_ts
+    elif view.schedule_ts is not None:
+        doc["override_ts"] = None  # Resont's own time wins once it has one
+    if doc.get("override_ts") is not None:
+        view.schedule_ts = doc["override_ts"]
+
+
+async def mark_gone(context: Context, doc: dict[str, Any], user_id: int | str, *, status: str | None = None) -> None:
+    """Close the card: the post was deleted in Resont or is no longer waiting there."""
+    services = context.services
+    doc.update(
+        state=GONE,
+        asking=False,
+        error=None,
+        decision={"by": user_id, "at": time.time(), "outcome": "gone", "status": status},
+    )
+    table(services).put(str(doc["pg"]), doc)
+    audit(services, user_id, "post.gone", doc["pg"], status=status)
+    await redraw(context, doc)
+
+
+def already(services: Services, doc: Mapping[str, Any], user_id: int) -> str:
+    """Why a decided card takes no more decisions: who decided, or what Resont did."""
+    state = doc.get("state")
+    decision = doc.get("decision") or {}
+    who = decision.get("names") or decision.get("name") or "?"
+    if state == APPROVED:
+        return services.t("posts.already_approved", user_id, who=who)
+    if state == REJECTED:
+        return services.t("posts.already_rejected", user_id, who=who)
+    if decision.get("status"):
+        return services.t("posts.no_longer_waiting", user_id, status=decision["status"])
+    return services.t("posts.no_longer_exists", user_id)
+
+
+# --------------------------------------------------------------------------- Telegram edits
+
+
+async def quietly(edit: Awaitable[Any], what: str) -> None:
+    """Await a Telegram edit; an edit that changes nothing is fine, other failures are logged."""
+    try:
+        await edit
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            log.warning("could not %s: %s", what, exc)
+    except TelegramError as exc:
+        log.warning("could not %s: %s", what, exc)
+
+
+async def redraw(context: Context, doc: Mapping[str, Any]) -> None:
+    """Edit the card in place to match ``doc`` (buttons removed once decided)."""
+    services = context.services
+    if not doc.get("message_id"):
+        return
+    markup = card_keyboard(services, doc) or InlineKeyboardMarkup([])
+    text = card_text(services, doc)
+    where = {"chat_id": doc["chat_id"], "message_id": doc["message_id"], "parse_mode": "HTML", "reply_markup": markup}
+    if doc.get("card") == "photo":
+        edit = context.bot.edit_message_caption(caption=text, **where)
+    else:
+        edit = context.bot.edit_message_text(text, link_preview_options=NO_PREVIEW, **where)
+    await quietly(edit, f"update the card of post {doc.get('pg')}")

@@ -1,0 +1,254 @@
+"""Token mode and OAuth2 mode: from_config, token storage, refresh ahead of expiry and on 401
+(once, under concurrency), the authorize/code flow, and secrets kept out of logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from bot.clients.resont.auth import TOKENS_KEY, OAuthSettings, OAuthTokens
+from bot.clients.resont.client import ENDPOINTS, ResontAuthError, ResontClient, ResontServerError, oauth_base_url
+from bot.config import Config
+from bot.store.state import Store
+from tests.clients.resont.support import BASE, TOKEN, recording_retry
+from tests.fakes.resont import FakeResont
+
+ROOT = "http://resont.test"
+
+
+def make_config(**overrides: object) -> Config:
+    values: dict[str, object] = {
+        "telegram_token": "123:abc",
+        "admin_chat_id": -100,
+        "admin_ids": (1,),
+        "resont_base_url": BASE,
+        "resont_oauth_url": ROOT,
+        "timezone": "Asia/Tehran",
+    }
+    values.update(overrides)
+    return Config(**values)  # type: ignore[arg-type]
+
+
+def oauth_config(fake: FakeResont, refresh_token: str = "") -> Config:
+    return make_config(
+        resont_client_id=fake.client_id,
+        resont_client_secret=fake.client_secret,
+        resont_redirect_uri=fake.redirect_uri,
+        resont_refresh_token=refresh_token,
+    )
+
+
+@pytest.fixture
+def fake() -> FakeResont:
+    return FakeResont(TOKEN)
+
+
+@pytest.fixture
+async def http(fake: FakeResont) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=fake.transport()) as client:
+        yield client
+
+
+@pytest.fixture
+def store() -> Store:
+    return Store.memory()
+
+
+def settings(fake: FakeResont, refresh_token: str = "") -> OAuthSettings:
+    return OAuthSettings(fake.client_id, fake.client_secret, fake.redirect_uri, ROOT, refresh_token)
+
+
+def api_requests(fake: FakeResont) -> list:
+    return [r for r in fake.requests if r.api != "web"]
+
+
+async def test_from_config_token_mode(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
+    client = ResontClient.from_config(make_config(resont_token=TOKEN), http, store)
+    fake.add_account("Shop")
+    assert [a.name for a in await client.accounts()] == ["Shop"]
+    assert client.oauth is None
+    assert all(r.api == "token" and r.query["token"] == [TOKEN] for r in fake.requests)
+    with pytest.raises(ResontAuthError):
+        client.authorize_url()
+
+
+async def test_from_config_oauth_mode_refreshes_the_configured_refresh_token(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    _, refresh = fake.issue_tokens()
+    client = ResontClient.from_config(oauth_config(fake, refresh), http, store, retry=recording_retry([]))
+    fake.add_account("Shop")
+    assert [a.name for a in await client.accounts()] == ["Shop"]
+    [token_call] = fake.requests_to(r"^POST web/oauth/token$")
+    assert token_call.path == ENDPOINTS["oauth.token"].path
+    assert token_call.form == {
+        "grant_type": ["refresh_token"],
+        "client_id": [fake.client_id],
+        "client_secret": [fake.client_secret],
+        "refresh_token": [refresh],
+    }
+    stored = OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY))
+    assert stored.access_token in fake.access_tokens and stored.refresh_token == refresh
+    for request in api_requests(fake):  # OAuth requests go to /v1 with access_token, never token
+        assert request.api == "oauth" and request.query["access_token"] == [stored.access_token]
+        assert "token" not in request.query
+    assert client.request_count == len(fake.requests) == 3  # refresh, me, account
+
+
+async def test_stored_tokens_win_over_the_configured_refresh_token(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    access, refresh = fake.issue_tokens()
+    store.table("oauth").put(TOKENS_KEY, OAuthTokens(access, refresh, expires_at=None).to_doc())
+    client = ResontClient.from_config(oauth_config(fake, "rt-from-config"), http, store)
+    await client.me()
+    assert fake.token_requests == 0
+    assert OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY)).refresh_token == refresh
+
+
+def test_oauth_base_url() -> None:
+    assert oauth_base_url("https://api.resont.com/token/v1") == "https://api.resont.com/v1"
+    assert oauth_base_url("http://127.0.0.1:8080/token/v2/") == "http://127.0.0.1:8080/v2"
+    assert oauth_base_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+
+
+async def test_access_token_is_refreshed_shortly_before_it_expires(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    now = [1_000_000.0]
+    access, refresh = fake.issue_tokens()
+    store.table("oauth").put(TOKENS_KEY, OAuthTokens(access, refresh, expires_at=now[0] + 3600).to_doc())
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), store=store, clock=lambda: now[0])
+    await client.me()
+    assert fake.refresh_count == 0
+    now[0] += 3600 - 60  # inside the refresh margin: refresh before using it
+    await client.me()
+    assert fake.refresh_count == 1
+    last = api_requests(fake)[-1]
+    assert last.query["access_token"] != [access] and client.oauth is not None
+    assert client.oauth.tokens().expires_at == now[0] + fake.access_token_ttl
+
+
+async def test_401_refreshes_once_for_concurrent_requests(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    access, refresh = fake.issue_tokens()
+    store.table("oauth").put(TOKENS_KEY, OAuthTokens(access, refresh, expires_at=None).to_doc())
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), store=store, retry=recording_retry([]))
+    fake.add_account("Shop")
+    await client.me()
+    fake.expire_access_tokens()  # Resont revokes it; the client still believes it valid
+    fake.latency = 0.01  # let all five requests meet the 401 before the refresh lands
+    results = await asyncio.gather(*(client.accounts() for _ in range(5)))
+    assert [[a.name for a in r] for r in results] == [["Shop"]] * 5
+    assert fake.refresh_count == 1
+    rejected = [r for r in api_requests(fake) if r.path == "account" and r.query["access_token"] == [access]]
+    assert len(rejected) == 5  # every request met the 401 once, then used the single new token
+    new_token = OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY)).access_token
+    accepted = [r for r in api_requests(fake) if r.path == "account" and r.query["access_token"] == [new_token]]
+    assert len(accepted) == 5
+
+
+async def test_a_refused_refresh_token_is_a_clear_auth_error(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    client = ResontClient(
+        http, f"{ROOT}/v1", oauth=settings(fake, "rt-revoked"), store=store, retry=recording_retry([])
+    )
+    with pytest.raises(ResontAuthError) as caught:
+        await client.accounts()
+    assert "refresh token" in str(caught.value) and "authorise" in str(caught.value)
+    assert "rt-revoked" not in str(caught.value)
+    assert fake.token_requests == 1 and api_requests(fake) == []
+
+
+async def test_without_any_token_oauth_asks_for_authorisation(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), store=store)
+    with pytest.raises(ResontAuthError) as caught:
+        await client.me()
+    assert "not authorised" in str(caught.value) and fake.requests == []
+
+
+async def test_authorize_and_exchange_code(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
+    client = ResontClient.from_config(oauth_config(fake), http, store)
+    request = client.authorize_url("offline_access")
+    query = parse_qs(urlsplit(request.url).query)
+    assert request.url.startswith(f"{ROOT}/web/oauth/authorize?")
+    assert query == {
+        "client_id": [fake.client_id],
+        "response_type": ["code"],
+        "scope": ["offline_access"],
+        "state": [request.state],
+        "redirect_uri": [fake.redirect_uri],
+    }
+    # The user approves: the fake's authorize page redirects back with a code and the state.
+    answer = await http.get(request.url)
+    assert answer.status_code == 302
+    back = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert back["state"] == [request.state]
+    tokens = await client.exchange_code(back["code"][0], back["state"][0])
+    assert tokens.access_token in fake.access_tokens and tokens.refresh_token in fake.refresh_tokens
+    assert "offline_access" == tokens.scope and repr(tokens).count(tokens.access_token) == 0
+    exchange = fake.requests_to(r"^POST web/oauth/token$")[-1]
+    assert exchange.form["grant_type"] == ["authorization_code"] and exchange.form["redirect_uri"] == [
+        fake.redirect_uri
+    ]
+    assert (await client.me()).name == "Brand Team"
+    with pytest.raises(ResontAuthError):  # a state is good for one exchange only
+        await client.exchange_code(fake.issue_code(), back["state"][0])
+
+
+async def test_an_unknown_state_or_a_bad_code_is_refused(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    client = ResontClient.from_config(oauth_config(fake), http, store)
+    with pytest.raises(ResontAuthError):
+        await client.exchange_code(fake.issue_code(), "forged-state")
+    state = client.authorize_url().state
+    with pytest.raises(ResontAuthError) as caught:
+        await client.exchange_code("not-a-code", state)
+    assert "authorisation code" in str(caught.value)
+
+
+async def test_rotating_refresh_tokens_are_stored(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
+    fake.rotate_refresh_tokens = True
+    _, refresh = fake.issue_tokens()
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake, refresh), store=store)
+    await client.me()
+    await client.refresh_tokens()
+    stored = OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY))
+    assert stored.refresh_token != refresh and stored.refresh_token in fake.refresh_tokens
+    assert refresh not in fake.refresh_tokens and fake.refresh_count == 2
+
+
+async def test_a_token_endpoint_failure_is_not_repeated(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    _, refresh = fake.issue_tokens()
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake, refresh), store=store, retry=recording_retry([]))
+    fake.faults.add("status", status=500, times=5, match=r"^POST web/oauth/token$")
+    with pytest.raises(ResontServerError):
+        await client.me()
+    assert len(fake.requests_to(r"web/oauth/token")) == 1  # a refresh may rotate tokens: never blindly
+
+
+async def test_oauth_secrets_never_reach_the_logs(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _, refresh = fake.issue_tokens()
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake, refresh), store=store, retry=recording_retry([]))
+    await client.me()
+    fake.expire_access_tokens()
+    await client.me()
+    secrets = [refresh, fake.client_secret, *fake.access_tokens]
+    assert not [s for s in secrets if s in caplog.text]
+    assert "access_token=***" in caplog.text
+    assert not [s for s in secrets if s in repr(client) or s in repr(client.oauth)]

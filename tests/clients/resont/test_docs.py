@@ -1,0 +1,41 @@
+"""The coverage table in docs/resont-client.md matches the client's endpoint table and methods."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot.clients.resont.client import ENDPOINTS, ResontClient
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "resont-client.md"
+ROW = re.compile(
+    r"^\| (?P<service>[^|]+) \| `(?P<call>[^`]+)` \| (?P<http>\w+) \| `(?P<path>[^`]+)` \| (?P<source>[^|]+)"
+    r" \| `(?P<key>[^`]+)` \|$"
+)
+
+
+def rows() -> dict[str, dict[str, str]]:
+    found = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        match = ROW.match(line)
+        if match:
+            found[match["key"]] = match.groupdict()
+    return found
+
+
+def test_every_endpoint_is_documented_with_its_method_and_path() -> None:
+    table = rows()
+    assert set(table) == set(ENDPOINTS)
+    for key, endpoint in ENDPOINTS.items():
+        row = table[key]
+        assert row["http"] == endpoint.method, key
+        assert row["path"].endswith(endpoint.path), key
+        assert row["source"].strip() == endpoint.source, key
+
+
+def test_documented_methods_exist() -> None:
+    for key, row in rows().items():
+        names = re.findall(r"(?:^|\), )([a-z_]+)\(", row["call"])
+        assert names, key
+        for name in names:
+            assert callable(getattr(ResontClient, name, None)), (key, name)

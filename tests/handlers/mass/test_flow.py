@@ -1,0 +1,575 @@
+"""Mass sends end to end: the real bot, a Telegram Bot API emulator, the MioGram fake.
+
+The admin walks through /mass in the admin group; assertions look at what the emulator shows
+(messages with edits applied, buttons, documents) and what reached the MioGram fake.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.clients.miogram.phones import parse_numbers
+from bot.massjobs import runner as mr
+from bot.runtime.context import Context
+from handlers.mass.wiring import MassFeature, start_from_post
+from tests.botapi.emulator import button_datas, text_of
+from tests.fakes.miogram import FakeMioGram
+from tests.fakes.resont import FakeResont
+from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT, AGENT, MIOGRAM_SECRET, RESONT_TOKEN, bot_running
+
+
+def numbers(count: int, start: int = 0) -> list[str]:
+    return [f"+98912{1000000 + start + i}" for i in range(count)]
+
+
+def national(number: str) -> str:
+    return "0" + number[3:]
+
+
+@asynccontextmanager
+async def mass_bot(telegram, fake: FakeMioGram | None = None, **overrides: Any) -> AsyncIterator[Application]:
+    fake = fake if fake is not None else FakeMioGram(secret=MIOGRAM_SECRET)
+    async with bot_running(
+        telegram.base_url,
+        miogram=fake,
+        resont=FakeResont(token=RESONT_TOKEN),
+        telegram_token=telegram.token,
+        **overrides,
+    ) as app:
+        mass = next(f.mass for f in app.bot_data.features if isinstance(f, MassFeature))
+        mass.progress_interval = 0.0  # every state is shown (the fake is fast)
+        yield app
+
+
+def store_of(app: Application):
+    return app.bot_data.services.store
+
+
+async def bot_says(
+    telegram, text: str, after: int = 0, chat: int = ADMIN_CHAT, timeout: float = 10.0
+) -> dict[str, Any]:
+    return await telegram.wait_for_bot_message(chat, lambda m: text in text_of(m), timeout=timeout, after=after)
+
+
+def button(message: dict[str, Any], prefix: str) -> str:
+    found = [d for d in button_datas(message) if d.startswith(prefix)]
+    assert found, f"no {prefix!r} button on {text_of(message)!r}: {button_datas(message)}"
+    return found[0]
+
+
+async def flow_to_preview(
+    telegram, audience: str, content: str = "Hello from the team", *, channel: str = "m", user: int = ADMIN
+) -> dict[str, Any]:
+    """/mass → paste the audience → the text → a channel → the preview card."""
+    start = max([m["message_id"] for m in telegram.messages(ADMIN_CHAT)] or [0])
+    telegram.user_sends(user, ADMIN_CHAT, "/mass")
+    ask = await bot_says(telegram, "step 1 of 3", after=start)
+    telegram.user_sends(user, ADMIN_CHAT, audience, reply_to=ask["message_id"])
+    step2 = await bot_says(telegram, "Step 2 of 3", after=ask["message_id"])
+    telegram.user_sends(user, ADMIN_CHAT, content, reply_to=step2["message_id"])
+    step3 = await bot_says(telegram, "Step 3 of 3", after=step2["message_id"])
+    telegram.user_presses(user, ADMIN_CHAT, step3["message_id"], f"mass:ch:{channel}")
+    return await bot_says(telegram, "preview", after=step3["message_id"])
+
+
+async def confirm(telegram, preview: dict[str, Any], user: int = ADMIN) -> str:
+    data = button(preview, "mass:go:")
+    telegram.user_presses(user, ADMIN_CHAT, preview["message_id"], data)
+    return data.split(":")[2]
+
+
+async def report_rows(botapi, job_id: str, timeout: float = 15.0) -> list[dict[str, str]]:
+    def find():
+        return [
+            m
+            for m in botapi.bot_messages(ADMIN_CHAT)
+            if (m.get("document") or {}).get("file_name") == f"mass-{job_id}.csv"
+        ]
+
+    docs = await botapi.wait_for(find, timeout=timeout)
+    data = botapi.file_bytes(docs[0]["document"]["file_id"]).decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(data)))
+
+
+def progress_message(app: Application, botapi, job_id: str) -> dict[str, Any]:
+    where = store_of(app).table(mr.TABLE).get(job_id)["progress"]
+    return botapi.message(where["chat_id"], where["message_id"])
+
+
+async def progress_showing(app: Application, botapi, job_id: str, text: str) -> dict[str, Any]:
+    """The progress message once it shows ``text`` (it is drawn in the background)."""
+
+    def check():
+        if not (store_of(app).table(mr.TABLE).get(job_id) or {}).get("progress"):
+            return None
+        message = progress_message(app, botapi, job_id)
+        return message if text in text_of(message) else None
+
+    return await botapi.wait_for(check)
+
+
+# --- the preview
+
+
+async def test_a_pasted_audience_previews_valid_invalid_duplicate_and_opted_out_numbers(telegram):
+    pasted = "09121234567, 0912 123 4567; +989121234568\n12345 | abc\n09351234567، ۰۹۱۲۱۲۳۴۵۶۹"
+    parsed = parse_numbers(pasted, "IR")
+    assert (len(parsed.valid), len(parsed.invalid), len(parsed.duplicates)) == (4, 2, 1)
+    async with mass_bot(telegram) as app:
+        store_of(app).table("optout").put("+989351234567", {"at": 0})
+        preview = await flow_to_preview(telegram, pasted, "Hi")
+        text = text_of(preview)
+        assert "Valid: 3" in text and "Invalid: 2" in text and "Duplicates: 1" in text and "Opted out: 1" in text
+        assert "12345 — too short" in text and "abc — not a number" in text
+        assert "Message: 2 of 4,096 bytes" in text
+        assert "Credit: 3 message credit(s) needed, 1000 left" in text
+        assert "Batches: 1 of up to 100 numbers" in text
+        datas = button_datas(preview)
+        job_id = button(preview, "mass:go:").split(":")[2]
+        assert {f"mass:go:{job_id}", f"mass:sched:{job_id}", f"mass:inv:{job_id}", f"mass:drop:{job_id}"} <= set(datas)
+        job = store_of(app).table(mr.TABLE).get(job_id)
+        assert job["status"] == mr.DRAFT
+        assert job["numbers"] == ["+989121234567", "+989121234568", "+989121234569"]
+        assert job["opted_out"] == ["+989351234567"]
+
+
+async def test_the_invalid_numbers_are_downloadable_with_their_reasons(botapi):
+    async with mass_bot(botapi):
+        preview = await flow_to_preview(botapi, "09121234567, 12345, hello, 0912123456789", "Hi")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], button(preview, "mass:inv:"))
+        doc = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "document" in m, after=preview["message_id"])
+        rows = list(csv.reader(io.StringIO(botapi.file_bytes(doc["document"]["file_id"]).decode("utf-8-sig"))))
+        assert rows[0] == ["input", "reason"]
+        assert dict(rows[1:]) == {"12345": "too short", "hello": "not a number", "0912123456789": "too long"}
+
+
+async def test_a_message_over_the_limit_is_refused_with_the_figure(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.set_limit("Message", 20)
+    async with mass_bot(botapi, fake):
+        preview = await flow_to_preview(botapi, "09121234567", "x" * 25)
+        text = text_of(preview)
+        assert "too long: 25 bytes, the limit is 20 bytes (5 bytes over)" in text
+        assert not any(d.startswith(("mass:go:", "mass:sched:")) for d in button_datas(preview))
+        job_id = button(preview, "mass:drop:").split(":")[2]
+        # A forged confirmation is refused too.
+        cq = botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:go:{job_id}", force=True)
+        answer = await botapi.wait_for(lambda: botapi.callback_answer(cq))
+        assert "cannot be confirmed" in answer["text"]
+        assert fake.sent == []
+
+
+async def test_mass_without_miogram_says_it_is_not_configured(botapi):
+    async with mass_bot(botapi, miogram_secret=""):
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+        await bot_says(botapi, "MioGram is not configured: set MIOGRAM_SECRET")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/credits")
+        replies = await botapi.wait_for(
+            lambda: [m for m in botapi.bot_messages(ADMIN_CHAT) if "not configured" in text_of(m)][1:]
+        )
+        assert replies
+
+
+async def test_cancel_leaves_the_flow_and_nothing_is_sent(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    async with mass_bot(botapi, fake) as app:
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+        ask = await bot_says(botapi, "step 1 of 3")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "09121234567", reply_to=ask["message_id"])
+        await bot_says(botapi, "Step 2 of 3")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/cancel")
+        await bot_says(botapi, "Mass send cancelled. Nothing was sent.")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "some text after the flow")
+        assert len(store_of(app).table(mr.TABLE)) == 0
+        assert fake.sent == []
+
+
+# --- running
+
+
+async def test_a_250_number_send_runs_as_three_batches_with_one_progress_message(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET, latency=0.05)
+    audience = numbers(250)
+    fake.not_delivered = {audience[10]}
+    async with mass_bot(botapi, fake) as app:
+        preview = await flow_to_preview(botapi, "\n".join(national(n) for n in audience))
+        assert "Valid: 250" in text_of(preview) and "Batches: 3 of up to 100 numbers" in text_of(preview)
+        job_id = await confirm(botapi, preview)
+        rows = await report_rows(botapi, job_id)
+        assert [len(c["Phone"].split(",")) for c in fake.calls_of("SendMessageMass")] == [100, 100, 50]
+        assert sorted(fake.sent_numbers()) == sorted(audience)
+        # one progress message, edited in place
+        progress = await progress_showing(app, botapi, job_id, "100%")
+        edits = [
+            r
+            for r in botapi.requests_of("editMessageText")
+            if r.params.get("message_id") == progress["message_id"] and r.ok
+        ]
+        assert len(edits) >= 3
+        assert sum(1 for m in botapi.bot_messages(ADMIN_CHAT) if text_of(m).startswith(f"📤 Mass send #{job_id}")) == 1
+        text = text_of(progress)
+        assert "done" in text and "100%" in text and "Sent: 249 · Not delivered: 1 · Left: 0 of 250" in text
+        assert "Batches done: 3 of 3" in text
+        assert button_datas(progress) == [f"mass:csv:{job_id}"]
+        # the report: every number once, with its outcome
+        assert [r["number"] for r in rows] == audience
+        assert {r["number"]: r["outcome"] for r in rows}[audience[10]] == "not_delivered"
+        assert sum(1 for r in rows if r["outcome"] == "sent") == 249
+        # the preview card says who confirmed it and lost its buttons
+        card = await botapi.wait_for(
+            lambda: (
+                "confirmed by" in text_of(botapi.message(ADMIN_CHAT, preview["message_id"]))
+                and botapi.message(ADMIN_CHAT, preview["message_id"])
+            )
+        )
+        assert button_datas(card) == []
+        # a second press of the (forged) confirm button does nothing
+        cq = botapi.user_presses(ADMIN_2, ADMIN_CHAT, preview["message_id"], f"mass:go:{job_id}", force=True)
+        assert "already" in (await botapi.wait_for(lambda: botapi.callback_answer(cq)))["text"]
+        assert len(fake.calls_of("SendMessageMass")) == 3
+
+
+async def test_no_credit_pauses_with_an_alert_and_resume_continues(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.set_credit("Message", 150)
+    audience = numbers(250)
+    async with mass_bot(botapi, fake) as app:
+        preview = await flow_to_preview(botapi, " ".join(audience))
+        assert "only 150 left" in text_of(preview)
+        job_id = await confirm(botapi, preview)
+        alert = await bot_says(botapi, "paused: no MioGram credit")
+        assert len(fake.sent) == 100
+        job = mr.load(store_of(app), job_id)
+        assert job["status"] == mr.PAUSED and job["pause_reason"] == mr.NO_CREDIT
+        assert mr.count(job).sent == 100 and job["units"][1]["results"] == {}
+        progress = await progress_showing(app, botapi, job_id, "paused")
+        assert f"mass:resume:{job_id}" in button_datas(progress)
+        fake.set_credit("Message", 500)
+        botapi.user_presses(ADMIN, ADMIN_CHAT, alert["message_id"], f"mass:resume:{job_id}")
+        rows = await report_rows(botapi, job_id)
+        assert sorted(fake.sent_numbers()) == sorted(audience) and len(fake.sent) == 250
+        assert [r["outcome"] for r in rows] == ["sent"] * 250
+        assert "mass:credit:" + job_id not in store_of(app).table("alerts")
+
+
+async def test_opted_out_numbers_never_reach_miogram(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    audience = numbers(12)
+    async with mass_bot(botapi, fake) as app:
+        botapi.user_sends(ADMIN, ADMIN_CHAT, f"/optout add {national(audience[0])}, {audience[5]} 123")
+        reply = await bot_says(botapi, "added to the opt-out list")
+        assert "2 number(s) added" in text_of(reply) and "123 — too short" in text_of(reply)
+        preview = await flow_to_preview(botapi, "\n".join(audience))
+        assert "Valid: 10" in text_of(preview) and "Opted out: 2" in text_of(preview)
+        job_id = await confirm(botapi, preview)
+        rows = await report_rows(botapi, job_id)
+        assert audience[0] not in fake.sent_numbers() and audience[5] not in fake.sent_numbers()
+        assert len(fake.sent) == 10
+        outcomes = {r["number"]: r["outcome"] for r in rows}
+        assert outcomes[audience[0]] == outcomes[audience[5]] == "opted_out"
+        assert len(rows) == 12 and len({r["number"] for r in rows}) == 12
+        botapi.user_sends(ADMIN, ADMIN_CHAT, f"/optout remove {audience[5]}")
+        await bot_says(botapi, "1 number(s) removed")
+        assert audience[5] not in store_of(app).table("optout")
+
+
+async def test_a_999_shows_an_unknown_card_and_the_report_check_settles_it(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.mass_999_over = 0
+    audience = numbers(30)
+    async with mass_bot(botapi, fake) as app:
+        preview = await flow_to_preview(botapi, " ".join(audience))
+        job_id = await confirm(botapi, preview)
+        card = await bot_says(botapi, "outcome unknown")
+        fake.mass_999_over = None
+        assert set(button_datas(card)) == {f"mass:resend:{job_id}:0", f"mass:skip:{job_id}:0", f"mass:check:{job_id}:0"}
+        progress = await progress_showing(app, botapi, job_id, "unknown outcome")
+        assert f"mass:resume:{job_id}" not in button_datas(progress)
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:check:{job_id}:0")
+        checked = await botapi.wait_for(
+            lambda: (
+                "report shows" in text_of(botapi.message(ADMIN_CHAT, card["message_id"]))
+                and botapi.message(ADMIN_CHAT, card["message_id"])
+            )
+        )
+        assert "shows 30 sent" in text_of(checked) and "0 are not in the report" in text_of(checked)
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:rmiss:{job_id}:0")
+        rows = await report_rows(botapi, job_id)
+        assert len(fake.sent) == 30 and len(set(fake.sent_numbers())) == 30
+        assert [r["outcome"] for r in rows] == ["sent"] * 30
+        await botapi.wait_for(
+            lambda: "took MioGram's report" in text_of(botapi.message(ADMIN_CHAT, card["message_id"]))
+        )
+
+
+async def test_pause_then_cancel_ends_the_send_with_a_report(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.set_credit("Message", 100)
+    audience = numbers(150)
+    async with mass_bot(botapi, fake) as app:
+        job_id = await confirm(botapi, await flow_to_preview(botapi, " ".join(audience)))
+        await bot_says(botapi, "paused: no MioGram credit")
+        progress = await progress_showing(app, botapi, job_id, "paused")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], f"mass:cancel:{job_id}")
+        rows = await report_rows(botapi, job_id)
+        assert [r["outcome"] for r in rows] == ["sent"] * 100 + ["not_sent"] * 50
+        await progress_showing(app, botapi, job_id, "cancelled")
+        assert store_of(app).table(mr.TABLE).get(job_id)["status"] == mr.CANCELLED
+
+
+async def test_an_agent_cannot_confirm_a_mass_send(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    async with mass_bot(botapi, fake) as app:
+        preview = await flow_to_preview(botapi, "09121234567")
+        cq = botapi.user_presses(AGENT, ADMIN_CHAT, preview["message_id"], button(preview, "mass:go:"))
+        answer = await botapi.wait_for(lambda: botapi.callback_answer(cq))
+        assert answer["show_alert"] and "not for your role" in answer["text"]
+        job_id = button(preview, "mass:go:").split(":")[2]
+        assert store_of(app).table(mr.TABLE).get(job_id)["status"] == mr.DRAFT and fake.sent == []
+        botapi.user_sends(AGENT, ADMIN_CHAT, "/mass")
+        await bot_says(botapi, "You may not use /mass")
+
+
+# --- files, lists, media, schedule
+
+
+async def test_a_csv_upload_with_the_column_named_in_the_caption(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    data = b"name,home,mobile2\nAli,02188776655,09121234567\nSara,02188776656,09121234568\nBad,1,x\n"
+    async with mass_bot(botapi, fake):
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+        ask = await bot_says(botapi, "step 1 of 3")
+        botapi.user_sends_document(
+            ADMIN, ADMIN_CHAT, data, "customers&co.csv", caption="mobile2", reply_to=ask["message_id"]
+        )
+        step2 = await bot_says(botapi, "Step 2 of 3", after=ask["message_id"])
+        assert "2 valid number(s), 1 invalid" in text_of(step2)
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "Hi", reply_to=step2["message_id"])
+        step3 = await bot_says(botapi, "Step 3 of 3", after=step2["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:w")
+        preview = await bot_says(botapi, "preview", after=step3["message_id"])
+        assert "file customers&co.csv" in text_of(preview) and "WhatsApp (beta" in text_of(preview)
+        job_id = await confirm(botapi, preview)
+        await report_rows(botapi, job_id)
+        assert [c["Func"] for c in fake.calls if c["Func"].startswith("Send")] == ["SendMessageWhatsAppMass"]
+
+
+async def test_a_file_without_a_phone_column_asks_which_column(botapi):
+    data = b"code,ref\n12,9121234567\n13,9121234568\n"
+    async with mass_bot(botapi):
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+        ask = await bot_says(botapi, "step 1 of 3")
+        botapi.user_sends_document(ADMIN, ADMIN_CHAT, data, "x.csv", caption="phone", reply_to=ask["message_id"])
+        column = await bot_says(botapi, "Columns found: code, ref", after=ask["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, column["message_id"], "mass:col:1")
+        step2 = await bot_says(botapi, "Step 2 of 3", after=column["message_id"])
+        assert "2 valid number(s)" in text_of(step2)
+
+
+async def test_a_saved_list_is_made_with_lists_and_picked_in_mass(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    audience = numbers(4)
+    async with mass_bot(botapi, fake) as app:
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/lists new VIP customers")
+        ask = await bot_says(botapi, "numbers of the list “VIP customers”")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "\n".join(audience + [audience[0], "nope"]), reply_to=ask["message_id"])
+        saved = await bot_says(botapi, "saved with 4 number(s)")
+        assert "1 invalid, 1 duplicate(s)" in text_of(saved)
+        list_id = next(iter(store_of(app).table("lists").items()))[0]
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/lists")
+        overview = await bot_says(botapi, "Saved lists", after=saved["message_id"])
+        assert f"lists:show:{list_id}" in button_datas(overview)
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+        start = await bot_says(botapi, "step 1 of 3", after=overview["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, start["message_id"], f"mass:aud:{list_id}")
+        step2 = await bot_says(botapi, "Step 2 of 3", after=start["message_id"])
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "To the VIPs", reply_to=step2["message_id"])
+        step3 = await bot_says(botapi, "Step 3 of 3", after=step2["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
+        preview = await bot_says(botapi, "preview", after=step3["message_id"])
+        assert "list “VIP customers”" in text_of(preview) and "Valid: 4" in text_of(preview)
+        job_id = await confirm(botapi, preview)
+        await report_rows(botapi, job_id)
+        assert sorted(fake.sent_numbers()) == sorted(audience)
+        # delete it
+        botapi.user_presses(ADMIN, ADMIN_CHAT, overview["message_id"], f"lists:show:{list_id}")
+        card = await bot_says(botapi, "VIP customers: 4 number(s)", after=overview["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"lists:del:{list_id}")
+        sure = await bot_says(botapi, "Delete the list", after=card["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, sure["message_id"], f"lists:delok:{list_id}")
+        await botapi.wait_for(lambda: len(store_of(app).table("lists")) == 0)
+
+
+async def test_a_photo_with_a_caption_is_sent_as_a_file_then_a_message(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
+    audience = numbers(3)
+    async with mass_bot(botapi, fake):
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+        ask = await bot_says(botapi, "step 1 of 3")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, " ".join(audience), reply_to=ask["message_id"])
+        step2 = await bot_says(botapi, "Step 2 of 3", after=ask["message_id"])
+        botapi.user_sends_photo(ADMIN, ADMIN_CHAT, photo, caption="New collection", reply_to=step2["message_id"])
+        preview = await bot_says(botapi, "preview", after=step2["message_id"])
+        text = text_of(preview)
+        assert "File: photo (.jpg)" in text and "within the limit of 5.0 MB" in text
+        assert "Text after the file: 14 of 4,096 bytes" in text
+        assert "3 photo credit(s) needed" in text and "3 message credit(s) needed" in text
+        job_id = await confirm(botapi, preview)
+        rows = await report_rows(botapi, job_id)
+        assert [c["Func"] for c in fake.calls if c["Func"].startswith("Send")] == ["SendPhotoMass", "SendMessageMass"]
+        assert fake.received_files[0].extension == "jpg"
+        assert fake.received_files[0].sha256 == hashlib.sha256(photo).hexdigest()
+        assert [r["caption"] for r in rows] == ["sent"] * 3
+
+
+async def test_a_send_scheduled_for_later_can_be_started_early(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    async with mass_bot(botapi, fake) as app:
+        preview = await flow_to_preview(botapi, "09121234567 09121234568")
+        job_id = button(preview, "mass:go:").split(":")[2]
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:sched:{job_id}")
+        ask = await bot_says(botapi, "When should mass send", after=preview["message_id"])
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "yesterday-ish", reply_to=ask["message_id"])
+        again = await bot_says(botapi, "Reply with another time", after=ask["message_id"])
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "+2h", reply_to=again["message_id"])
+        await bot_says(botapi, f"Mass send #{job_id} is scheduled for", after=again["message_id"])
+        services = app.bot_data.services
+        assert [key for key, _ in services.scheduler.pending()] == [f"mass:{job_id}"]
+        progress = await progress_showing(app, botapi, job_id, "Starts at")
+        assert "scheduled" in text_of(progress)
+        assert fake.sent == []
+        botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], f"mass:go:{job_id}")
+        await report_rows(botapi, job_id)
+        assert len(fake.sent) == 2 and services.scheduler.pending() == []
+
+
+async def test_credits_limits_and_report_answer_directly(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.set_credit("Video", 0)
+    async with mass_bot(botapi, fake):
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/credits")
+        credits = await bot_says(botapi, "MioGram credit")
+        assert "message: 1,000" in text_of(credits) and "video: 0 ⚠️ exhausted" in text_of(credits)
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/limits")
+        limits = await bot_says(botapi, "MioGram limits")
+        assert "Message: 4,096 bytes" in text_of(limits) and "Photo: 5.0 MB" in text_of(limits)
+        job_id = await confirm(botapi, await flow_to_preview(botapi, "09121234567"))
+        await report_rows(botapi, job_id)
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/report")
+        report = await bot_says(botapi, "Recent mass sends")
+        text = text_of(report)
+        assert f"#{job_id} — done — 1/1 sent" in text
+        assert "MioGram's send report (last 1 records): 1 delivered" in text and "+989121234567" in text
+        assert f"mass:csv:{job_id}" in button_datas(report)
+
+
+# --- the Bridge
+
+
+async def test_an_approved_post_can_be_sent_to_a_saved_list(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    audience = numbers(3)
+    async with mass_bot(botapi, fake) as app:
+        store_of(app).table("lists").put("abc123", {"name": "Newsletter", "numbers": audience})
+        context = Context(app)
+        job_id = await start_from_post(
+            context,
+            admin_id=ADMIN,
+            chat_id=ADMIN_CHAT,
+            caption="Our new post",
+            media=b"\x89PNG\r\n\x1a\n" + b"p" * 300,
+            media_ext="png",
+        )
+        picker = await bot_says(botapi, "Send this post to a saved list")
+        assert button_datas(picker) == [f"mass:pick:{job_id}:abc123", f"mass:drop:{job_id}"]
+        botapi.user_presses(ADMIN, ADMIN_CHAT, picker["message_id"], f"mass:pick:{job_id}:abc123")
+        preview = await botapi.wait_for(
+            lambda: (
+                "preview" in text_of(botapi.message(ADMIN_CHAT, picker["message_id"]))
+                and botapi.message(ADMIN_CHAT, picker["message_id"])
+            )
+        )
+        assert "list “Newsletter”" in text_of(preview) and "File: photo (.png)" in text_of(preview)
+        await confirm(botapi, preview)
+        await report_rows(botapi, job_id)
+        assert [c["Func"] for c in fake.calls if c["Func"].startswith("Send")] == ["SendPhotoMass", "SendMessageMass"]
+        assert sorted(n for f, n in fake.sent if f == "SendMessageMass") == sorted(audience)
+
+
+async def test_optout_import_from_a_file_and_list_replace(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    audience = numbers(5)
+    async with mass_bot(botapi, fake) as app:
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/optout import")
+        ask = await bot_says(botapi, "Reply with the numbers to opt out")
+        data = ("name;mobile\n" + "\n".join(f"x;{national(n)}" for n in audience[:2]) + "\n").encode()
+        botapi.user_sends_document(ADMIN, ADMIN_CHAT, data, "stop.csv", reply_to=ask["message_id"])
+        await bot_says(botapi, "2 number(s) added to the opt-out list", after=ask["message_id"])
+        assert audience[0] in store_of(app).table("optout") and audience[1] in store_of(app).table("optout")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/optout")
+        listing = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "2 number(s) are opted out" in text_of(m))
+        assert botapi.file_bytes(listing["document"]["file_id"]).decode().split() == sorted(audience[:2])
+        # a list, then its numbers replaced
+        store_of(app).table("lists").put("a1", {"name": "Old", "numbers": audience[:1]})
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/lists")
+        overview = await bot_says(botapi, "Saved lists")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, overview["message_id"], "lists:show:a1")
+        card = await bot_says(botapi, "Old: 1 number(s)", after=overview["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], "lists:repl:a1")
+        ask = await bot_says(botapi, "new numbers of the list “Old”", after=card["message_id"])
+        botapi.user_sends(ADMIN, ADMIN_CHAT, " ".join(audience), reply_to=ask["message_id"])
+        await bot_says(botapi, "List “Old” now has 5 number(s)", after=ask["message_id"])
+        assert store_of(app).table("lists").get("a1")["numbers"] == audience
+        # the opted-out ones are counted and left out when the list is used
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+        start = await bot_says(botapi, "step 1 of 3", after=ask["message_id"])
+        botapi.user_presses(ADMIN, ADMIN_CHAT, start["message_id"], "mass:aud:a1")
+        step2 = await bot_says(botapi, "Step 2 of 3", after=start["message_id"])
+        assert "2 opted out" in text_of(step2)
+
+
+async def test_the_flow_speaks_persian_to_a_persian_admin(botapi):
+    async with mass_bot(botapi) as app:
+        store_of(app).table("users").put(str(ADMIN), {"lang": "fa"})
+        preview = await _persian_preview(botapi)
+        text = text_of(preview)
+        assert "پیش‌نمایش" in text and "معتبر: \u2068۲\u2069" in text
+        assert any(
+            b["text"] == "✅ همین حالا بفرست" for row in botapi.buttons(ADMIN_CHAT, preview["message_id"]) for b in row
+        )
+
+
+async def _persian_preview(botapi) -> dict[str, Any]:
+    botapi.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+    ask = await bot_says(botapi, "گام ۱ از ۳")
+    botapi.user_sends(ADMIN, ADMIN_CHAT, "۰۹۱۲۱۲۳۴۵۶۷ ، ۰۹۱۲۱۲۳۴۵۶۸", reply_to=ask["message_id"])
+    step2 = await bot_says(botapi, "گام ۲ از ۳", after=ask["message_id"])
+    botapi.user_sends(ADMIN, ADMIN_CHAT, "سلام", reply_to=step2["message_id"])
+    step3 = await bot_says(botapi, "گام ۳ از ۳", after=step2["message_id"])
+    botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
+    return await bot_says(botapi, "پیش‌نمایش", after=step3["message_id"])
+
+
+async def test_a_preview_that_could_not_reach_miogram_can_be_checked_again(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.faults.add("status", status=200, body="oops", match="APIGetLimits")
+    async with mass_bot(botapi, fake):
+        preview = await flow_to_preview(botapi, "09121234567")
+        assert "limits and credit could not be read" in text_of(preview)
+        assert not any(d.startswith("mass:go:") for d in button_datas(preview))
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], button(preview, "mass:prev:"))
+        checked = await botapi.wait_for(
+            lambda: (
+                any(d.startswith("mass:go:") for d in button_datas(botapi.message(ADMIN_CHAT, preview["message_id"])))
+                and botapi.message(ADMIN_CHAT, preview["message_id"])
+            )
+        )
+        assert "Credit: 1 message credit(s) needed" in text_of(checked)
