@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.massjobs import runner as mr
+from bot.massjobs import docs as md
+from bot.massjobs.spool import drop_spool, spool_dir
+from bot.massjobs.storage import new_id
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from handlers.mass import files as mass_files
@@ -52,7 +54,7 @@ async def start_from_post(
         )
         return None
     text = (caption or "").strip() or None
-    job_id = mr.new_id()
+    job_id = new_id()
     content: dict[str, Any] = {"text": text, "media": None}
     if media is not None:
         try:
@@ -97,8 +99,8 @@ async def start_from_post(
         return job_id
     choices = sorted(lists.items(), key=lambda kv: kv[1].get("name", "").lower())[:MAX_LIST_BUTTONS]
     if not choices:
-        mass._update_job(job_id, lambda j: j.update(status=mr.CANCELLED, report_sent=True))
-        mr.drop_spool(job)
+        mass.jobs.update(job_id, status=md.CANCELLED, report_sent=True)
+        drop_spool(job)
         await context.bot.send_message(
             chat_id, services.t("mass.bridge_no_lists", admin_id), message_thread_id=thread_id
         )
@@ -118,12 +120,12 @@ async def start_from_post(
         reply_markup=InlineKeyboardMarkup(rows(buttons, 1)),
         message_thread_id=thread_id,
     )
-    mass._update_job(job_id, lambda j: j.update(preview={"chat_id": message.chat_id, "message_id": message.message_id}))
+    mass.jobs.update(job_id, preview={"chat_id": message.chat_id, "message_id": message.message_id})
     return job_id
 
 
 async def _bridge_media(mass: Mass, job_id: str, media: bytes | str, media_ext: str | None) -> dict[str, Any]:
-    directory = mr.spool_dir(mass.services)
+    directory = spool_dir(mass.services.store.path)
     if isinstance(media, (bytes, bytearray)):
         if not media_ext:
             raise ValueError("media_ext is needed with bytes")
@@ -136,7 +138,7 @@ async def _bridge_media(mass: Mass, job_id: str, media: bytes | str, media_ext: 
         raise ValueError("the media is neither bytes nor an http(s) URL")
     ext = (media_ext or Path(urlsplit(url).path).suffix or ".jpg").strip(".").lower()
     path = directory / f"{job_id}.{ext}"
-    await mass._download_url(url, path)
+    await mass.download_url(url, path)
     return media_info(path, ext, url=url, name=Path(urlsplit(url).path).name or f"post.{ext}")
 
 

@@ -14,7 +14,7 @@ from telegram.error import BadRequest
 
 from bot.clients.miogram.client import Media, MediaKind
 from bot.clients.miogram.phones import InvalidPhone, normalize
-from bot.massjobs import runner as mr
+from bot.massjobs import docs as md
 from bot.runtime.i18n import to_persian_digits
 from bot.runtime.services import Services
 
@@ -144,7 +144,7 @@ def status_label(services: Services, user_id: int | None, job: dict[str, Any]) -
 
 
 def pause_text(services: Services, user_id: int | None, job: dict[str, Any]) -> str:
-    reason = job.get("pause_reason") or mr.BY_ADMIN
+    reason = job.get("pause_reason") or md.BY_ADMIN
     return services.t(f"mass.paused_{reason}", user_id, detail=html.escape(job.get("pause_detail") or ""))
 
 

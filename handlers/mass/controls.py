@@ -9,7 +9,7 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.massjobs import runner as mr
+from bot.massjobs import docs as md
 from bot.runtime.context import Context
 from bot.text.timeparse import TimeParseError, format_when, parse_when
 from handlers.replies import ask
@@ -20,10 +20,10 @@ class ControlsMixin:
 
     async def _on_go(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        if job["status"] == mr.DRAFT and job.get("blocked", True):
+        if job["status"] == md.DRAFT and job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
             return
-        was_scheduled = job["status"] == mr.SCHEDULED
+        was_scheduled = job["status"] == md.SCHEDULED
         ok, job = await self.runner.confirm(job["id"], user_id)  # type: ignore[union-attr]
         if not ok:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
@@ -37,7 +37,7 @@ class ControlsMixin:
 
     async def _on_schedule(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        if job["status"] != mr.DRAFT or job.get("blocked", True):
+        if job["status"] != md.DRAFT or job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
             return
         await query.answer()
@@ -58,8 +58,8 @@ class ControlsMixin:
         message = update.effective_message
         user_id = update.effective_user.id
         job_id = str(doc.get("data", {}).get("job_id", ""))
-        job = mr.load(services.store, job_id)
-        if job is None or job["status"] != mr.DRAFT:
+        job = self.jobs.get(job_id)
+        if job is None or job["status"] != md.DRAFT:
             await message.reply_text(services.t("mass.job_unknown", user_id))
             return
         lang = services.lang(user_id)
@@ -87,7 +87,7 @@ class ControlsMixin:
             services.t("mass.scheduled", user_id, job=job_id, when=when, zone=services.config.timezone),
             parse_mode="HTML",
         )
-        job = mr.load(services.store, job_id) or job
+        job = self.jobs.get(job_id) or job
         preview = job.get("preview")
         if preview:
             try:
@@ -100,7 +100,7 @@ class ControlsMixin:
 
     async def _on_drop(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        if job["status"] != mr.DRAFT:
+        if job["status"] != md.DRAFT:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
         await self.runner.cancel(job["id"], user_id)  # type: ignore[union-attr]
@@ -110,7 +110,7 @@ class ControlsMixin:
     async def _on_pause(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         after = await self.runner.pause(job["id"], user_id)  # type: ignore[union-attr]
-        ok = after is not None and after["status"] == mr.PAUSED
+        ok = after is not None and after["status"] == md.PAUSED
         await query.answer(services.t("mass.paused_ok" if ok else "mass.not_running", user_id))
 
     async def _on_resume(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
@@ -125,18 +125,18 @@ class ControlsMixin:
                 who = html.escape(query.from_user.full_name)
                 await self._edit_query_message(update, services.t("mass.resumed_card", user_id, job=job["id"], who=who))
             return
-        if after is not None and any(u["state"] == mr.UNKNOWN for u in after.get("units", [])):
+        if after is not None and any(u["state"] == md.UNKNOWN for u in after.get("units", [])):
             await query.answer(services.t("mass.decide_unknown_first", user_id), show_alert=True)
         else:
             await query.answer(services.t("mass.not_paused", user_id), show_alert=True)
 
     async def _on_cancel(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        if job["status"] in mr.FINISHED:
+        if job["status"] in md.FINISHED:
             await query.answer(services.t("mass.already_finished", user_id), show_alert=True)
             return
         after = await self.runner.cancel(job["id"], user_id)  # type: ignore[union-attr]
-        key = "mass.cancelling" if after and after["status"] == mr.CANCELLING else "mass.cancelled_ok"
+        key = "mass.cancelling" if after and after["status"] == md.CANCELLING else "mass.cancelled_ok"
         await query.answer(services.t(key, user_id))
         if (
             query.message is not None

@@ -19,7 +19,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandl
 from telegram.warnings import PTBUserWarning
 
 from bot.clients.miogram.phones import PhoneFileError, PhoneParse, parse_csv, parse_numbers
-from bot.massjobs import runner as mr
+from bot.massjobs.spool import drop_media, spool_dir
+from bot.massjobs.storage import new_id
 from bot.runtime.context import Context
 from handlers.mass import files as mass_files
 from handlers.replies import find_target
@@ -141,7 +142,7 @@ class Flow:
         data = context.user_data.get(self._key(update)) or {}
         media = (data.get("content") or {}).get("media")
         if media:
-            mr.drop_spool({"content": {"media": media}})
+            drop_media(media)
 
     # --- entry
 
@@ -154,7 +155,7 @@ class Flow:
         self._drop_media(context, update)
         message = update.effective_message
         context.user_data[self._key(update)] = {
-            "job_id": mr.new_id(),
+            "job_id": new_id(),
             "chat_id": update.effective_chat.id,
             "thread_id": message.message_thread_id if message.is_topic_message else None,
         }
@@ -316,7 +317,7 @@ class Flow:
         flow = self._data(context, update)
         self._drop_media(context, update)  # an earlier file of this flow, if any
         flow.pop("content", None)
-        path = mr.spool_dir(services) / f"{flow['job_id']}.{attachment.extension}"
+        path = spool_dir(services.store.path) / f"{flow['job_id']}.{attachment.extension}"
         try:
             await mass_files.download_to(context, attachment, path, mass_files.TELEGRAM_DOWNLOAD_MAX)
         except mass_files.TooBig as exc:

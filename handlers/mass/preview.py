@@ -9,7 +9,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from bot.clients.miogram.client import MediaKind, MioGramError
-from bot.massjobs import runner as mr
+from bot.massjobs import docs as md
+from bot.massjobs import units as mu
 from bot.runtime.context import Context
 from handlers.mass.common import (
     button,
@@ -45,10 +46,10 @@ class PreviewMixin:
         services = self.services
         job = {
             "id": job_id,
-            "status": mr.DRAFT,
+            "status": md.DRAFT,
             "source": source,
             "created_by": user_id,
-            "created_at": mr.now_ts(services),
+            "created_at": services.clock().timestamp(),
             "chat_id": chat_id,
             "thread_id": thread_id,
             "content": content,
@@ -57,7 +58,7 @@ class PreviewMixin:
             "units": [],
         }
         set_audience(services, job, audience)
-        mr.save_job(services.store, job)
+        self.jobs.save(job)
         return job
 
     async def render_preview(self, job: dict[str, Any], user_id: int | None) -> tuple[str, InlineKeyboardMarkup]:
@@ -162,14 +163,14 @@ class PreviewMixin:
                 lines.append(t(key, needed=needed, left=max(left, 0), kind=t(f"mass.credit_{kind}")))
         size = job["batch_size"]
         batches = -(-len(numbers) // size) if numbers else 0
-        requests = batches * len(mr.parts_of(content))
+        requests = batches * len(mu.parts_of(content))
         lines.append(
             t(
                 "mass.preview_batches",
                 batches=batches,
                 size=size,
                 requests=requests,
-                minutes=max(1, round(len(numbers) * len(mr.parts_of(content)) / 60)) if numbers else 0,
+                minutes=max(1, round(len(numbers) * len(mu.parts_of(content)) / 60)) if numbers else 0,
             )
         )
         for reason in blocked:
@@ -187,7 +188,7 @@ class PreviewMixin:
         if job["invalid"]:
             buttons.append(button(t("mass.btn_invalid"), f"mass:inv:{job_id}"))
         buttons.append(button(t("mass.btn_cancel"), f"mass:drop:{job_id}"))
-        self._update_job(job_id, lambda j: j.update(blocked=bool(blocked)))
+        self.jobs.update(job_id, blocked=bool(blocked))
         job["blocked"] = bool(blocked)
         return "\n".join(lines), InlineKeyboardMarkup(rows(buttons))
 
@@ -200,9 +201,7 @@ class PreviewMixin:
             parse_mode="HTML",
             message_thread_id=job.get("thread_id"),
         )
-        self._update_job(
-            job["id"], lambda j: j.update(preview={"chat_id": message.chat_id, "message_id": message.message_id})
-        )
+        self.jobs.update(job["id"], preview={"chat_id": message.chat_id, "message_id": message.message_id})
 
     async def _on_invalid(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
@@ -219,7 +218,7 @@ class PreviewMixin:
     async def _on_recheck(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         query, user_id = update.callback_query, update.callback_query.from_user.id
         await query.answer()
-        if job["status"] != mr.DRAFT:
+        if job["status"] != md.DRAFT:
             return
         set_audience(
             context.services,
@@ -231,14 +230,14 @@ class PreviewMixin:
                 "duplicates": job["duplicates"],
             },
         )
-        mr.save_job(context.services.store, job)
+        self.jobs.save(job)
         text, markup = await self.render_preview(job, user_id)
         await self._edit_query_message(update, text, markup)
 
     async def _on_pick(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
         """The Bridge: a saved list chosen for a draft made from a post."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        if job["status"] != mr.DRAFT or len(parts) < 4:
+        if job["status"] != md.DRAFT or len(parts) < 4:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
         saved = services.store.table("lists").get(parts[3])
@@ -247,10 +246,7 @@ class PreviewMixin:
             return
         await query.answer()
         set_audience(services, job, list_audience(services, user_id, saved))
-        mr.save_job(services.store, job)
+        self.jobs.save(job)
         text, markup = await self.render_preview(job, user_id)
         await self._edit_query_message(update, text, markup)
-        self._update_job(
-            job["id"],
-            lambda j: j.update(preview={"chat_id": query.message.chat_id, "message_id": query.message.message_id}),
-        )
+        self.jobs.update(job["id"], preview={"chat_id": query.message.chat_id, "message_id": query.message.message_id})

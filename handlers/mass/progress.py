@@ -12,7 +12,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from bot.massjobs import runner as mr
+from bot.massjobs import counts
+from bot.massjobs import docs as md
 from bot.runtime.services import NO_PREVIEW
 from bot.text.timeparse import format_when
 from handlers.mass.common import button, fmt_duration, fmt_num, not_modified, pause_text, rows, status_label, utc
@@ -56,8 +57,8 @@ class ProgressMixin:
     async def _paint(self, job_id: str) -> None:
         services = self.services
         async with services.locks(f"mass-progress:{job_id}"):
-            current = mr.load(services.store, job_id)
-            if current is None or current.get("status") == mr.DRAFT:
+            current = self.jobs.get(job_id)
+            if current is None or current.get("status") == md.DRAFT:
                 return
             text, markup = self.render_progress(current)
             where = current.get("progress")
@@ -77,7 +78,7 @@ class ProgressMixin:
                         link_preview_options=NO_PREVIEW,
                     )
                     self._last_text[job_id] = shown
-                    if current.get("status") in mr.FINISHED:
+                    if current.get("status") in md.FINISHED:
                         self._forget(job_id)
                     return
                 except BadRequest as exc:
@@ -94,9 +95,7 @@ class ProgressMixin:
                 log.warning("mass job %s: could not post the progress message: %s", job_id, exc)
                 return
             self._last_text[job_id] = shown
-            self._update_job(
-                job_id, lambda j: j.update(progress={"chat_id": message.chat_id, "message_id": message.message_id})
-            )
+            self.jobs.update(job_id, progress={"chat_id": message.chat_id, "message_id": message.message_id})
 
     def _forget(self, job_id: str) -> None:
         self._last_text.pop(job_id, None)
@@ -108,13 +107,15 @@ class ProgressMixin:
         t = lambda key, **v: services.t(key, None, **v)  # noqa: E731
         job_id = job["id"]
         status = job["status"]
-        c = mr.count(job)
+        c = counts.count(job)
         lines = [t("mass.progress_title", job=job_id, status=status_label(services, None, job))]
-        if status == mr.SCHEDULED:
+        if status == md.SCHEDULED:
             when = format_when(utc(job.get("run_at")), tz=services.tz, lang=lang)
             lines.append(t("mass.progress_scheduled", when=when))
         done = c.processed
-        lines.append(t("mass.progress_bar", bar=mr.progress_bar(done, c.total), percent=mr.percent(done, c.total)))
+        lines.append(
+            t("mass.progress_bar", bar=counts.progress_bar(done, c.total), percent=counts.percent(done, c.total))
+        )
         lines.append(
             t(
                 "mass.progress_counts",
@@ -132,23 +133,23 @@ class ProgressMixin:
         if extras:
             lines.append(" · ".join(extras))
         lines.append(t("mass.progress_batches", done=c.batches_done, total=c.batches))
-        if status in (mr.RUNNING, mr.CANCELLING):
-            rate = mr.rate_per_minute(job)
-            eta = mr.eta_seconds(job)
+        if status in (md.RUNNING, md.CANCELLING):
+            rate = counts.rate_per_minute(job)
+            eta = counts.eta_seconds(job)
             if rate is not None and eta is not None:
                 lines.append(t("mass.progress_rate", rate=fmt_num(round(rate, 1), lang), eta=fmt_duration(eta, lang)))
-        if status == mr.PAUSED:
+        if status == md.PAUSED:
             lines.append(pause_text(services, None, job))
         if job.get("channel") == "whatsapp":
             lines.append(t("mass.progress_whatsapp"))
         buttons: list[InlineKeyboardButton] = []
-        if status == mr.RUNNING:
+        if status == md.RUNNING:
             buttons = [
                 button(t("mass.btn_pause"), f"mass:pause:{job_id}"),
                 button(t("mass.btn_stop"), f"mass:cancel:{job_id}"),
             ]
-        elif status == mr.PAUSED:
-            unknown = next((i for i, u in enumerate(job.get("units", [])) if u["state"] == mr.UNKNOWN), None)
+        elif status == md.PAUSED:
+            unknown = next((i for i, u in enumerate(job.get("units", [])) if u["state"] == md.UNKNOWN), None)
             if unknown is None:
                 buttons.append(button(t("mass.btn_resume"), f"mass:resume:{job_id}"))
             else:  # the same choice as on the batch's card, in case that card could not be sent
@@ -157,11 +158,11 @@ class ProgressMixin:
                     button(t("mass.btn_skip"), f"mass:skip:{job_id}:{unknown}"),
                 ]
             buttons.append(button(t("mass.btn_stop"), f"mass:cancel:{job_id}"))
-        elif status == mr.SCHEDULED:
+        elif status == md.SCHEDULED:
             buttons = [
                 button(t("mass.btn_send_now"), f"mass:go:{job_id}"),
                 button(t("mass.btn_stop"), f"mass:cancel:{job_id}"),
             ]
-        elif status in mr.FINISHED and job.get("units"):
+        elif status in md.FINISHED and job.get("units"):
             buttons = [button(t("mass.btn_csv"), f"mass:csv:{job_id}")]
         return "\n".join(lines), InlineKeyboardMarkup(rows(buttons)) if buttons else None

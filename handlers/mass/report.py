@@ -12,7 +12,10 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
 from bot.clients.miogram.client import MioGramError
-from bot.massjobs import runner as mr
+from bot.massjobs import counts
+from bot.massjobs import docs as md
+from bot.massjobs.report import report_csv
+from bot.massjobs.storage import load
 from bot.runtime.context import Context
 from bot.runtime.services import NO_PREVIEW
 from bot.text.timeparse import format_when
@@ -26,8 +29,8 @@ class ReportMixin:
 
     async def finished(self, job: dict[str, Any]) -> None:
         services = self.services
-        c = mr.count(job)
-        key = "mass.finished_done" if job["status"] == mr.DONE else "mass.finished_cancelled"
+        c = counts.count(job)
+        key = "mass.finished_done" if job["status"] == md.DONE else "mass.finished_cancelled"
         caption = services.t(
             key,
             None,
@@ -46,7 +49,7 @@ class ReportMixin:
         self, bot, job: dict[str, Any], caption: str, chat_id: int | None = None, thread_id: int | None = None
     ) -> None:
         services = self.services
-        document = InputFile(mr.report_csv(job), filename=f"mass-{job['id']}.csv")
+        document = InputFile(report_csv(job), filename=f"mass-{job['id']}.csv")
         target = chat_id if chat_id is not None else services.config.admin_chat_id
         thread = thread_id if chat_id is not None else services.topic("mass")
         try:
@@ -62,7 +65,7 @@ class ReportMixin:
             await query.answer(services.t("mass.no_report_yet", user_id), show_alert=True)
             return
         await query.answer()
-        c = mr.count(job)
+        c = counts.count(job)
         caption = services.t(
             "mass.csv_caption",
             user_id,
@@ -85,17 +88,17 @@ class ReportMixin:
         user_id = update.effective_user.id
         lang = services.lang(user_id)
         recent = sorted(
-            (doc for _, doc in services.store.table(mr.TABLE).items() if doc.get("status") != mr.DRAFT),
+            (doc for _, doc in services.store.table(md.TABLE).items() if doc.get("status") != md.DRAFT),
             key=lambda d: d.get("created_at", 0),
             reverse=True,
         )[:8]
-        jobs = [job for job in (mr.load(services.store, doc["id"]) for doc in recent) if job is not None]
+        jobs = [job for job in (load(services.store, doc["id"]) for doc in recent) if job is not None]
         lines = [services.t("mass.report_title", user_id)]
         buttons = []
         if not jobs:
             lines.append(services.t("mass.report_no_jobs", user_id))
         for job in jobs:
-            c = mr.count(job)
+            c = counts.count(job)
             when = format_when(utc(job.get("created_at")), tz=services.tz, lang=lang)
             lines.append(
                 services.t(

@@ -12,7 +12,9 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot.clients.miogram.client import MioGramError, Outcome
-from bot.massjobs import runner as mr
+from bot.massjobs import counts
+from bot.massjobs import docs as md
+from bot.massjobs import units as mu
 from bot.runtime.context import Context
 from handlers.mass.common import button, record_number, rows, unit_funcs
 
@@ -31,7 +33,7 @@ class UnknownMixin:
             "mass.unknown_card",
             job=job_id,
             batch=unit["batch"] + 1,
-            batches=mr.batch_count(job),
+            batches=mu.batch_count(job),
             part=t(f"mass.part_{unit['part']}"),
             count=len(unit.get("todo") or unit["numbers"]),
             reason=html.escape(unit.get("error") or ""),
@@ -51,17 +53,15 @@ class UnknownMixin:
             log.error("mass job %s: could not show the unknown batch %d: %s", job_id, index, exc)
             return
 
-        mr.update_unit(
-            services.store, job_id, index, card={"chat_id": message.chat_id, "message_id": message.message_id}
-        )
+        self.jobs.update_unit(job_id, index, card={"chat_id": message.chat_id, "message_id": message.message_id})
 
     async def paused(self, job: dict[str, Any], reason: str, detail: str) -> None:
         services = self.services
         t = lambda key, **v: services.t(key, None, **v)  # noqa: E731
         job_id = job["id"]
         bot = self.app.bot  # type: ignore[union-attr]
-        if reason in (mr.NO_CREDIT, mr.LOW_CREDIT):
-            c = mr.count(job)
+        if reason in (md.NO_CREDIT, md.LOW_CREDIT):
+            c = counts.count(job)
             text = t(f"mass.alert_{reason}", job=job_id, left=c.left, detail=html.escape(detail))
             markup = InlineKeyboardMarkup(
                 [
@@ -73,7 +73,7 @@ class UnknownMixin:
             )
             await services.alerts.raise_(bot, f"mass:credit:{job_id}", text, markup)
             return
-        index = next((i for i, u in enumerate(job["units"]) if u["state"] == mr.FAILED), None)
+        index = next((i for i, u in enumerate(job["units"]) if u["state"] == md.FAILED), None)
         text = t("mass.alert_error", job=job_id, detail=html.escape(detail))
         buttons = [button(t("mass.btn_retry"), f"mass:resume:{job_id}")]
         if index is not None:
@@ -128,7 +128,7 @@ class UnknownMixin:
         except (IndexError, ValueError):
             await query.answer(services.t("mass.job_unknown", user_id), show_alert=True)
             return
-        if unit["state"] != mr.UNKNOWN:
+        if unit["state"] != md.UNKNOWN:
             await query.answer(services.t("mass.already_decided", user_id), show_alert=True)
             return
         if services.miogram is None:
@@ -158,7 +158,7 @@ class UnknownMixin:
             elif record.result is False:
                 found[number] = Outcome.NOT_DELIVERED.value
 
-        mr.update_unit(services.store, job["id"], index, checked=found)
+        self.jobs.update_unit(job["id"], index, checked=found)
         missing = len(wanted) - len(found)
         t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
         text = t(

@@ -33,7 +33,11 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.clients.miogram.client import Media
 from bot.config import Config
-from bot.massjobs import runner as mr
+from bot.massjobs import docs as md
+from bot.massjobs.docs import JobDoc
+from bot.massjobs.runner import MassRunner, RunnerDeps
+from bot.massjobs.spool import spool_dir
+from bot.massjobs.storage import JobBook
 from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
 from bot.runtime.roles import ADMINS
@@ -125,7 +129,7 @@ class Mass(PreviewMixin, ControlsMixin, ProgressMixin, UnknownMixin, ReportMixin
     def __init__(self, config: Config) -> None:
         self.config = config
         self.app: Application | None = None
-        self.runner: mr.MassRunner | None = None
+        self.runner: MassRunner | None = None
         self.progress_interval = PROGRESS_INTERVAL
         self._last_edit: dict[str, float] = {}
         self._last_text: dict[str, str] = {}  # what the progress message shows (no useless edits)
@@ -138,10 +142,24 @@ class Mass(PreviewMixin, ControlsMixin, ProgressMixin, UnknownMixin, ReportMixin
     async def on_start(self, app: Application) -> None:
         self.app = app
         services: Services = app.bot_data.services
-        self.runner = mr.MassRunner(services, self, self.load_media, self._kick)
+        deps = RunnerDeps(
+            store=services.store,
+            client=services.miogram,
+            locks=services.locks,
+            clock=lambda: services.clock().timestamp(),
+            cancel_scheduled=services.scheduler.cancel,
+            retention_days=float(getattr(services.config, "retention_days", 30)),
+        )
+        self.runner = MassRunner(deps, self, self.load_media, self._kick)
         resumed = await self.runner.recover()
         if resumed:
             log.info("resuming %d mass job(s) after a restart: %s", len(resumed), ", ".join(resumed))
+
+    @property
+    def jobs(self) -> JobBook:
+        """The runner's jobs: every read and write of a job goes through them."""
+        assert self.runner is not None
+        return self.runner.book
 
     @property
     def services(self) -> Services:
@@ -153,53 +171,55 @@ class Mass(PreviewMixin, ControlsMixin, ProgressMixin, UnknownMixin, ReportMixin
         self.app.job_queue.run_once(self._step_job, when=delay, data=job_id, name=f"mass:{job_id}")
 
     async def _step_job(self, context: Context) -> None:
+        """A job's chain of steps, one after the other in this one job-queue run (no scheduling
+        hop between two batches); it ends when the job stops or the bot shuts down (the job then
+        stays "running" in the state and resumes at the next start)."""
         assert self.runner is not None
         job_id = context.job.data
         try:
-            again = await self.runner.step(job_id)
+            while await self.runner.step(job_id):
+                if not context.application.running:
+                    await self.runner.park(job_id)
+                    return
         except Exception:
-            self.runner.halt(job_id)
+            await self.runner.park(job_id)
             raise
-        if not again:
-            return
-        if context.application.running:
-            context.job_queue.run_once(self._step_job, when=0, data=job_id, name=f"mass:{job_id}")
-        else:  # shutting down: the job stays "running" in the state file and resumes at start
-            self.runner.halt(job_id)
 
     async def on_scheduled_start(self, context: Context, data: dict[str, Any]) -> None:
         assert self.runner is not None
         await self.runner.start_scheduled(str(data.get("job_id", "")))
 
     def status_lines(self, services: Services, user_id: int | None) -> list[str]:
-        jobs = [doc for _, doc in services.store.table(mr.TABLE).items()]
-        running = sum(1 for j in jobs if j.get("status") in (mr.RUNNING, mr.CANCELLING))
-        paused = sum(1 for j in jobs if j.get("status") == mr.PAUSED)
-        scheduled = sum(1 for j in jobs if j.get("status") == mr.SCHEDULED)
+        jobs = self.jobs.documents() if self.runner is not None else []
+        running = sum(1 for j in jobs if j.get("status") in (md.RUNNING, md.CANCELLING))
+        paused = sum(1 for j in jobs if j.get("status") == md.PAUSED)
+        scheduled = sum(1 for j in jobs if j.get("status") == md.SCHEDULED)
         if not (running or paused or scheduled):
             return []
         return [services.t("mass.status_line", user_id, running=running, paused=paused, scheduled=scheduled)]
 
     # --- media
 
-    async def load_media(self, job: dict[str, Any]) -> Media:
+    async def load_media(self, job: JobDoc) -> Media:
         """The job's file: from the spool, else downloaded again from Telegram or its URL."""
         media = job["content"]["media"]
         path = Path(media["spool"]) if media.get("spool") else None
         if path is None or not path.exists():
-            path = mr.spool_dir(self.services) / f"{job['id']}.{media['ext']}"
+            path = spool_dir(self.services.store.path) / f"{job['id']}.{media['ext']}"
             if media.get("file_id"):
                 assert self.app is not None
                 file = await self.app.bot.get_file(media["file_id"])
                 await file.download_to_drive(custom_path=path)
             elif media.get("url"):
-                await self._download_url(media["url"], path)
+                await self.download_url(media["url"], path)
             else:
                 raise FileNotFoundError("the job's file is gone")
-            self._update_job(job["id"], lambda j: j["content"]["media"].update(spool=str(path)))
+            media["spool"] = str(path)  # the job's own document: written at once, no await between
+            self.jobs.save(job)
         return Media(path, media["ext"], kind=media.get("kind"))
 
-    async def _download_url(self, url: str, path: Path) -> int:
+    async def download_url(self, url: str, path: Path) -> int:
+        """Download ``url`` to ``path`` (at most ``URL_MEDIA_MAX`` bytes); returns the size."""
         size = 0
         async with self.services.http.stream("GET", url) as response:
             response.raise_for_status()
@@ -212,14 +232,6 @@ class Mass(PreviewMixin, ControlsMixin, ProgressMixin, UnknownMixin, ReportMixin
                         raise mass_files.TooBig(size, URL_MEDIA_MAX)
                     handle.write(chunk)
         return size
-
-    def _update_job(self, job_id: str, change) -> None:
-        """Apply ``change(job)`` to the stored job (synchronous: atomic in the event loop)."""
-        table = self.services.store.table(mr.TABLE)
-        job = table.get(job_id)
-        if job is not None:
-            change(job)
-            table.put(job_id, job)
 
     # --- buttons (stateless: they work after a restart)
 
@@ -250,7 +262,7 @@ class Mass(PreviewMixin, ControlsMixin, ProgressMixin, UnknownMixin, ReportMixin
             # a step of a /mass conversation that is over (restart, timeout, another admin)
             await query.answer(services.t("mass.flow_expired", user_id), show_alert=True)
             return
-        job = mr.load(services.store, parts[2])
+        job = self.jobs.get(parts[2])
         if job is None:
             await query.answer(services.t("mass.job_unknown", user_id), show_alert=True)
             return

@@ -16,7 +16,9 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.clients.miogram.phones import parse_numbers
-from bot.massjobs import runner as mr
+from bot.massjobs import docs as md
+from bot.massjobs import storage
+from bot.massjobs.counts import count
 from bot.runtime.context import Context
 from handlers.mass.wiring import MassFeature, start_from_post
 from tests.botapi.emulator import button_datas, text_of
@@ -99,7 +101,7 @@ async def report_rows(botapi, job_id: str, timeout: float = 15.0) -> list[dict[s
 
 
 def progress_message(app: Application, botapi, job_id: str) -> dict[str, Any]:
-    where = store_of(app).table(mr.TABLE).get(job_id)["progress"]
+    where = store_of(app).table(md.TABLE).get(job_id)["progress"]
     return botapi.message(where["chat_id"], where["message_id"])
 
 
@@ -107,7 +109,7 @@ async def progress_showing(app: Application, botapi, job_id: str, text: str) -> 
     """The progress message once it shows ``text`` (it is drawn in the background)."""
 
     def check():
-        if not (store_of(app).table(mr.TABLE).get(job_id) or {}).get("progress"):
+        if not (store_of(app).table(md.TABLE).get(job_id) or {}).get("progress"):
             return None
         message = progress_message(app, botapi, job_id)
         return message if text in text_of(message) else None
@@ -134,8 +136,8 @@ async def test_a_pasted_audience_previews_valid_invalid_duplicate_and_opted_out_
         datas = button_datas(preview)
         job_id = button(preview, "mass:go:").split(":")[2]
         assert {f"mass:go:{job_id}", f"mass:sched:{job_id}", f"mass:inv:{job_id}", f"mass:drop:{job_id}"} <= set(datas)
-        job = store_of(app).table(mr.TABLE).get(job_id)
-        assert job["status"] == mr.DRAFT
+        job = store_of(app).table(md.TABLE).get(job_id)
+        assert job["status"] == md.DRAFT
         assert job["numbers"] == ["+989121234567", "+989121234568", "+989121234569"]
         assert job["opted_out"] == ["+989351234567"]
 
@@ -187,7 +189,7 @@ async def test_cancel_leaves_the_flow_and_nothing_is_sent(botapi):
         botapi.user_sends(ADMIN, ADMIN_CHAT, "/cancel")
         await bot_says(botapi, "Mass send cancelled. Nothing was sent.")
         botapi.user_sends(ADMIN, ADMIN_CHAT, "some text after the flow")
-        assert len(store_of(app).table(mr.TABLE)) == 0
+        assert len(store_of(app).table(md.TABLE)) == 0
         assert fake.sent == []
 
 
@@ -246,9 +248,9 @@ async def test_no_credit_pauses_with_an_alert_and_resume_continues(botapi):
         job_id = await confirm(botapi, preview)
         alert = await bot_says(botapi, "paused: no MioGram credit")
         assert len(fake.sent) == 100
-        job = mr.load(store_of(app), job_id)
-        assert job["status"] == mr.PAUSED and job["pause_reason"] == mr.NO_CREDIT
-        assert mr.count(job).sent == 100 and job["units"][1]["results"] == {}
+        job = storage.load(store_of(app), job_id)
+        assert job["status"] == md.PAUSED and job["pause_reason"] == md.NO_CREDIT
+        assert count(job).sent == 100 and job["units"][1]["results"] == {}
         progress = await progress_showing(app, botapi, job_id, "paused")
         assert f"mass:resume:{job_id}" in button_datas(progress)
         fake.set_credit("Message", 500)
@@ -321,7 +323,7 @@ async def test_pause_then_cancel_ends_the_send_with_a_report(botapi):
         rows = await report_rows(botapi, job_id)
         assert [r["outcome"] for r in rows] == ["sent"] * 100 + ["not_sent"] * 50
         await progress_showing(app, botapi, job_id, "cancelled")
-        assert store_of(app).table(mr.TABLE).get(job_id)["status"] == mr.CANCELLED
+        assert store_of(app).table(md.TABLE).get(job_id)["status"] == md.CANCELLED
 
 
 async def test_an_agent_cannot_confirm_a_mass_send(botapi):
@@ -332,7 +334,7 @@ async def test_an_agent_cannot_confirm_a_mass_send(botapi):
         answer = await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert answer["show_alert"] and "not for your role" in answer["text"]
         job_id = button(preview, "mass:go:").split(":")[2]
-        assert store_of(app).table(mr.TABLE).get(job_id)["status"] == mr.DRAFT and fake.sent == []
+        assert store_of(app).table(md.TABLE).get(job_id)["status"] == md.DRAFT and fake.sent == []
         botapi.user_sends(AGENT, ADMIN_CHAT, "/mass")
         await bot_says(botapi, "You may not use /mass")
 

@@ -1,0 +1,77 @@
+"""What the runner needs from the rest of the bot, as small protocols (the composition root
+passes the real store, locks, MioGram client and the Telegram-side notifier)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from bot.clients.miogram.models import BatchResult, Media
+from bot.massjobs.docs import JobDoc
+
+
+class Table(Protocol):
+    """A key → document table of the state store (documents are copied in and out)."""
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, doc: dict[str, Any]) -> None: ...
+
+    def put_many(self, items: Mapping[str, dict[str, Any]], /) -> int: ...
+
+    def delete(self, key: str) -> bool: ...
+
+    def items(self) -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def prune(self, predicate: Callable[[dict[str, Any]], bool]) -> int: ...
+
+    def __contains__(self, key: str) -> bool: ...
+
+
+class NumberSet(Protocol):
+    """Numbers with a membership test (the opt-out table)."""
+
+    def __contains__(self, number: str, /) -> bool: ...
+
+
+class StateStore(Protocol):
+    def table(self, name: str) -> Table: ...
+
+    def audit(self, actor: str | int, action: str, target: str, **details: Any) -> None: ...
+
+
+class Locks(Protocol):
+    """``async with locks(key):`` serialises work on one key."""
+
+    def __call__(self, key: str) -> AbstractAsyncContextManager[Any]: ...
+
+
+class MassClient(Protocol):
+    """The part of the MioGram client a mass send uses."""
+
+    def remember_valid(self, numbers: Iterable[str]) -> None: ...
+
+    async def send_mass_batch(
+        self, numbers: list[str], *, text: str | None = None, media: Media | None = None, whatsapp: bool = False
+    ) -> BatchResult: ...
+
+
+class Notifier(Protocol):
+    """What the runner tells the outside world (Telegram, in the bot)."""
+
+    async def progress(self, job: JobDoc, *, force: bool = False) -> None: ...
+
+    async def unknown_unit(self, job: JobDoc, index: int) -> None: ...
+
+    async def paused(self, job: JobDoc, reason: str, detail: str) -> None: ...
+
+    async def finished(self, job: JobDoc) -> None: ...
+
+    async def resumed(self, job: JobDoc) -> None: ...
+
+
+#: the job's file, from its spool or fetched again
+MediaLoader = Callable[[JobDoc], Awaitable[Media]]
+#: make sure a step of the job runs after ``delay`` seconds
+Kick = Callable[[str, float], None]

@@ -1,0 +1,53 @@
+"""One unit's Mass request: the file loaded, the request made, every failure turned into an
+answer the runner can record (nothing raised)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.clients.miogram.models import Media, MioGramError, MioGramOutcomeUnknown, MioGramServiceError
+from bot.massjobs.docs import MEDIA_PART, JobDoc
+from bot.massjobs.ports import Locks, MassClient, MediaLoader
+from bot.massjobs.transitions import Answer
+
+log = logging.getLogger(__name__)
+
+
+class UnitSender:
+    """Sends units through the MioGram client, one request at a time per account."""
+
+    def __init__(self, client: MassClient | None, load_media: MediaLoader, locks: Locks) -> None:
+        self.client = client
+        self.load_media = load_media
+        self.locks = locks
+
+    async def send(self, job: JobDoc, index: int, numbers: list[str]) -> tuple[Answer, dict[str, str]]:
+        """(number → outcome, or the error) and the reasons of invalid numbers."""
+        if self.client is None:
+            return MioGramServiceError("MioGram is not configured"), {}
+        part = job["units"][index]["part"]
+        try:
+            media = await self.load_media(job) if part == MEDIA_PART else None
+        except Exception as exc:  # the file is gone and cannot be fetched again: nothing was sent
+            log.warning("mass job %s: media unavailable: %s", job["id"], exc)
+            return MioGramServiceError(f"media unavailable: {exc}"), {}
+        return await self._request(self.client, job, numbers, media)
+
+    async def _request(
+        self, client: MassClient, job: JobDoc, numbers: list[str], media: Media | None
+    ) -> tuple[Answer, dict[str, str]]:
+        # the numbers were normalised when the audience was read: no second parse
+        client.remember_valid(numbers)
+        whatsapp = job.get("channel") == "whatsapp"
+        try:
+            async with self.locks("miogram:send"):  # one request at a time per account
+                if media is not None:
+                    result = await client.send_mass_batch(numbers, media=media)
+                else:
+                    result = await client.send_mass_batch(numbers, text=job["content"]["text"], whatsapp=whatsapp)
+        except MioGramError as exc:
+            return exc, {}
+        except Exception as exc:  # anything unexpected after the request may have left: unknown
+            log.exception("mass job %s: unexpected failure during a send", job["id"])
+            return MioGramOutcomeUnknown(f"{type(exc).__name__}: {exc}"), {}
+        return {n: o.value for n, o in result.outcomes.items()}, dict(result.reasons)

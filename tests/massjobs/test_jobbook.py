@@ -1,0 +1,116 @@
+"""The runner's cache of assembled jobs (:class:`bot.massjobs.storage.JobBook`): a send reads the
+store once, writes one record per batch, and the cache never says what the store does not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.massjobs import docs as md
+from bot.massjobs import storage
+from bot.massjobs.docs import job_from_doc
+from tests.massjobs.rig import crashed_copy, numbers
+
+
+def count_calls(obj: Any, name: str) -> list[Any]:
+    """Wrap ``obj.name`` so every call is recorded (the call still happens)."""
+    calls: list[Any] = []
+    original = getattr(obj, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    setattr(obj, name, wrapper)
+    return calls
+
+
+async def test_a_send_reads_the_job_from_the_store_once_not_per_batch(rig):
+    r = rig(batch_size=10)
+    job_id = r.draft(numbers(300), batch_size=10)
+    await r.runner.confirm(job_id, 1)
+    job_reads = count_calls(r.store.table(md.TABLE), "get")
+    unit_reads = count_calls(r.store.table(md.UNITS), "get")
+    await r.run(job_id)
+    assert len(r.fake.calls_of("SendMessageMass")) == 30
+    assert job_reads == [] and unit_reads == []  # 30 batches, every one from the cached job
+    assert r.job()["status"] == md.DONE  # ... and the store says what the cache said
+
+
+async def test_a_batch_costs_one_state_write(rig):
+    r = rig(batch_size=10)
+    job_id = r.draft(numbers(1000), batch_size=10)
+    await r.runner.confirm(job_id, 1)
+    table = r.store.table(md.UNITS)
+    many, single = count_calls(table, "put_many"), count_calls(table, "put")
+    await r.run(job_id)
+    assert len(r.fake.calls_of("SendMessageMass")) == 100
+    # the first batch in flight, then each outcome written with the next batch in flight
+    assert (len(many), len(single)) == (101, 0)
+
+
+async def test_a_write_that_fails_leaves_the_cache_as_the_store_and_sends_nothing(rig):
+    r = rig()
+    job_id = r.draft(numbers(150))
+    await r.runner.confirm(job_id, 1)
+    table = r.store.table(md.UNITS)
+    put_many = table.put_many
+
+    def broken(items: Any) -> int:
+        raise OSError("disk full")
+
+    table.put_many = broken  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        await r.runner.step(job_id)
+    assert r.fake.calls_of("SendMessageMass") == []  # nothing goes out that is not written first
+    cached = r.runner.get(job_id)
+    assert cached is not None and [u["state"] for u in cached["units"]] == [md.PENDING, md.PENDING]
+    table.put_many = put_many  # type: ignore[method-assign]
+    await r.run(job_id)
+    assert r.job()["status"] == md.DONE and sorted(r.fake.sent_numbers()) == sorted(numbers(150))
+
+
+async def test_writes_by_the_handlers_go_through_the_book(rig):
+    r = rig()
+    job_id = r.draft(numbers(150))
+    await r.runner.confirm(job_id, 1)
+    r.runner.book.update(job_id, progress={"chat_id": -1001, "message_id": 7})
+    r.runner.book.update_unit(job_id, 1, checked={numbers(1)[0]: "sent"})
+    for job in (r.runner.get(job_id), storage.load(r.store, job_id)):
+        assert job is not None and job["progress"] == {"chat_id": -1001, "message_id": 7}
+        assert job["units"][1]["checked"] == {numbers(1)[0]: "sent"}
+
+
+async def test_a_batch_put_in_flight_ahead_is_pending_again_when_the_chain_stops(rig):
+    """The next batch is written in flight with the previous outcome; a shutdown between the two
+    puts it back, so a restart does not take it for a request that may have gone out."""
+    r = rig()
+    job_id = r.draft(numbers(250))
+    await r.runner.confirm(job_id, 1)
+    assert await r.runner.step(job_id)
+    assert [u["state"] for u in r.job()["units"]] == [md.UNIT_DONE, md.IN_FLIGHT, md.PENDING]
+    await r.runner.park(job_id)
+    assert [u["state"] for u in r.job()["units"]] == [md.UNIT_DONE, md.PENDING, md.PENDING]
+    fresh = rig(r.fake, store=crashed_copy(r.store))
+    assert await fresh.runner.recover() == [job_id]
+    assert fresh.notifier.of("unknown") == []
+    await fresh.run(job_id)
+    assert sorted(r.fake.sent_numbers()) == sorted(numbers(250))
+
+
+async def test_a_pause_between_batches_sends_nothing_more(rig):
+    r = rig()
+    job_id = r.draft(numbers(250))
+    await r.runner.confirm(job_id, 1)
+    assert await r.runner.step(job_id)
+    await r.runner.pause(job_id, 1)
+    assert not await r.runner.step(job_id)
+    assert len(r.fake.calls_of("SendMessageMass")) == 1
+    assert [u["state"] for u in r.job()["units"]] == [md.UNIT_DONE, md.PENDING, md.PENDING]
+
+
+def test_an_older_job_document_reads_with_defaults():
+    job = job_from_doc({"id": "old1", "status": md.DONE, "content": {"text": "hi", "media": None}, "batch_size": 100})
+    assert (job["numbers"], job["opted_out"], job["invalid"], job["duplicates"]) == ([], [], [], 0)
+    assert job["channel"] == "messenger" and "units" not in job
