@@ -8,7 +8,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ("forwarding", "mass", "state", "poll_cost")
+BENCHMARKS = ("forwarding", "mass", "state", "poll_cost", "idle_memory")
 
 
 def machine() -> str:

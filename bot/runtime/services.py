@@ -22,6 +22,7 @@ from bot.runtime.i18n import Catalogue
 from bot.runtime.locks import KeyedLocks
 from bot.runtime.scheduler import Scheduler
 from bot.store.state import Store
+from bot.text.charts import ChartRenderer
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -49,6 +50,8 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     health: Health = field(default_factory=Health)
+    #: draws insights charts; loads matplotlib on the first chart, not at start-up
+    charts: ChartRenderer = field(default_factory=ChartRenderer)
     #: further HTTP clients opened for the services, closed at shutdown
     owned_http: list[httpx.AsyncClient] = field(default_factory=list)
     alerts: Alerts = field(init=False)

@@ -1,81 +1,65 @@
-"""Insights charts: metrics over time as a PNG, plus the headline figures for the caption.
+"""Insights charts: the caption's headline figures, and a renderer that draws the chart PNG.
 
-Drawn with matplotlib's object API (a :class:`~matplotlib.figure.Figure` on its own Agg canvas),
-never ``pyplot``: no global figure state, so :func:`render_insights_chart` is safe to run in a
-worker thread (``await asyncio.to_thread(render_insights_chart, ...)``). Renders are serialised
-by a module lock all the same, because matplotlib does not promise thread safety and a render
-takes a fraction of a second.
-
-Persian text: matplotlib 3.11+ lays text out with libraqm (HarfBuzz shaping + FriBiDi), so
-Persian titles, labels and legends come out joined and in the right order with no extra package,
-and the bundled DejaVu Sans has the Arabic-script glyphs Persian needs. A glyph missing from the
-font (an emoji, CJK) draws as a box with a warning instead of failing. Strings containing
-Arabic-script letters get a leading RIGHT-TO-LEFT MARK so a title that starts with a Latin word
-("Instagram …") still reads right to left. Text is never run through mathtext (``$`` is escaped).
-
-Metrics the API did not return are listed in a note under the title ("Not reported by Resont:
-reach"), never drawn as zero; a metric with no points at all counts as not reported too, and a
-point whose value is ``None`` or NaN is a gap in its line. With nothing to draw the function still
-returns a PNG of the requested size saying "No data for this period" (see :func:`has_data` to
-decide up front whether to send it at all).
+The figures are plain arithmetic. The drawing needs matplotlib and numpy, which cost about 40 MiB
+of resident memory — more than the rest of the bot at rest — so they are not imported at start-up:
+:class:`ChartRenderer` imports the drawing module (:mod:`bot.text.chart_drawing`) the first time
+it draws. That is the one place in the bot that imports a module by name, on purpose: a plain
+import anywhere on the start-up path would load matplotlib for every process, including the many
+that never draw a chart. The composition root gives the bot one renderer
+(``Services.charts``); it is created cheaply and loads nothing until :meth:`ChartRenderer.render`.
 """
 
 from __future__ import annotations
 
-import functools
-import io
+import importlib
 import math
-import re
-import textwrap
 import threading
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, date, datetime, time, tzinfo
-from typing import Any
+from datetime import UTC, date, datetime, time
+from typing import Any, Protocol, cast
 
-import jdatetime
-import matplotlib
-import matplotlib.dates as mdates
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
-
-from bot.runtime.i18n import Catalogue, to_persian_digits
-
-__all__ = ["Point", "has_data", "headline_figures", "insights_figure", "render_insights_chart"]
+__all__ = ["DRAWING_MODULE", "ChartRenderer", "Point", "has_data", "headline_figures"]
 
 Point = tuple[date | datetime, float | int | None]
 
-_LOCK = threading.Lock()
-_RLM = "\u200f"
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
-_JALALI_MONTHS_FA = (
-    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
-    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
-)  # fmt: skip
-_MIN_SIDE, _MAX_SIDE = 200, 4096
-_SHORT_SIDE_INCHES = 4.5  # fonts are in points: a fixed short side in inches scales them with the image
+#: The module :class:`ChartRenderer` loads on its first render.
+DRAWING_MODULE = "bot.text.chart_drawing"
 
 
-@functools.cache
-def _default_catalogue() -> Catalogue:
-    return Catalogue.load()
+class ChartDrawing(Protocol):
+    """What the renderer needs of the drawing module (see :mod:`bot.text.chart_drawing`)."""
+
+    def render_insights_chart(self, series: Mapping[str, Sequence[Point] | None], **options: Any) -> bytes: ...
 
 
-def _clean_points(points: Sequence[Point] | None, zone: tzinfo | None) -> list[tuple[datetime, float]]:
-    """Sorted ``(naive datetime, value)`` pairs; ``None``/NaN values become NaN (gaps)."""
-    out: list[tuple[datetime, float]] = []
-    for x, value in points or ():
-        if isinstance(x, datetime):
-            if x.tzinfo is not None:
-                x = (x.astimezone(zone) if zone is not None else x).replace(tzinfo=None)
-        elif isinstance(x, date):
-            x = datetime.combine(x, time())
-        else:
-            raise TypeError(f"chart x values must be dates or datetimes, not {type(x).__name__}")
-        y = math.nan if value is None else float(value)
-        out.append((x, y if math.isfinite(y) else math.nan))
-    out.sort(key=lambda item: item[0])
-    return out
+class ChartRenderer:
+    """Draws insights charts; imports the drawing module (and matplotlib) on its first render.
+
+    Renders are serialised (matplotlib does not promise thread safety), so :meth:`render` may be
+    called from worker threads (``await asyncio.to_thread(renderer.render, ...)``).
+    """
+
+    def __init__(self, module: str = DRAWING_MODULE) -> None:
+        self._module = module
+        self._drawing: ChartDrawing | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the drawing module was loaded (a chart was drawn)."""
+        return self._drawing is not None
+
+    def render(self, series: Mapping[str, Sequence[Point] | None], **options: Any) -> bytes:
+        """A PNG of ``series``: see :func:`bot.text.chart_drawing.render_insights_chart` for
+        ``options`` (title, axis labels, missing metrics, language, size, zone, catalogue)."""
+        with self._lock:
+            return self._load().render_insights_chart(series, **options)
+
+    def _load(self) -> ChartDrawing:
+        """The drawing module, imported on first use (the reason is in the module docstring)."""
+        if self._drawing is None:
+            self._drawing = cast(ChartDrawing, importlib.import_module(self._module))
+        return self._drawing
 
 
 def has_data(series: Mapping[str, Sequence[Point] | None]) -> bool:
@@ -83,197 +67,6 @@ def has_data(series: Mapping[str, Sequence[Point] | None]) -> bool:
     return any(
         value is not None and math.isfinite(float(value)) for points in series.values() for _, value in points or ()
     )
-
-
-def _text(value: str, lang: str) -> str:
-    value = value.replace("$", r"\$")
-    if lang == "fa" and _ARABIC_SCRIPT.search(value):
-        return _RLM + value
-    return value
-
-
-_COMPACT_EN = ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "K"))  # (from, divisor, suffix)
-_COMPACT_FA = ((1e9, 1e9, " میلیارد"), (1e6, 1e6, " میلیون"), (1e4, 1e3, " هزار"))
-
-
-def _number(value: float, lang: str, *, compact: bool = True) -> str:
-    """A tick label: ``950``, ``12,345`` → ``12.3K``, ``1.2M``; Persian digits in Persian.
-
-    With ``compact`` every value from 1,000 up is shown in thousands (so an axis whose top is
-    over 10,000 reads 6K, 12K … rather than 6,000, 12K …); without it, only from 10,000.
-    """
-    suffix = ""
-    for threshold, divisor, word in _COMPACT_FA if lang == "fa" else _COMPACT_EN:
-        if abs(value) >= (min(threshold, divisor) if compact else threshold) and value != 0:
-            value, suffix = value / divisor, word
-            break
-    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}".rstrip("0").rstrip(".")
-    if lang == "fa":
-        shown = to_persian_digits(shown).replace(",", "٬").replace(".", "٫")
-    return shown + suffix
-
-
-def _jalali_date_formatter(span_days: float) -> FuncFormatter:
-    def fmt(x: float, _pos: int | None = None) -> str:
-        moment = mdates.num2date(x).replace(tzinfo=None)
-        if span_days <= 2:
-            return to_persian_digits(f"{moment:%H:%M}")
-        j = jdatetime.date.fromgregorian(date=moment.date())
-        return to_persian_digits(f"{j.day} {_JALALI_MONTHS_FA[j.month - 1]}")
-
-    return FuncFormatter(fmt)
-
-
-def render_insights_chart(
-    series: Mapping[str, Sequence[Point] | None],
-    *,
-    title: str,
-    x_label: str,
-    y_label: str,
-    missing: Sequence[str] = (),
-    lang: str = "en",
-    size_px: tuple[int, int] = (1280, 720),
-    tz: tzinfo | None = None,
-    catalogue: Catalogue | None = None,
-) -> bytes:
-    """A PNG of exactly ``size_px`` pixels: one line per metric over time.
-
-    ``series`` maps a metric's display name to its ``(date or datetime, value)`` points (any
-    order; aware datetimes are shown in ``tz``). ``missing`` lists display names of metrics the
-    API did not return; they and metrics with no points are named in a note, not drawn. The
-    title, axis labels and note are drawn as given (Persian is shaped and ordered right to left);
-    the note and "no data" texts come from the catalogue keys ``time.chart.not_reported`` and
-    ``time.chart.no_data``. Dates on the axis are Jalali with Persian digits when ``lang`` is
-    ``"fa"``. Never returns an empty image: with nothing to draw it says "no data".
-    Raises ``ValueError`` for a side outside 200–4096 pixels and ``TypeError`` for x values
-    that are not dates. Thread-safe (renders are serialised).
-    """
-    with _LOCK:
-        fig = insights_figure(
-            series, title=title, x_label=x_label, y_label=y_label, missing=missing, lang=lang,
-            size_px=size_px, tz=tz, catalogue=catalogue,
-        )  # fmt: skip
-        return _png(fig)
-
-
-def insights_figure(
-    series: Mapping[str, Sequence[Point] | None],
-    *,
-    title: str,
-    x_label: str,
-    y_label: str,
-    missing: Sequence[str] = (),
-    lang: str = "en",
-    size_px: tuple[int, int] = (1280, 720),
-    tz: tzinfo | None = None,
-    catalogue: Catalogue | None = None,
-) -> Figure:
-    """The :class:`~matplotlib.figure.Figure` behind :func:`render_insights_chart` (on its own
-    Agg canvas), for tests and callers that want another format. Not serialised: call it from
-    one thread at a time, or use :func:`render_insights_chart`."""
-    width, height = (int(side) for side in size_px)
-    if not (_MIN_SIDE <= width <= _MAX_SIDE and _MIN_SIDE <= height <= _MAX_SIDE):
-        raise ValueError(f"size_px must be between {_MIN_SIDE} and {_MAX_SIDE} pixels a side, got {size_px}")
-    cat = catalogue or _default_catalogue()
-
-    drawn: dict[str, list[tuple[datetime, float]]] = {}
-    for name, points in series.items():
-        clean = _clean_points(points, tz)
-        if any(not math.isnan(y) for _, y in clean):
-            drawn[name] = clean
-    not_reported = [name for name in dict.fromkeys([*missing, *series]) if name not in drawn]
-    return _draw(drawn, not_reported, title, x_label, y_label, lang, width, height, cat)
-
-
-def _draw(
-    drawn: Mapping[str, list[tuple[datetime, float]]],
-    not_reported: Sequence[str],
-    title: str,
-    x_label: str,
-    y_label: str,
-    lang: str,
-    width: int,
-    height: int,
-    cat: Catalogue,
-) -> Figure:
-    dpi = min(width, height) / _SHORT_SIDE_INCHES
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained", facecolor="white")
-    FigureCanvasAgg(fig)
-    title_size, label_size, tick_size, note_size = 20.0, 15.0, 13.0, 13.0
-
-    def wrapped(text: str, size: float) -> str:
-        """Long titles wrap rather than run off a narrow (portrait) image."""
-        chars = max(12, int(width / dpi * 72 / (size * 0.62)))
-        return "\n".join(_text(line, lang) for line in textwrap.wrap(text, chars) or [""])
-
-    fig.suptitle(wrapped(title, title_size), fontsize=title_size, fontweight="bold")
-    ax = fig.add_subplot()
-
-    if not_reported:
-        separator = "، " if lang == "fa" else ", "
-        note = cat.t("time.chart.not_reported", lang, metrics=separator.join(not_reported))
-        # upright on purpose: DejaVu Sans Oblique has no Arabic-script glyphs
-        ax.set_title(wrapped(note, note_size), fontsize=note_size, color="#7a4b00")
-
-    if not drawn:
-        ax.set_axis_off()
-        ax.text(
-            0.5, 0.5, _text(cat.t("time.chart.no_data", lang), lang),
-            transform=ax.transAxes, ha="center", va="center", fontsize=title_size, color="#555555",
-        )  # fmt: skip
-        return fig
-
-    many_points = max(len(points) for points in drawn.values()) > 60
-    for name, points in drawn.items():
-        xs = mdates.date2num([x for x, _ in points])
-        ys = [y for _, y in points]
-        ax.plot(
-            xs, ys, label=_text(name, lang), linewidth=3.5,
-            marker=None if many_points else "o", markersize=7,
-        )  # fmt: skip
-
-    all_x = [x for points in drawn.values() for x, _ in points]
-    span_days = (max(all_x) - min(all_x)).total_seconds() / 86400
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
-    ax.xaxis.set_major_locator(locator)
-    if lang == "fa":
-        ax.xaxis.set_major_formatter(_jalali_date_formatter(span_days))
-    else:
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
-    if span_days == 0:  # one instant: give the axis some room around it
-        center = mdates.date2num(all_x[0])
-        ax.set_xlim(center - 1, center + 1)
-
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=_all_integers(drawn)))
-    ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda y, _pos: _number(y, lang, compact=max(map(abs, ax.get_ylim())) >= 1e4))
-    )
-    ax.set_xlabel(_text(x_label, lang), fontsize=label_size)
-    ax.set_ylabel(_text(y_label, lang), fontsize=label_size)
-    ax.tick_params(labelsize=tick_size, length=6, width=1.2)
-    ax.grid(True, alpha=0.35, linewidth=1)
-    ax.spines[["top", "right"]].set_visible(False)
-    if _all_nonnegative(drawn):
-        ax.set_ylim(bottom=0)
-    fig.legend(fontsize=tick_size, frameon=False, loc="outside lower center", ncols=min(len(drawn), 4))
-    return fig
-
-
-def _all_integers(drawn: Mapping[str, list[tuple[datetime, float]]]) -> bool:
-    return all(math.isnan(y) or y == int(y) for points in drawn.values() for _, y in points)
-
-
-def _all_nonnegative(drawn: Mapping[str, list[tuple[datetime, float]]]) -> bool:
-    return all(math.isnan(y) or y >= 0 for points in drawn.values() for _, y in points)
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(
-        buffer, format="png", dpi=fig.dpi, facecolor="white",
-        metadata={"Software": f"matplotlib {matplotlib.__version__}"},
-    )  # fmt: skip
-    return buffer.getvalue()
 
 
 def headline_figures(

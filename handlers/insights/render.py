@@ -17,7 +17,6 @@ from bot.clients.resont.errors import ResontError
 from bot.runtime.context import Context
 from bot.runtime.i18n import to_persian_digits
 from bot.runtime.services import Services
-from bot.text.charts import render_insights_chart
 from bot.text.timeparse import format_date
 from handlers.insights.data import CUMULATIVE, Report, Target
 
@@ -118,7 +117,7 @@ def render_chart(services: Services, report: Report, lang: str) -> bytes:
     """The PNG (blocking: call through ``asyncio.to_thread``)."""
     series = {metric_name(services, n, lang): points for n, points in report.series.items()}
     missing = [metric_name(services, n, lang) for n in report.missing]
-    return render_insights_chart(
+    return services.charts.render(
         series,
         title=services.i18n.t("insights.chart_title", lang, name=report.name, period=report.period_label),
         x_label=services.i18n.t("insights.chart_x", lang),

@@ -15,7 +15,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from PIL import Image
 
-from bot.text.charts import has_data, headline_figures, insights_figure, render_insights_chart
+from bot.text.chart_drawing import insights_figure, render_insights_chart
+from bot.text.charts import ChartRenderer, has_data, headline_figures
 
 DAYS = [date(2026, 11, 1) + timedelta(days=i) for i in range(14)]
 SERIES = {
@@ -175,9 +176,11 @@ def test_bad_arguments():
 
 
 async def test_safe_to_render_from_worker_threads():
+    renderer = ChartRenderer()
+
     async def one(i: int) -> bytes:
         return await asyncio.to_thread(
-            render_insights_chart, SERIES, title=f"chart {i}", x_label="x", y_label="y", size_px=(400 + i, 300)
+            renderer.render, SERIES, title=f"chart {i}", x_label="x", y_label="y", size_px=(400 + i, 300)
         )
 
     pngs = await asyncio.gather(*(one(i) for i in range(4)))
