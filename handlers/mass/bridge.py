@@ -5,143 +5,152 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from bot.massjobs import docs as md
+from bot.massjobs.docs import ContentDoc, MediaDoc
 from bot.massjobs.spool import drop_spool, spool_dir
 from bot.massjobs.storage import new_id
 from bot.runtime.context import Context
 from bot.runtime.services import Services
-from handlers.mass import files as mass_files
 from handlers.mass.common import MAX_LIST_BUTTONS, button, list_audience, media_info, rows
+from handlers.mass.drafts import Drafts
+from handlers.mass.media import JobMedia
+from handlers.mass.runtime import MassRuntime
 
-if TYPE_CHECKING:
-    from handlers.mass.wiring import Mass
-
-log = logging.getLogger("handlers.mass.wiring")
+log = logging.getLogger("handlers.mass")
 
 
-async def start_from_post(
-    context: Context,
-    *,
-    admin_id: int,
-    chat_id: int,
-    caption: str | None,
-    media: bytes | str | None = None,
-    media_ext: str | None = None,
-    list_id: str | None = None,
-    list_name: str | None = None,
-    thread_id: int | None = None,
-) -> str | None:
-    """Start a mass send of a post's caption and first media through the usual preview.
+@dataclass(frozen=True)
+class PostToSend:
+    """What an approved post gives a mass send: where to talk, its caption and first media
+    (bytes with ``media_ext``, or an http(s) URL) and, optionally, the saved list to send to."""
 
-    ``media`` is the file's bytes (then ``media_ext`` is required) or an http(s) URL (the
-    extension comes from ``media_ext`` or the URL). With ``list_id``/``list_name`` the preview of
-    that saved list is posted in ``chat_id``; without, a list picker. Returns the draft's job id,
-    or None when MioGram is not configured or nothing can be sent (the admin is told why).
-    """
-    from handlers.mass.wiring import mass_of  # the feature module imports this one
+    admin_id: int
+    chat_id: int
+    caption: str | None
+    media: bytes | str | None = None
+    media_ext: str | None = None
+    list_id: str | None = None
+    list_name: str | None = None
+    thread_id: int | None = None
 
-    mass = mass_of(context)
-    services = context.services
-    if services.miogram is None:
-        await context.bot.send_message(
-            chat_id, services.t("mass.not_configured", admin_id), message_thread_id=thread_id
+
+class Bridge:
+    """Turns an approved post into a draft and its preview (or a list picker)."""
+
+    def __init__(self, runtime: MassRuntime, drafts: Drafts, media: JobMedia) -> None:
+        self.runtime = runtime
+        self.drafts = drafts
+        self.media = media
+
+    async def _say(self, context: Context, post: PostToSend, key: str, **values: Any) -> None:
+        text = context.services.t(key, post.admin_id, **values)
+        await context.bot.send_message(post.chat_id, text, parse_mode="HTML", message_thread_id=post.thread_id)
+
+    async def start(self, context: Context, post: PostToSend) -> str | None:
+        """Start a mass send of the post through the usual preview. Returns the draft's job id, or
+        None when MioGram is not configured or nothing can be sent (the admin is told why)."""
+        if context.services.miogram is None:
+            await self._say(context, post, "mass.not_configured")
+            return None
+        job_id = new_id()
+        content = await self._content(context, post, job_id)
+        if content is None:
+            return None
+        saved = self._saved_list(context.services, post)
+        audience = list_audience(context.services, post.admin_id, saved) if saved else {"label": "", "valid": []}
+        job = self.drafts.build(
+            job_id=job_id,
+            user_id=post.admin_id,
+            chat_id=post.chat_id,
+            thread_id=post.thread_id,
+            audience=audience,
+            content=content,
+            channel="messenger",
+            source="post",
         )
+        if saved is not None:
+            await self.drafts.send(context, job, post.admin_id)
+            return job_id
+        return await self._pick_list(context, post, job)
+
+    async def _content(self, context: Context, post: PostToSend, job_id: str) -> ContentDoc | None:
+        """The draft's content; a media that cannot be used leaves the caption alone (said so)."""
+        text = (post.caption or "").strip() or None
+        content: ContentDoc = {"text": text, "media": None}
+        if post.media is not None:
+            try:
+                content["media"] = await self._spool(job_id, post.media, post.media_ext)
+            except Exception as exc:  # told to the admin: any failure of the download or the file
+                log.warning("bridge: the post's media cannot be used: %s", exc)
+                await self._say(context, post, "mass.bridge_media_failed", error=html.escape(str(exc)[:200]))
+                if text is None:
+                    return None
+        if text is None and content["media"] is None:
+            await self._say(context, post, "mass.bridge_nothing")
+            return None
+        return content
+
+    @staticmethod
+    def _saved_list(services: Services, post: PostToSend) -> dict[str, Any] | None:
+        lists = services.store.table("lists")
+        if post.list_id is not None:
+            return lists.get(post.list_id)
+        if post.list_name is not None:
+            wanted = post.list_name.strip().lower()
+            return next((doc for _, doc in lists.items() if doc.get("name", "").lower() == wanted), None)
         return None
-    text = (caption or "").strip() or None
-    job_id = new_id()
-    content: dict[str, Any] = {"text": text, "media": None}
-    if media is not None:
-        try:
-            content["media"] = await _bridge_media(mass, job_id, media, media_ext)
-        except (mass_files.TooBig, ValueError, OSError, Exception) as exc:
-            log.warning("bridge: the post's media cannot be used: %s", exc)
-            await context.bot.send_message(
-                chat_id,
-                services.t("mass.bridge_media_failed", admin_id, error=html.escape(str(exc)[:200])),
-                parse_mode="HTML",
-                message_thread_id=thread_id,
+
+    async def _pick_list(self, context: Context, post: PostToSend, job: md.JobDoc) -> str | None:
+        """Offer the saved lists for the draft (none: the draft is dropped, the admin told)."""
+        services, job_id = context.services, job["id"]
+        lists = services.store.table("lists").items()
+        choices = sorted(lists, key=lambda kv: kv[1].get("name", "").lower())[:MAX_LIST_BUTTONS]
+        if not choices:
+            self.runtime.jobs.update(job_id, status=md.CANCELLED, report_sent=True)
+            drop_spool(job)
+            await self._say(context, post, "mass.bridge_no_lists")
+            return None
+        t = lambda key, **v: services.t(key, post.admin_id, **v)  # noqa: E731
+        buttons = [
+            button(
+                t("mass.btn_list", name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
+                f"mass:pick:{job_id}:{key}",
             )
-            if text is None:
-                return None
-            content["media"] = None
-    if text is None and content["media"] is None:
-        await context.bot.send_message(
-            chat_id, services.t("mass.bridge_nothing", admin_id), message_thread_id=thread_id
+            for key, doc in choices
+        ]
+        buttons.append(button(t("mass.btn_cancel"), f"mass:drop:{job_id}"))
+        markup = InlineKeyboardMarkup(rows(buttons, 1))
+        message = await context.bot.send_message(
+            post.chat_id,
+            t("mass.bridge_pick"),
+            parse_mode="HTML",
+            reply_markup=markup,
+            message_thread_id=post.thread_id,
         )
-        return None
-    saved = None
-    lists = services.store.table("lists")
-    if list_id is not None:
-        saved = lists.get(list_id)
-    elif list_name is not None:
-        saved = next(
-            (doc for _, doc in lists.items() if doc.get("name", "").lower() == list_name.strip().lower()), None
-        )
-    audience = list_audience(services, admin_id, saved) if saved else {"label": "", "valid": []}
-    job = mass.build_draft(
-        job_id=job_id,
-        user_id=admin_id,
-        chat_id=chat_id,
-        thread_id=thread_id,
-        audience=audience,
-        content=content,
-        channel="messenger",
-        source="post",
-    )
-    if saved is not None:
-        await mass.send_preview(context, job, admin_id)
+        self.runtime.jobs.update(job_id, preview={"chat_id": message.chat_id, "message_id": message.message_id})
         return job_id
-    choices = sorted(lists.items(), key=lambda kv: kv[1].get("name", "").lower())[:MAX_LIST_BUTTONS]
-    if not choices:
-        mass.jobs.update(job_id, status=md.CANCELLED, report_sent=True)
-        drop_spool(job)
-        await context.bot.send_message(
-            chat_id, services.t("mass.bridge_no_lists", admin_id), message_thread_id=thread_id
-        )
-        return None
-    buttons = [
-        button(
-            services.t("mass.btn_list", admin_id, name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
-            f"mass:pick:{job_id}:{key}",
-        )
-        for key, doc in choices
-    ]
-    buttons.append(button(services.t("mass.btn_cancel", admin_id), f"mass:drop:{job_id}"))
-    message = await context.bot.send_message(
-        chat_id,
-        services.t("mass.bridge_pick", admin_id),
-        parse_mode="HTML",
-        reply_markup=InlineKeyboardMarkup(rows(buttons, 1)),
-        message_thread_id=thread_id,
-    )
-    mass.jobs.update(job_id, preview={"chat_id": message.chat_id, "message_id": message.message_id})
-    return job_id
 
-
-async def _bridge_media(mass: Mass, job_id: str, media: bytes | str, media_ext: str | None) -> dict[str, Any]:
-    directory = spool_dir(mass.services.store.path)
-    if isinstance(media, (bytes, bytearray)):
-        if not media_ext:
-            raise ValueError("media_ext is needed with bytes")
-        ext = media_ext.strip(".").lower()
+    async def _spool(self, job_id: str, media: bytes | str, media_ext: str | None) -> MediaDoc:
+        """The post's media as the job's spooled file (bytes written, a URL downloaded)."""
+        directory = spool_dir(self.runtime.services.store.path)
+        if isinstance(media, bytes | bytearray):
+            if not media_ext:
+                raise ValueError("media_ext is needed with bytes")
+            ext = media_ext.strip(".").lower()
+            path = directory / f"{job_id}.{ext}"
+            path.write_bytes(bytes(media))
+            return media_info(path, ext, name=f"post.{ext}")
+        url = str(media)
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("the media is neither bytes nor an http(s) URL")
+        ext = (media_ext or Path(urlsplit(url).path).suffix or ".jpg").strip(".").lower()
         path = directory / f"{job_id}.{ext}"
-        path.write_bytes(bytes(media))
-        return media_info(path, ext, name=f"post.{ext}")
-    url = str(media)
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("the media is neither bytes nor an http(s) URL")
-    ext = (media_ext or Path(urlsplit(url).path).suffix or ".jpg").strip(".").lower()
-    path = directory / f"{job_id}.{ext}"
-    await mass.download_url(url, path)
-    return media_info(path, ext, url=url, name=Path(urlsplit(url).path).name or f"post.{ext}")
-
-
-def bridge_button(services: Services, user_id: int | None, callback_data: str) -> InlineKeyboardButton:
-    """The "Also send to a list…" button, labelled from this catalogue, for the posts card."""
-    return button(services.t("mass.bridge_button", user_id), callback_data)
+        await self.media.download_url(url, path)
+        return media_info(path, ext, url=url, name=Path(urlsplit(url).path).name or f"post.{ext}")

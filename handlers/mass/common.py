@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
-from datetime import UTC
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ from telegram.error import BadRequest
 
 from bot.clients.miogram.client import Media, MediaKind
 from bot.clients.miogram.phones import InvalidPhone, normalize
-from bot.massjobs import docs as md
 from bot.runtime.i18n import to_persian_digits
 from bot.runtime.services import Services
 
@@ -24,6 +24,25 @@ MIB = 1_048_576
 
 
 # --- formatting helpers
+
+
+@dataclass(frozen=True)
+class Speech:
+    """The catalogue in the reader's language, for the pure renderers: ``t(key, **values)``, the
+    language code, and a translation of the phone parser's (English) reasons."""
+
+    t: Callable[..., str]
+    lang: str
+    reason: Callable[[str], str]
+
+
+def speech(services: Services, user_id: int | None) -> Speech:
+    """The catalogue in ``user_id``'s language (the chat's default for None)."""
+    return Speech(
+        t=lambda key, **values: services.t(key, user_id, **values),
+        lang=services.lang(user_id),
+        reason=lambda reason: reason_text(services, user_id, reason),
+    )
 
 
 def lang_of(services: Services, user_id: int | None) -> str:
@@ -98,19 +117,6 @@ def list_audience(services: Services, user_id: int | None, saved: dict[str, Any]
     }
 
 
-def credit_needs(job: dict[str, Any]) -> dict[str, int]:
-    """Credit per kind the job needs (one per number per request)."""
-    count = len(job["numbers"])
-    media = job["content"].get("media")
-    needs: dict[str, int] = {}
-    if media:
-        kind = MediaKind(media["kind"]).credit_kind
-        needs[kind] = needs.get(kind, 0) + count
-    if job["content"].get("text"):
-        needs["message"] = needs.get("message", 0) + count
-    return needs
-
-
 def unit_funcs(job: dict[str, Any], unit: dict[str, Any]) -> set[str]:
     """The MioGram functions a unit is sent with (to match report records)."""
     if unit["part"] == "text":
@@ -143,14 +149,7 @@ def status_label(services: Services, user_id: int | None, job: dict[str, Any]) -
     return services.t(f"mass.status_{job.get('status', 'draft')}", user_id)
 
 
-def pause_text(services: Services, user_id: int | None, job: dict[str, Any]) -> str:
-    reason = job.get("pause_reason") or md.BY_ADMIN
-    return services.t(f"mass.paused_{reason}", user_id, detail=html.escape(job.get("pause_detail") or ""))
-
-
-def utc(timestamp: Any):
-    from datetime import datetime
-
+def utc(timestamp: Any) -> datetime:
     return datetime.fromtimestamp(float(timestamp or 0), tz=UTC)
 
 

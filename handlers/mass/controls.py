@@ -10,21 +10,28 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.massjobs import docs as md
+from bot.massjobs.docs import JobDoc
 from bot.runtime.context import Context
 from bot.text.timeparse import TimeParseError, format_when, parse_when
+from handlers.mass.painter import ProgressPainter
+from handlers.mass.runtime import MassRuntime
 from handlers.replies import ask
 
 
-class ControlsMixin:
-    """A job's controls; mixed into :class:`handlers.mass.wiring.Mass`."""
+class Controls:
+    """A job's controls: each method answers one button (or the time reply) of a job."""
 
-    async def _on_go(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    def __init__(self, runtime: MassRuntime, painter: ProgressPainter) -> None:
+        self.runtime = runtime
+        self.painter = painter
+
+    async def on_go(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] == md.DRAFT and job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
             return
         was_scheduled = job["status"] == md.SCHEDULED
-        ok, job = await self.runner.confirm(job["id"], user_id)  # type: ignore[union-attr]
+        ok, job = await self.runtime.runner.confirm(job["id"], user_id)
         if not ok:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
@@ -33,9 +40,11 @@ class ControlsMixin:
         await query.answer(services.t("mass.started", user_id))
         if query.message is not None and (job.get("progress") or {}).get("message_id") != query.message.message_id:
             who = html.escape(query.from_user.full_name)
-            await self._edit_query_message(update, services.t("mass.confirmed_card", user_id, job=job["id"], who=who))
+            await self.runtime.edit_query_message(
+                update, services.t("mass.confirmed_card", user_id, job=job["id"], who=who)
+            )
 
-    async def _on_schedule(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_schedule(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] != md.DRAFT or job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
@@ -54,11 +63,10 @@ class ControlsMixin:
         )
 
     async def on_when_reply(self, update: Update, context: Context, doc: dict[str, Any]) -> None:
-        services = context.services
-        message = update.effective_message
-        user_id = update.effective_user.id
+        """The admin's answer to "when?": the draft is scheduled, or asked again with the reason."""
+        services, message, user_id = context.services, update.effective_message, update.effective_user.id
         job_id = str(doc.get("data", {}).get("job_id", ""))
-        job = self.jobs.get(job_id)
+        job = self.runtime.jobs.get(job_id)
         if job is None or job["status"] != md.DRAFT:
             await message.reply_text(services.t("mass.job_unknown", user_id))
             return
@@ -68,26 +76,31 @@ class ControlsMixin:
         except TimeParseError as exc:
             values = {k: html.escape(str(v)) for k, v in exc.values.items()}
             error = services.i18n.t(exc.reason_key, lang, **values)
+            text = services.t("mass.when_again", user_id, error=error)
+            data = {"job_id": job_id}
             await ask(
                 context,
                 message.chat_id,
-                services.t("mass.when_again", user_id, error=error),
+                text,
                 kind="mass.when",
                 user_id=user_id,
-                data={"job_id": job_id},
+                data=data,
                 reply_to=message.message_id,
             )
             return
-        if not await self.runner.schedule(job_id, run_at.timestamp(), user_id):  # type: ignore[union-attr]
+        if not await self.runtime.runner.schedule(job_id, run_at.timestamp(), user_id):
             await message.reply_text(services.t("mass.already_started", user_id))
             return
         services.scheduler.schedule("mass.start", run_at, {"job_id": job_id}, key=f"mass:{job_id}")
         when = format_when(run_at, tz=services.tz, lang=lang)
+        zone = services.config.timezone
         await message.reply_text(
-            services.t("mass.scheduled", user_id, job=job_id, when=when, zone=services.config.timezone),
-            parse_mode="HTML",
+            services.t("mass.scheduled", user_id, job=job_id, when=when, zone=zone), parse_mode="HTML"
         )
-        job = self.jobs.get(job_id) or job
+        await self._scheduled(context, job)
+
+    async def _scheduled(self, context: Context, job: JobDoc) -> None:
+        """A scheduled draft: its preview loses its buttons, its progress message shows when."""
         preview = job.get("preview")
         if preview:
             try:
@@ -96,26 +109,26 @@ class ControlsMixin:
                 )
             except TelegramError:
                 pass
-        await self.progress(job, force=True)
+        await self.painter.progress(job, force=True)
 
-    async def _on_drop(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_drop(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] != md.DRAFT:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
-        await self.runner.cancel(job["id"], user_id)  # type: ignore[union-attr]
+        await self.runtime.runner.cancel(job["id"], user_id)
         await query.answer(services.t("mass.dropped", user_id))
-        await self._edit_query_message(update, services.t("mass.dropped_card", user_id, job=job["id"]))
+        await self.runtime.edit_query_message(update, services.t("mass.dropped_card", user_id, job=job["id"]))
 
-    async def _on_pause(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_pause(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        after = await self.runner.pause(job["id"], user_id)  # type: ignore[union-attr]
+        after = await self.runtime.runner.pause(job["id"], user_id)
         ok = after is not None and after["status"] == md.PAUSED
         await query.answer(services.t("mass.paused_ok" if ok else "mass.not_running", user_id))
 
-    async def _on_resume(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_resume(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        ok, after = await self.runner.resume(job["id"], user_id)  # type: ignore[union-attr]
+        ok, after = await self.runtime.runner.resume(job["id"], user_id)
         if ok:
             await query.answer(services.t("mass.resumed_ok", user_id))
             if (
@@ -123,19 +136,21 @@ class ControlsMixin:
                 and (after.get("progress") or {}).get("message_id") != query.message.message_id
             ):
                 who = html.escape(query.from_user.full_name)
-                await self._edit_query_message(update, services.t("mass.resumed_card", user_id, job=job["id"], who=who))
+                await self.runtime.edit_query_message(
+                    update, services.t("mass.resumed_card", user_id, job=job["id"], who=who)
+                )
             return
         if after is not None and any(u["state"] == md.UNKNOWN for u in after.get("units", [])):
             await query.answer(services.t("mass.decide_unknown_first", user_id), show_alert=True)
         else:
             await query.answer(services.t("mass.not_paused", user_id), show_alert=True)
 
-    async def _on_cancel(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_cancel(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] in md.FINISHED:
             await query.answer(services.t("mass.already_finished", user_id), show_alert=True)
             return
-        after = await self.runner.cancel(job["id"], user_id)  # type: ignore[union-attr]
+        after = await self.runtime.runner.cancel(job["id"], user_id)
         key = "mass.cancelling" if after and after["status"] == md.CANCELLING else "mass.cancelled_ok"
         await query.answer(services.t(key, user_id))
         if (
@@ -143,4 +158,6 @@ class ControlsMixin:
             and (after or {}).get("progress", {}).get("message_id") != query.message.message_id
         ):
             who = html.escape(query.from_user.full_name)
-            await self._edit_query_message(update, services.t("mass.cancelled_card", user_id, job=job["id"], who=who))
+            await self.runtime.edit_query_message(
+                update, services.t("mass.cancelled_card", user_id, job=job["id"], who=who)
+            )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import logging
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
@@ -23,11 +23,10 @@ from bot.massjobs.spool import drop_media, spool_dir
 from bot.massjobs.storage import new_id
 from bot.runtime.context import Context
 from handlers.mass import files as mass_files
+from handlers.mass.common import MAX_LIST_BUTTONS, button, fmt_num, list_audience, media_info, rows
+from handlers.mass.drafts import Drafts
 from handlers.replies import find_target
 from handlers.replies import on_reply as route_reply
-
-if TYPE_CHECKING:
-    from handlers.mass.wiring import Mass
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,8 @@ _MEDIA = filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.AUDIO | fil
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
-def conversation(mass: Mass) -> ConversationHandler:
-    flow = Flow(mass)
+def conversation(drafts: Drafts) -> ConversationHandler:
+    flow = Flow(drafts)
     with warnings.catch_warnings():
         # per_message=False is meant: buttons of a step belong to the admin's (chat, user) flow.
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
@@ -82,8 +81,8 @@ def _conversation(flow: Flow) -> ConversationHandler:
 
 
 class Flow:
-    def __init__(self, mass: Mass) -> None:
-        self.mass = mass
+    def __init__(self, drafts: Drafts) -> None:
+        self.drafts = drafts
 
     # --- helpers
 
@@ -126,16 +125,12 @@ class Flow:
         return True
 
     def _too_big(self, context: Context, update: Update, exc: mass_files.TooBig) -> str:
-        from handlers.mass.common import fmt_num
-
         lang = context.services.lang(update.effective_user.id)
         return self._t(
             context, update, "mass.file_too_big", size=fmt_num(exc.size, lang), limit=fmt_num(exc.limit, lang)
         )
 
     def _cancel_button(self, context: Context, update: Update):
-        from handlers.mass.common import button
-
         return button(self._t(context, update, "mass.btn_cancel"), "mass:quit")
 
     def _drop_media(self, context: Context, update: object) -> None:
@@ -159,8 +154,6 @@ class Flow:
             "chat_id": update.effective_chat.id,
             "thread_id": message.message_thread_id if message.is_topic_message else None,
         }
-        from handlers.mass.common import MAX_LIST_BUTTONS, button, rows
-
         lists = sorted(services.store.table("lists").items(), key=lambda kv: kv[1].get("name", "").lower())
         buttons = [
             button(
@@ -209,8 +202,6 @@ class Flow:
                 return AUDIENCE
             flow = self._data(context, update)
             flow["file"] = {"data": data, "label": label, "columns": exc.columns}
-            from handlers.mass.common import button, rows
-
             buttons = [button(col[:30], f"mass:col:{i}") for i, col in enumerate(exc.columns[:24])]
             buttons.append(self._cancel_button(context, update))
             names = ", ".join(html.escape(c) for c in exc.columns[:24])
@@ -231,8 +222,6 @@ class Flow:
             await query.answer(self._t(context, update, "mass.list_gone"), show_alert=True)
             return AUDIENCE
         await query.answer()
-        from handlers.mass.common import list_audience
-
         audience = list_audience(services, update.effective_user.id, saved)
         parsed = PhoneParse(valid=list(audience["valid"]))
         return await self._audience_done(update, context, parsed, audience["label"])
@@ -323,8 +312,6 @@ class Flow:
         except mass_files.TooBig as exc:
             await message.reply_text(self._too_big(context, update, exc))
             return CONTENT
-        from handlers.mass.common import media_info
-
         try:
             info = media_info(path, attachment.extension, name=attachment.name, file_id=attachment.file_id)
         except ValueError:  # empty file
@@ -335,16 +322,11 @@ class Flow:
         flow["content"] = {"text": caption or None, "media": info}
         if caption:
             return await self._preview(update, context, "messenger")
-        from handlers.mass.common import button
+        return await self._ask_caption(update, context)
 
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    button(self._t(context, update, "mass.btn_no_caption"), "mass:nocap"),
-                    self._cancel_button(context, update),
-                ]
-            ]
-        )
+    async def _ask_caption(self, update: Update, context: Context) -> int:
+        no_caption = button(self._t(context, update, "mass.btn_no_caption"), "mass:nocap")
+        markup = InlineKeyboardMarkup([[no_caption, self._cancel_button(context, update)]])
         await self._prompt(update, context, self._t(context, update, "mass.ask_caption"), markup)
         return CAPTION
 
@@ -360,8 +342,6 @@ class Flow:
         return await self._preview(update, context, "messenger")
 
     async def _ask_channel(self, update: Update, context: Context) -> int:
-        from handlers.mass.common import button
-
         markup = InlineKeyboardMarkup(
             [
                 [
@@ -384,7 +364,7 @@ class Flow:
         user_id = update.effective_user.id
         if "audience" not in flow or "content" not in flow:
             return ConversationHandler.END
-        job = self.mass.build_draft(
+        job = self.drafts.build(
             job_id=flow["job_id"],
             user_id=user_id,
             chat_id=flow["chat_id"],
@@ -393,7 +373,7 @@ class Flow:
             content=flow["content"],
             channel=channel,
         )
-        await self.mass.send_preview(context, job, user_id)
+        await self.drafts.send(context, job, user_id)
         return ConversationHandler.END
 
     # --- leaving

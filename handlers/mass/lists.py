@@ -15,7 +15,7 @@ import html
 import re
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
@@ -26,17 +26,15 @@ from bot.runtime.context import Context
 from bot.runtime.feature import ReplyRoute
 from bot.runtime.roles import ADMINS
 from handlers.mass import files as mass_files
+from handlers.mass.common import button, fmt_num, reason_text, rows
 from handlers.replies import ask
-
-if TYPE_CHECKING:
-    from handlers.mass.wiring import Mass
 
 MAX_NAME = 48
 YIELD_EVERY = 100
 _NAME = re.compile(r"^[^\n\r<>]{1,48}$")
 
 
-def handlers(mass: Mass) -> list:
+def handlers() -> list:
     return [
         CommandHandler("lists", on_lists),
         CommandHandler("optout", on_optout),
@@ -45,7 +43,7 @@ def handlers(mass: Mass) -> list:
     ]
 
 
-def replies(mass: Mass) -> dict[str, ReplyRoute]:
+def replies() -> dict[str, ReplyRoute]:
     return {
         "mass.list_name": ReplyRoute(ADMINS, on_list_name),
         "mass.list_numbers": ReplyRoute(ADMINS, on_list_numbers),
@@ -75,8 +73,6 @@ async def read_numbers(update: Update, context: Context) -> tuple[PhoneParse | N
         try:
             data = await mass_files.download_bytes(context, attachment, mass_files.NUMBERS_FILE_MAX)
         except mass_files.TooBig as exc:
-            from handlers.mass.common import fmt_num
-
             lang = services.lang(user_id)
             return None, services.t(
                 "mass.file_too_big", user_id, size=fmt_num(exc.size, lang), limit=fmt_num(exc.limit, lang)
@@ -102,8 +98,6 @@ def _summary(services, user_id: int, parsed: PhoneParse) -> str:
         duplicates=len(parsed.duplicates),
     )
     if parsed.invalid:
-        from handlers.mass.common import reason_text
-
         shown = [
             services.t(
                 "mass.preview_invalid_line",
@@ -148,8 +142,6 @@ async def on_lists(update: Update, context: Context) -> None:
 
 
 def _overview(services, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    from handlers.mass.common import button, rows
-
     lists = sorted(services.store.table("lists").items(), key=lambda kv: kv[1].get("name", "").lower())
     lines = [services.t("mass.lists_title", user_id)]
     if not lists:
@@ -194,8 +186,6 @@ async def on_lists_button(update: Update, context: Context) -> None:
     if doc is None:
         await query.answer(services.t("mass.list_gone", user_id), show_alert=True)
         return
-    from handlers.mass.common import button
-
     name = html.escape(doc.get("name", ""))
     if action == "show":
         await query.answer()
@@ -400,8 +390,6 @@ async def on_optout(update: Update, context: Context) -> None:
 
 
 async def _send_optout_list(context: Context, services, user_id: int, chat_id: int, thread_id: int | None) -> None:
-    from handlers.mass.common import button
-
     numbers = sorted(key for key, _ in services.store.table("optout").items())
     text = (
         services.t("mass.optout_count", user_id, count=len(numbers)) + "\n" + services.t("mass.optout_usage", user_id)

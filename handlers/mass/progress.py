@@ -1,168 +1,87 @@
-"""The job's progress message in the admin chat: drawn by one background task per job, edited in
-place (at most every ``progress_interval`` seconds, state changes at once), with the
-Pause/Resume/Cancel buttons. Part of the runner's :class:`~bot.massjobs.runner.Notifier`."""
+"""The text and buttons of a job's progress message. Pure: drawn from the job alone (the
+:class:`~handlers.mass.painter.ProgressPainter` decides when to draw and where it goes)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from typing import Any
+import html
+from datetime import UTC, datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, TelegramError
 
 from bot.massjobs import counts
 from bot.massjobs import docs as md
-from bot.runtime.services import NO_PREVIEW
+from bot.massjobs.docs import JobDoc
 from bot.text.timeparse import format_when
-from handlers.mass.common import button, fmt_duration, fmt_num, not_modified, pause_text, rows, status_label, utc
-
-log = logging.getLogger("handlers.mass.wiring")
+from handlers.mass.common import Speech, button, fmt_duration, fmt_num, rows
 
 
-class ProgressMixin:
-    """The progress message; mixed into :class:`handlers.mass.wiring.Mass`."""
+def when_text(timestamp: float | None, say: Speech, tz: tzinfo) -> str:
+    return format_when(datetime.fromtimestamp(float(timestamp or 0), tz=UTC), tz=tz, lang=say.lang)
 
-    async def progress(self, job: dict[str, Any], *, force: bool = False) -> None:
-        """Ask for the job's progress message to show its current state. Returns at once: one
-        background task per job draws the latest state (requests made meanwhile are folded into
-        one edit), so a slow or rate-limited Telegram never holds up the sending."""
-        job_id = job["id"]
-        if not force and time.monotonic() - self._last_edit.get(job_id, 0.0) < self.progress_interval:
-            return
-        self._dirty.add(job_id)
-        if job_id in self._painters:
-            return
-        self._painters.add(job_id)
-        paint = self._paint_loop(job_id)
-        if self.app is not None and self.app.running:
-            self.app.create_task(paint, name=f"mass-progress:{job_id}")
-        else:  # during start-up (recovery): a plain task, kept referenced until it ends
-            task = asyncio.get_running_loop().create_task(paint)
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
-    async def _paint_loop(self, job_id: str) -> None:
-        try:
-            while job_id in self._dirty:
-                self._dirty.discard(job_id)
-                try:
-                    await self._paint(job_id)
-                except Exception:  # a drawing failure must not stop later ones
-                    log.exception("mass job %s: could not draw the progress message", job_id)
-        finally:
-            self._painters.discard(job_id)
+def pause_line(job: JobDoc, say: Speech) -> str:
+    """Why the job is paused, in words."""
+    reason = job.get("pause_reason") or md.BY_ADMIN
+    return say.t(f"mass.paused_{reason}", detail=html.escape(job.get("pause_detail") or ""))
 
-    async def _paint(self, job_id: str) -> None:
-        services = self.services
-        async with services.locks(f"mass-progress:{job_id}"):
-            current = self.jobs.get(job_id)
-            if current is None or current.get("status") == md.DRAFT:
-                return
-            text, markup = self.render_progress(current)
-            where = current.get("progress")
-            shown = f"{text}\n{markup.to_json() if markup else ''}"
-            if where and self._last_text.get(job_id) == shown:
-                return  # an edit that changes nothing still counts against the group's rate
-            self._last_edit[job_id] = time.monotonic()
-            bot = self.app.bot  # type: ignore[union-attr]
-            if where:
-                try:
-                    await bot.edit_message_text(
-                        chat_id=where["chat_id"],
-                        message_id=where["message_id"],
-                        text=text,
-                        reply_markup=markup,
-                        parse_mode="HTML",
-                        link_preview_options=NO_PREVIEW,
-                    )
-                    self._last_text[job_id] = shown
-                    if current.get("status") in md.FINISHED:
-                        self._forget(job_id)
-                    return
-                except BadRequest as exc:
-                    if not_modified(exc):
-                        self._last_text[job_id] = shown
-                        return
-                    log.warning("mass job %s: progress message not editable (%s); sending a new one", job_id, exc)
-                except TelegramError as exc:
-                    log.warning("mass job %s: could not edit the progress message: %s", job_id, exc)
-                    return
-            try:
-                message = await services.send_admin(bot, text, topic="mass", markup=markup)
-            except TelegramError as exc:
-                log.warning("mass job %s: could not post the progress message: %s", job_id, exc)
-                return
-            self._last_text[job_id] = shown
-            self.jobs.update(job_id, progress={"chat_id": message.chat_id, "message_id": message.message_id})
 
-    def _forget(self, job_id: str) -> None:
-        self._last_text.pop(job_id, None)
-        self._last_edit.pop(job_id, None)
+def _count_lines(job: JobDoc, say: Speech) -> list[str]:
+    t, c = say.t, counts.count(job)
+    done = c.processed
+    lines = [
+        t("mass.progress_bar", bar=counts.progress_bar(done, c.total), percent=counts.percent(done, c.total)),
+        t("mass.progress_counts", sent=c.sent, not_delivered=c.not_delivered, left=c.left + c.in_flight, total=c.total),
+    ]
+    names = ("invalid", "unknown", "opted_out", "skipped", "failed")
+    extras = [t(f"mass.count_{name}", count=getattr(c, name)) for name in names if getattr(c, name)]
+    if extras:
+        lines.append(" · ".join(extras))
+    lines.append(t("mass.progress_batches", done=c.batches_done, total=c.batches))
+    return lines
 
-    def render_progress(self, job: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
-        services = self.services
-        lang = services.lang(None)
-        t = lambda key, **v: services.t(key, None, **v)  # noqa: E731
-        job_id = job["id"]
-        status = job["status"]
-        c = counts.count(job)
-        lines = [t("mass.progress_title", job=job_id, status=status_label(services, None, job))]
-        if status == md.SCHEDULED:
-            when = format_when(utc(job.get("run_at")), tz=services.tz, lang=lang)
-            lines.append(t("mass.progress_scheduled", when=when))
-        done = c.processed
-        lines.append(
-            t("mass.progress_bar", bar=counts.progress_bar(done, c.total), percent=counts.percent(done, c.total))
-        )
-        lines.append(
-            t(
-                "mass.progress_counts",
-                sent=c.sent,
-                not_delivered=c.not_delivered,
-                left=c.left + c.in_flight,
-                total=c.total,
-            )
-        )
-        extras = []
-        for name in ("invalid", "unknown", "opted_out", "skipped", "failed"):
-            value = getattr(c, name)
-            if value:
-                extras.append(t(f"mass.count_{name}", count=value))
-        if extras:
-            lines.append(" · ".join(extras))
-        lines.append(t("mass.progress_batches", done=c.batches_done, total=c.batches))
-        if status in (md.RUNNING, md.CANCELLING):
-            rate = counts.rate_per_minute(job)
-            eta = counts.eta_seconds(job)
-            if rate is not None and eta is not None:
-                lines.append(t("mass.progress_rate", rate=fmt_num(round(rate, 1), lang), eta=fmt_duration(eta, lang)))
-        if status == md.PAUSED:
-            lines.append(pause_text(services, None, job))
-        if job.get("channel") == "whatsapp":
-            lines.append(t("mass.progress_whatsapp"))
-        buttons: list[InlineKeyboardButton] = []
-        if status == md.RUNNING:
-            buttons = [
-                button(t("mass.btn_pause"), f"mass:pause:{job_id}"),
-                button(t("mass.btn_stop"), f"mass:cancel:{job_id}"),
-            ]
-        elif status == md.PAUSED:
-            unknown = next((i for i, u in enumerate(job.get("units", [])) if u["state"] == md.UNKNOWN), None)
-            if unknown is None:
-                buttons.append(button(t("mass.btn_resume"), f"mass:resume:{job_id}"))
-            else:  # the same choice as on the batch's card, in case that card could not be sent
-                buttons += [
-                    button(t("mass.btn_resend"), f"mass:resend:{job_id}:{unknown}"),
-                    button(t("mass.btn_skip"), f"mass:skip:{job_id}:{unknown}"),
-                ]
-            buttons.append(button(t("mass.btn_stop"), f"mass:cancel:{job_id}"))
-        elif status == md.SCHEDULED:
-            buttons = [
-                button(t("mass.btn_send_now"), f"mass:go:{job_id}"),
-                button(t("mass.btn_stop"), f"mass:cancel:{job_id}"),
-            ]
-        elif status in md.FINISHED and job.get("units"):
-            buttons = [button(t("mass.btn_csv"), f"mass:csv:{job_id}")]
-        return "\n".join(lines), InlineKeyboardMarkup(rows(buttons)) if buttons else None
+
+def _state_lines(job: JobDoc, say: Speech) -> list[str]:
+    status, lines = job["status"], []
+    if status in (md.RUNNING, md.CANCELLING):
+        rate, eta = counts.rate_per_minute(job), counts.eta_seconds(job)
+        if rate is not None and eta is not None:
+            rate_text = fmt_num(round(rate, 1), say.lang)
+            lines.append(say.t("mass.progress_rate", rate=rate_text, eta=fmt_duration(eta, say.lang)))
+    if status == md.PAUSED:
+        lines.append(pause_line(job, say))
+    if job.get("channel") == "whatsapp":
+        lines.append(say.t("mass.progress_whatsapp"))
+    return lines
+
+
+def _buttons(job: JobDoc, say: Speech) -> list[InlineKeyboardButton]:
+    t, job_id, status = say.t, job["id"], job["status"]
+    stop = button(t("mass.btn_stop"), f"mass:cancel:{job_id}")
+    if status == md.RUNNING:
+        return [button(t("mass.btn_pause"), f"mass:pause:{job_id}"), stop]
+    if status == md.SCHEDULED:
+        return [button(t("mass.btn_send_now"), f"mass:go:{job_id}"), stop]
+    if status in md.FINISHED:
+        return [button(t("mass.btn_csv"), f"mass:csv:{job_id}")] if job.get("units") else []
+    if status != md.PAUSED:
+        return []
+    unknown = next((i for i, u in enumerate(job.get("units", [])) if u["state"] == md.UNKNOWN), None)
+    if unknown is None:
+        return [button(t("mass.btn_resume"), f"mass:resume:{job_id}"), stop]
+    # the same choice as on the batch's card, in case that card could not be sent
+    return [
+        button(t("mass.btn_resend"), f"mass:resend:{job_id}:{unknown}"),
+        button(t("mass.btn_skip"), f"mass:skip:{job_id}:{unknown}"),
+        stop,
+    ]
+
+
+def render_progress(job: JobDoc, say: Speech, tz: tzinfo) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The progress message of ``job``: status, bar, counts, rate and the buttons that fit."""
+    status_word = say.t(f"mass.status_{job['status']}")
+    lines = [say.t("mass.progress_title", job=job["id"], status=status_word)]
+    if job["status"] == md.SCHEDULED:
+        lines.append(say.t("mass.progress_scheduled", when=when_text(job.get("run_at"), say, tz)))
+    lines += _count_lines(job, say) + _state_lines(job, say)
+    buttons = _buttons(job, say)
+    return "\n".join(lines), InlineKeyboardMarkup(rows(buttons)) if buttons else None

@@ -195,7 +195,7 @@ async def test_a_failing_miogram_send_is_one_unknown_card_and_is_never_resent_bl
     fake = FakeMioGram(secret=MIOGRAM_SECRET)
     numbers = audience(30)
     async with drill_bot(botapi, miogram=fake, resont=FakeResont(token=RESONT_TOKEN), mass_batch_size=10) as app:
-        next(f.mass for f in app.bot_data.features if isinstance(f, MassFeature)).progress_interval = 0.0
+        next(f.mass for f in app.bot_data.features if isinstance(f, MassFeature)).painter.interval = 0.0
         preview = await mass_preview(botapi, numbers)
         go = go_button(preview)
         job_id = go.split(":")[2]

@@ -46,7 +46,7 @@ async def mass_bot(telegram, fake: FakeMioGram | None = None, **overrides: Any) 
         **overrides,
     ) as app:
         mass = next(f.mass for f in app.bot_data.features if isinstance(f, MassFeature))
-        mass.progress_interval = 0.0  # every state is shown (the fake is fast)
+        mass.painter.interval = 0.0  # every state is shown (the fake is fast)
         yield app
 
 

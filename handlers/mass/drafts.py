@@ -1,0 +1,140 @@
+"""Drafts of mass sends and their preview card: building a draft, asking MioGram for the facts
+the check needs, and the card's Invalid-list, Recheck and list-pick (Bridge) buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, InputFile, Update
+
+from bot.clients.miogram.models import MioGramError
+from bot.massjobs import docs as md
+from bot.massjobs.docs import ContentDoc, JobDoc
+from bot.runtime.context import Context
+from handlers.mass.check import PreviewFacts, check_preview
+from handlers.mass.common import csv_bytes, list_audience, set_audience, speech
+from handlers.mass.preview import render_preview
+from handlers.mass.runtime import MassRuntime
+
+
+class Drafts:
+    """Makes drafts and draws their preview cards."""
+
+    def __init__(self, runtime: MassRuntime) -> None:
+        self.runtime = runtime
+
+    def build(
+        self,
+        *,
+        job_id: str,
+        user_id: int,
+        chat_id: int,
+        thread_id: int | None,
+        audience: dict[str, Any],
+        content: ContentDoc,
+        channel: str,
+        source: str = "flow",
+    ) -> JobDoc:
+        """A draft job from an audience ({label, valid, invalid, duplicates}) and content
+        ({text, media}); opted-out numbers are set aside. Stored, and returned."""
+        services = self.runtime.services
+        job: JobDoc = {
+            "id": job_id,
+            "status": md.DRAFT,
+            "source": source,
+            "created_by": user_id,
+            "created_at": services.clock().timestamp(),
+            "chat_id": chat_id,
+            "thread_id": thread_id,
+            "content": content,
+            "channel": channel,
+            "batch_size": services.config.mass_batch_size,
+            "numbers": [],
+            "opted_out": [],
+            "invalid": [],
+            "duplicates": 0,
+            "audience": "",
+            "units": [],
+        }
+        set_audience(services, job, audience)
+        self.runtime.jobs.save(job)
+        return job
+
+    async def facts(self, job: JobDoc) -> PreviewFacts:
+        """What MioGram says about the account (limits, credit), or why it could not be asked."""
+        client = self.runtime.services.miogram
+        if client is None:
+            return PreviewFacts(configured=False)
+        text = job["content"].get("text")
+        text_bytes = client.message_bytes(text) if text else None
+        limits = credits = None
+        try:
+            limits = await client.limits()
+            credits = await client.credits()
+        except MioGramError as exc:
+            return PreviewFacts(True, limits, None, str(exc), text_bytes)
+        return PreviewFacts(True, limits, credits, None, text_bytes)
+
+    async def card(self, job: JobDoc, user_id: int | None) -> tuple[str, InlineKeyboardMarkup]:
+        """The preview card; stores whether the send is ``blocked`` (then it cannot be confirmed)."""
+        check = check_preview(job, await self.facts(job))
+        self.runtime.jobs.update(job["id"], blocked=check.blocked)
+        return render_preview(job, check, speech(self.runtime.services, user_id))
+
+    async def send(self, context: Context, job: JobDoc, user_id: int) -> None:
+        """Post the preview card of ``job`` where the draft was made."""
+        text, markup = await self.card(job, user_id)
+        message = await context.bot.send_message(
+            chat_id=job["chat_id"],
+            text=text,
+            reply_markup=markup,
+            parse_mode="HTML",
+            message_thread_id=job.get("thread_id"),
+        )
+        self.runtime.jobs.update(job["id"], preview={"chat_id": message.chat_id, "message_id": message.message_id})
+
+    async def on_invalid(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+        """The invalid inputs of the audience, with their reasons, as a CSV file."""
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        await query.answer()
+        lines = [[raw, reason] for raw, reason in job.get("invalid", [])]
+        await context.bot.send_document(
+            chat_id=query.message.chat_id,
+            document=InputFile(csv_bytes(["input", "reason"], lines), filename=f"invalid-{job['id']}.csv"),
+            caption=services.t("mass.invalid_caption", user_id, count=len(lines)),
+            message_thread_id=query.message.message_thread_id if query.message.is_topic_message else None,
+        )
+
+    async def on_recheck(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+        """Ask MioGram again (it could not be reached) and redraw the card; opt-outs are re-read."""
+        await update.callback_query.answer()
+        if job["status"] != md.DRAFT:
+            return
+        audience = {
+            "label": job["audience"],
+            "valid": job["numbers"] + job["opted_out"],
+            "invalid": job["invalid"],
+            "duplicates": job["duplicates"],
+        }
+        set_audience(context.services, job, audience)
+        self.runtime.jobs.save(job)
+        text, markup = await self.card(job, update.callback_query.from_user.id)
+        await self.runtime.edit_query_message(update, text, markup)
+
+    async def on_pick(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+        """The Bridge: a saved list chosen for a draft made from a post."""
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        if job["status"] != md.DRAFT or len(parts) < 4:
+            await query.answer(services.t("mass.already_started", user_id), show_alert=True)
+            return
+        saved = services.store.table("lists").get(parts[3])
+        if saved is None:
+            await query.answer(services.t("mass.list_gone", user_id), show_alert=True)
+            return
+        await query.answer()
+        set_audience(services, job, list_audience(services, user_id, saved))
+        self.runtime.jobs.save(job)
+        text, markup = await self.card(job, user_id)
+        await self.runtime.edit_query_message(update, text, markup)
+        where = {"chat_id": query.message.chat_id, "message_id": query.message.message_id}
+        self.runtime.jobs.update(job["id"], preview=where)
