@@ -149,17 +149,16 @@ def _start_jobs(app: Application, services: Services, features: list[Feature]) -
 
 
 async def _register_commands(app: Application, services: Services, features: list[Feature]) -> None:
-    """setMyCommands: the menu for everyone in the admin chat, per language."""
+    """setMyCommands: the menu by default and in the admin chat, in both interface languages
+    (the configured one without a language code, the other for users whose Telegram is set to it)."""
     commands = [c for f in features for c in f.commands if c.in_menu]
+    scopes = (BotCommandScopeDefault(), BotCommandScopeChat(services.config.admin_chat_id))
     try:
         for lang in ("en", "fa"):
             menu = [BotCommand(c.name, services.i18n.t(c.help_key, lang)[:256]) for c in commands]
             code = None if lang == services.config.language else lang
-            await app.bot.set_my_commands(menu, scope=BotCommandScopeDefault(), language_code=code)
-        await app.bot.set_my_commands(
-            [BotCommand(c.name, services.i18n.t(c.help_key)[:256]) for c in commands],
-            scope=BotCommandScopeChat(services.config.admin_chat_id),
-        )
+            for scope in scopes:
+                await app.bot.set_my_commands(menu, scope=scope, language_code=code)
     except TelegramError as exc:
         # A menu is a convenience: the bot works without it (some Bot API servers lack it).
         log.warning("could not register the command menu: %s", exc)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.models import Comment, Conversation, Message
 from bot.runtime.services import NO_PREVIEW  # noqa: F401 - re-exported
+from handlers.inbox import dm_cursor
 from handlers.inbox.delivery import (  # noqa: F401 - re-exported
     DIGEST_SIZE,
     MAX_CARD_ATTEMPTS,
@@ -64,10 +65,7 @@ log = logging.getLogger(__name__)
 COMMENT_EXPAND = ("account", "socialUser", "accountPost")
 CONVERSATION_EXPAND = ("account", "participants.socialUser")
 
-MAX_FETCH = 1000  # comments fetched per poll at most
-MAX_CONVERSATIONS = 200  # updated conversations looked at per poll
-MAX_MESSAGES = 50  # messages read per conversation per poll
-SEEN_KEPT = 50  # ids remembered per cursor (a deleted item must not make a walk run on)
+SEEN_KEPT = 50  # comment ids remembered by the cursor (a deleted item must not make a walk run on)
 
 
 # ---------------------------------------------------------------------------------- polls
@@ -174,7 +172,7 @@ async def _fetch_comments(services: Services) -> list[Comment]:
     new = [
         c
         async for c in resont.comments(
-            with_=COMMENT_EXPAND, seen_ids=cursor.get("seen") or None, stop_before=stop_before, limit=MAX_FETCH
+            with_=COMMENT_EXPAND, seen_ids=cursor.get("seen") or None, stop_before=stop_before
         )
     ]
     new.reverse()  # oldest first
@@ -225,54 +223,49 @@ INIT_CONVERSATIONS = 5  # conversations whose messages are marked seen on the fi
 
 
 async def _fetch_dms(services: Services) -> _DmWork | None:
+    """The conversations updated since the last poll and their messages not handled yet (every
+    conversation updated since is read, and each one's messages whole: see :mod:`dm_cursor`)."""
     cursors = services.store.table("cursors")
     cursor = cursors.get(DMS_CURSOR)
-    resont = services.resont
-    backfill = services.config.backfill
     if cursor is None:
-        # First start: the newest conversations' messages count as seen (the backfill newest
-        # ones forward their last inbound message); everything older is history.
-        newest = [c async for c in resont.conversations(limit=max(INIT_CONVERSATIONS, backfill))]
-        marks: dict[str, dict[str, Any]] = {}
-        for index, conversation in enumerate(newest):
-            if conversation.id is None:
-                continue
-            messages = [m async for m in resont.conversation_messages(conversation.id, limit=MAX_MESSAGES)]
-            inbound = [m for m in messages if m.id is not None and m.sent_by_participant(conversation)]
-            if inbound and index < backfill:
-                claim_message(services, inbound[0], conversation, "backfill")
-            marks[CONV_CURSOR_PREFIX + str(conversation.id)] = {
-                "seen": _remember([], [m.id for m in reversed(messages)]),
-                "at": now_ts(services),
-            }
-        dates = [c.update_date for c in newest if c.update_date is not None]
-        since = max(dates) if dates else services.clock()
-        marks[DMS_CURSOR] = {"since": _iso(since), "at": now_ts(services)}
-        cursors.put_many(marks)  # where history ends: every cursor at once, or none (start again)
+        await _first_dm_start(services)
         return None
     since = _from_iso(cursor.get("since"))
-    conversations = [c async for c in resont.conversations(stop_before=since, limit=MAX_CONVERSATIONS)]
+    conversations = [c async for c in services.resont.conversations(stop_before=since)]
     work: list[tuple[Conversation, list[Message], list[Message]]] = []
     for conversation in reversed(conversations):  # least recently updated first
         if conversation.id is None:
             continue
         conv_cursor = cursors.get(CONV_CURSOR_PREFIX + str(conversation.id))
-        seen = conv_cursor.get("seen") if conv_cursor else None
-        messages = [
-            m
-            async for m in resont.conversation_messages(
-                conversation.id, seen_ids=seen or None, stop_before=None if seen else since, limit=MAX_MESSAGES
-            )
-        ]
-        messages.reverse()
-        if not seen:
-            messages = _since(messages, since)
+        messages = await services.resont.conversation_messages(conversation.id)
+        new = dm_cursor.unseen(messages, conv_cursor) if conv_cursor else _since(messages, since)
         # The bot's own replies move the conversation too: only the other side's messages go.
-        inbound = [m for m in messages if m.id is not None and m.sent_by_participant(conversation)]
+        inbound = [m for m in new if m.id is not None and m.sent_by_participant(conversation)]
         for message in inbound:
             claim_message(services, message, conversation, "poll")
         work.append((conversation, messages, inbound))
     return _DmWork(since, work)
+
+
+async def _first_dm_start(services: Services) -> None:
+    """First start: the newest conversations' messages count as seen (the backfill newest ones
+    forward their last inbound message); everything older is history."""
+    resont = services.resont
+    backfill = services.config.backfill
+    newest = [c async for c in resont.conversations(limit=max(INIT_CONVERSATIONS, backfill))]
+    marks: dict[str, dict[str, Any]] = {}
+    for index, conversation in enumerate(newest):
+        if conversation.id is None:
+            continue
+        messages = await resont.conversation_messages(conversation.id)
+        inbound = [m for m in messages if m.id is not None and m.sent_by_participant(conversation)]
+        if inbound and index < backfill:
+            claim_message(services, inbound[-1], conversation, "backfill")
+        marks[CONV_CURSOR_PREFIX + str(conversation.id)] = dm_cursor.handled(messages, None, now_ts(services))
+    dates = [c.update_date for c in newest if c.update_date is not None]
+    since = max(dates) if dates else services.clock()
+    marks[DMS_CURSOR] = {"since": _iso(since), "at": now_ts(services)}
+    services.store.table("cursors").put_many(marks)  # where history ends: every cursor at once, or none
 
 
 def _since(messages: list[Message], since: datetime | None) -> list[Message]:
@@ -302,8 +295,7 @@ def _advance_dms(services: Services, work: _DmWork | None) -> int:
             complete = False
             continue
         key = CONV_CURSOR_PREFIX + str(conversation.id)
-        seen = (moves.get(key) or cursors.get(key) or {}).get("seen", [])
-        moves[key] = {"seen": _remember(seen, [m.id for m in messages]), "at": now_ts(services)}
+        moves[key] = dm_cursor.handled(messages, moves.get(key) or cursors.get(key), now_ts(services))
         if conversation.update_date is not None and (newest is None or conversation.update_date > newest):
             newest = conversation.update_date
     if complete and newest is not None:

@@ -8,15 +8,15 @@ card (with its trace id) and answered to the admin; asking a force-reply questio
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update, User
 
-from bot.clients.resont.client import PostInput
 from bot.clients.resont.errors import ResontError, ResontNotFound
-from bot.clients.resont.models import PostGroup
+from bot.clients.resont.forms import PostEdit
+from bot.clients.resont.models import Post, PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from handlers.posts.cards import FINAL_STATES, SENDING, fingerprint_of
@@ -165,15 +165,19 @@ async def show_error(context: Context, doc: dict[str, Any], exc: ResontError, us
     await redraw(context, doc)
 
 
-def content(group: PostGroup, **changes: Any) -> PostInput:
-    """The post group's content as Resont has it, for an edit (``changes`` applied)."""
-    custom = group.raw.get("custom_captions")
-    fields: dict[str, Any] = {
-        "caption": group.caption if group.caption is not None else "",
-        "type": group.type or None,
-        "account_ids": list(group.account_ids) or None,
-        "media_ids": list(group.media_ids) or None,
-        "custom_captions": dict(custom) if isinstance(custom, Mapping) and custom else None,
-    }
-    fields.update(changes)
-    return PostInput(**fields)
+async def edit_in_resont(
+    update: Update,
+    context: Context,
+    doc: dict[str, Any],
+    group: PostGroup,
+    action: str,
+    change: Callable[[PostEdit], PostEdit],
+) -> bool:
+    """Send ``change`` of the whole post ``group`` (every required field with its current value,
+    see :class:`PostEdit`) to Resont; False once a failure was told (as :func:`call_resont`)."""
+
+    async def send() -> Post:
+        return await context.services.resont.edit_post(doc["pg"], change(PostEdit.of(group)))
+
+    ok, _ = await call_resont(update, context, doc, action, send())
+    return ok

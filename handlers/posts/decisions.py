@@ -28,7 +28,7 @@ from handlers.posts.actions import (
     answer,
     ask_on_card,
     call_resont,
-    content,
+    edit_in_resont,
     edit_pressed,
     fresh,
     locked_pending,
@@ -132,16 +132,13 @@ async def _carry_out(
         await decide(context, doc, user, approvals, outcome="approved", schedule_ts=view.schedule_ts)
         await answer(update, services.t("posts.answer_approved", user.id))
         return True
-    if mode == "now":
-        when, post, outcome = None, content(group, is_draft=False, is_scheduled=False), "published"
-    else:
-        when = at_ts if mode == "at" else view.schedule_ts
-        if _too_late(services, when):
-            await _ask_now_or_time(update, context, doc, when)
-            return False
-        post, outcome = content(group, is_draft=False, is_scheduled=True, schedule_date=int(when)), "scheduled"
-    ok, _ = await call_resont(update, context, doc, "post.approve", services.resont.edit_post(doc["pg"], post))
-    if not ok:
+    when = None if mode == "now" else at_ts if mode == "at" else view.schedule_ts
+    if mode != "now" and _too_late(services, when):
+        await _ask_now_or_time(update, context, doc, when)
+        return False
+    outcome = "published" if when is None else "scheduled"
+    at = None if when is None else int(when)
+    if not await edit_in_resont(update, context, doc, group, "post.approve", lambda edit: edit.approved(at)):
         return False
     await decide(context, doc, user, approvals, outcome=outcome, schedule_ts=when)
     key = "posts.answer_published" if outcome == "published" else "posts.answer_scheduled"

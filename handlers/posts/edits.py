@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import logging
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Message, Update, User
 
+from bot.clients.resont.errors import ResontError
+from bot.clients.resont.forms import PostEdit
 from bot.clients.resont.models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
@@ -25,8 +29,7 @@ from bot.text.timeparse import TimeParseError, format_when, parse_when
 from handlers.posts.actions import (
     answer,
     ask_on_card,
-    call_resont,
-    content,
+    edit_in_resont,
     edit_pressed,
     fresh,
     locked_pending,
@@ -48,6 +51,8 @@ from handlers.posts.state import (
     table,
 )
 
+log = logging.getLogger(__name__)
+
 #: Caption previews kept per card.
 MAX_CAPTION_DRAFTS = 5
 #: How much of a new caption its preview shows.
@@ -63,21 +68,34 @@ async def _pending_for_reply(services: Services, message: Message, pg: int, user
     return doc
 
 
-def _merged(result: PostGroup, before: PostGroup, **changes: Any) -> PostGroup:
-    """The post group after an edit: Resont's answer when it is a whole post group, else the
-    group as read before with ``changes`` applied (the document calls the answer a Post)."""
-    if result.id is not None and result.caption is not None and result.account_ids:
-        return result
-    return dataclasses.replace(before, **changes)
+def _as_edited(before: PostGroup, edit: PostEdit) -> PostGroup:
+    """``before`` with the caption and time of ``edit`` (when Resont cannot be read back)."""
+    posts = [
+        dataclasses.replace(p, caption=edit.caption) if p.caption in (None, before.caption) else p for p in before.posts
+    ]
+    when = None if edit.schedule_date is None else datetime.fromtimestamp(edit.schedule_date, UTC)
+    return dataclasses.replace(before, caption=edit.caption, schedule_date=when, posts=posts)
 
 
 async def _edit_in_resont(
-    update: Update, context: Context, doc: dict[str, Any], group: PostGroup, action: str, **changes: Any
+    update: Update,
+    context: Context,
+    doc: dict[str, Any],
+    group: PostGroup,
+    action: str,
+    change: Callable[[PostEdit], PostEdit],
 ) -> PostGroup | None:
-    """Resont's answer to the edit ``changes`` of ``group``, or None once a failure was told."""
-    call = context.services.resont.edit_post(doc["pg"], content(group, **changes))
-    ok, result = await call_resont(update, context, doc, action, call)
-    return result if ok else None
+    """The post group after the edit ``change`` of ``group``, or None once a failure was told.
+
+    Resont answers an edit with one Post: the group is read back so that the card shows what
+    Resont now holds (the group as edited here should that read fail)."""
+    if not await edit_in_resont(update, context, doc, group, action, change):
+        return None
+    try:
+        return await context.services.resont.post_group(doc["pg"])
+    except ResontError as exc:
+        log.info("post %s was edited but could not be read back: %r", doc["pg"], exc)
+        return _as_edited(group, change(PostEdit.of(group)))
 
 
 async def _show_edit(
@@ -210,13 +228,12 @@ async def _reschedule(update: Update, context: Context, pg: int, ts: float) -> b
         group = await fresh(update, context, doc, "post.reschedule")
         if group is None:
             return False
-        changes: dict[str, Any] = {"is_scheduled": True, "schedule_date": int(ts)}
-        if group.is_draft:
-            changes["is_draft"] = True  # a draft keeps waiting for its approval
-        result = await _edit_in_resont(update, context, doc, group, "post.reschedule", **changes)
-        if result is None:
+        # A draft stays a draft: it keeps waiting for its approval at the new time.
+        merged = await _edit_in_resont(
+            update, context, doc, group, "post.reschedule", lambda edit: edit.rescheduled(int(ts))
+        )
+        if merged is None:
             return False
-        merged = _merged(result, group, schedule_date=datetime.fromtimestamp(ts, UTC))
         when = when_text(services, ts, services.config.language)
         note = {"who": html.escape(display_name(user)), "when": html.escape(when)}
         await _show_edit(
@@ -319,14 +336,17 @@ async def _save_caption(update: Update, context: Context, pg: int, nonce: str) -
         group = await fresh(update, context, doc, "post.caption")
         if group is None:
             return False
-        result = await _edit_in_resont(update, context, doc, group, "post.caption", caption=draft["text"])
+        caption = draft["text"]
+        result = await _edit_in_resont(
+            update, context, doc, group, "post.caption", lambda edit: edit.with_caption(caption)
+        )
         if result is None:
             return False
         doc["caption_drafts"] = {}
         await _show_edit(
             context,
             doc,
-            _merged(result, group, caption=draft["text"]),
+            result,
             user,
             "post.caption",
             {"caption": draft["text"][:500]},

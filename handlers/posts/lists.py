@@ -10,7 +10,6 @@ from bot.clients.resont.errors import ResontError
 from bot.runtime.context import Context
 from bot.runtime.services import NO_PREVIEW
 from handlers.posts.cards import PENDING, error_text, pending_line, scheduled_line
-from handlers.posts.poll import MAX_LISTED
 from handlers.posts.state import is_waiting, now, remember_accounts, table
 
 #: Lines per list; the rest is counted.
@@ -42,7 +41,7 @@ async def on_posts(update: Update, context: Context) -> None:
     try:
         accounts = remember_accounts(services, await services.resont.accounts())
         since = moment.astimezone(services.tz).date()
-        groups = [g async for g in services.resont.posts(order="schedule_date", publish_from=since, limit=MAX_LISTED)]
+        groups = [g async for g in services.resont.posts(order="schedule_date", publish_from=since)]
     except ResontError as exc:
         await update.effective_message.reply_text(
             error_text(services, exc.message, exc.trace_id, lang), parse_mode="HTML"

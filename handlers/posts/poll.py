@@ -58,8 +58,6 @@ POLL_ALERT = "posts:poll"
 JOB_NAME = "posts"
 #: New cards per poll; a larger backlog is carded over the next polls.
 CARDS_PER_POLL = 10
-#: How many drafts / post groups one poll reads at most.
-MAX_LISTED = 200
 #: Failed posts older than this are history, not alerts.
 LOOKBACK = timedelta(days=2)
 
@@ -93,9 +91,9 @@ async def _poll(context: Context) -> str:
     mapping = remember_accounts(services, listed_accounts)
     await _check_logins(context, listed_accounts)
     moment = now(services)
-    drafts = [g async for g in resont.drafts(limit=MAX_LISTED)]
+    drafts = [g async for g in resont.drafts()]
     since = (moment - LOOKBACK).astimezone(services.tz).date()
-    listed = [g async for g in resont.posts(publish_from=since, limit=MAX_LISTED)]
+    listed = [g async for g in resont.posts(publish_from=since)]
     candidates = [g for g in drafts if g.id is not None]
     candidates += [g for g in listed if g.id is not None and is_waiting(g, moment)]
     sent = await _card_or_refresh(context, sorted(candidates, key=lambda g: g.id or 0), mapping)

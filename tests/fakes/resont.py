@@ -13,6 +13,12 @@ What it does like the real service (as far as the document tells):
   keep the filters but not the token) and cursor lists newest first with
   ``{data, paging: {total, after, before}}`` (``after`` = older items, ``before`` = newer ones,
   which may exceed a page and then carries both cursors);
+* reads the document literally where it is strict: "Create post", "Edit post" and "Edit post
+  after publish" refuse (400, ValidationException) a request that leaves out a field not marked
+  "(Optional)" (``location`` too, for a post that has one); create and edit answer a *Post*; a
+  post group carries no media, accounts or location of its own (its ``posts`` do);
+* serves a conversation's messages as one unpaged array, oldest first by default
+  (``messages_order``: ``oldest``, ``newest`` or ``shuffled``), as the document promises no order;
 * changes state on actions: replies create comments, DM replies add outbound messages and bump
   the conversation, like/tag/delete/cancel/retry/edit change what later reads return, deleted
   items answer 404;
@@ -28,6 +34,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import random
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -131,6 +138,9 @@ ID_BASES: tuple[tuple[str, int], ...] = (
     ("department", 1),
 )
 
+#: The fields of "Create post" / "Edit post" the document does not mark "(Optional)"
+#: (``location`` too, for a post that has one).
+WHOLE_POST = ("caption", "type", "account_ids", "media_ids", "is_scheduled", "schedule_date", "is_draft")
 POST_TYPES = ("text", "image", "album", "video", "document", "story")
 REDIRECT_NETWORKS = ("instagramofficial", "linkedin", "youtube", "twitter", "pinterest", "facebook")
 EDITABLE_AFTER_PUBLISH = ("telegram", "instagram", "instagramofficial")
@@ -237,6 +247,13 @@ class FakeResont(FakeService):
         #: a draft stores the schedule_date it is created or edited with (False: ignore it, as a
         #: Resont that keeps no time on drafts would)
         self.drafts_keep_schedule = True
+        #: what Create post answers: "post" (the documented Post, with its post_group_id),
+        #: "bare_post" (a Post without any group id) or "group" (a PostGroup)
+        self.create_answer = "post"
+        #: the order of a conversation's messages (an unordered, unpaged array in the document):
+        #: "oldest" first, "newest" first, or "shuffled"
+        self.messages_order = "oldest"
+        self._shuffle = random.Random(7)
         self.user: dict[str, Any] = {
             "email": "team@brand.example",
             "user_type": "legal",
@@ -958,9 +975,7 @@ class FakeResont(FakeService):
             "from_user": group["from_user"],
             "status": group["status"],
             "custom_captions": group["custom_captions"],
-            "account_ids": group["account_ids"],
-            "media_ids": group["media_ids"],
-            "location": group["location"],
+            # media, accounts and location live on each Post (the documented PostGroup has none)
             "posts": [self._render_post(self.posts[p]) for p in group["post_ids"]],
         }
 
@@ -1219,7 +1234,10 @@ class FakeResont(FakeService):
             and (date_from is None or m["date"] >= date_from)
             and (date_to is None or m["date"] <= date_to)
         ]
-        return self._cursored(request, items, "date", self._render_message)
+        items.sort(key=lambda m: (m["date"], m["id"]), reverse=self.messages_order == "newest")
+        if self.messages_order == "shuffled":
+            self._shuffle.shuffle(items)
+        return self._list([self._render_message(m) for m in items])
 
     def _h_message_detail(self, request: ResontRequest, message_id: str) -> FakeResponse:
         return self._ok(self._render_message(self._get(self.messages, message_id, "Message")))
@@ -1426,7 +1444,31 @@ class FakeResont(FakeService):
             return group["status"], current
         return "published", None
 
+    def _require_whole_post(self, request: ResontRequest, group: dict[str, Any] | None) -> None:
+        """400 unless every field the document does not mark optional was sent (an empty value
+        counts as sent: ``media_ids=`` for a text post, ``schedule_date=`` for one without a
+        time); ``location`` is required of a post that has one."""
+        missing = [name for name in WHOLE_POST if not _sent(request, name)]
+        if group is not None and group["location"] and not _sent(request, "location"):
+            missing.append("location")
+        if missing:
+            raise _invalid(f"The {', '.join(missing)} field(s) are required.")
+        for flag in ("is_scheduled", "is_draft"):
+            if request.arg(flag) not in ("0", "1"):
+                raise _invalid(f"The {flag} field must be 0 or 1.")
+        kind = request.arg("type")
+        if kind != "text" and not [m for m in request.args("media_ids") if m]:
+            raise _invalid(f"The media ids field is required for a {kind} post.")
+
+    def _first_post(self, group: dict[str, Any], with_group_id: bool = True) -> dict[str, Any]:
+        """What "Create post" and "Edit post" answer: a Post (the group's first)."""
+        post = self._render_post(self.posts[group["post_ids"][0]])
+        if not with_group_id:
+            post.pop("post_group_id", None)
+        return post
+
     def _h_post_create(self, request: ResontRequest) -> FakeResponse:
+        self._require_whole_post(request, None)
         fields = self._post_fields(request, None)
         status, when = self._schedule(request, None)
         group = self.add_post_group(
@@ -1443,7 +1485,9 @@ class FakeResont(FakeService):
         group["location"] = fields.get("location")
         group["form"] = {k: list(v) for k, v in request.form.items()}
         self._set_status(group, status)
-        return self._ok(self._render_group(group))
+        if self.create_answer == "group":
+            return self._ok(self._render_group(group))
+        return self._ok(self._first_post(group, with_group_id=self.create_answer == "post"))
 
     def _h_post_group(self, request: ResontRequest, group_id: str) -> FakeResponse:
         return self._ok(self._render_group(self._get(self.post_groups, group_id, "Post group")))
@@ -1455,14 +1499,16 @@ class FakeResont(FakeService):
         group = self._get(self.post_groups, group_id, "Post group")
         if group["status"] == "published":
             raise _invalid("A published post is edited with the edit-after-publish service.")
+        self._require_whole_post(request, group)
         fields = self._post_fields(request, group)
         status, when = self._schedule(request, group)
+        accounts_changed = fields["account_ids"] != group["account_ids"]
         group.update(fields, schedule_date=when)
         group["form"] = {k: list(v) for k, v in request.form.items()}
-        if "account_ids" in fields:
+        if accounts_changed:
             self._make_posts(group)
         self._set_status(group, status)
-        return self._ok(self._render_group(group))
+        return self._ok(self._first_post(group))
 
     def _h_post_edit_published(self, request: ResontRequest, group_id: str) -> FakeResponse:
         group = self._get(self.post_groups, group_id, "Post group")
@@ -1471,10 +1517,11 @@ class FakeResont(FakeService):
         networks = {self.accounts[a]["type"].lower() for a in group["account_ids"] if a in self.accounts}
         if not networks <= set(EDITABLE_AFTER_PUBLISH):
             raise _invalid("Editing after publishing is supported for Telegram and Instagram only.")
-        if request.arg("caption") is not None:
-            group["caption"] = request.arg("caption")
+        self._require_whole_post(request, group)
+        group["caption"] = request.arg("caption") or ""
+        group["form"] = {k: list(v) for k, v in request.form.items()}
         self._set_status(group, "published")
-        return self._ok(self._render_group(group))
+        return self._ok(self._first_post(group))
 
     def _h_post_retry(self, request: ResontRequest, group_id: str) -> FakeResponse:
         group = self._get(self.post_groups, group_id, "Post group")
@@ -1645,6 +1692,11 @@ class FakeResont(FakeService):
         else:
             del self.refresh_tokens[refresh]
         return FakeResponse(200, body)
+
+
+def _sent(request: FakeRequest, name: str) -> bool:
+    """Whether the form carries ``name`` (plain, ``name[]`` or ``name[key]``), even empty."""
+    return any(key == name or key.startswith(f"{name}[") for key in request.form)
 
 
 def _oauth_error(status: int, error: str, description: str) -> FakeResponse:

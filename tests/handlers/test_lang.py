@@ -99,3 +99,15 @@ async def test_strangers_cannot_set_a_language(botapi):
         await botapi.wait_for(lambda: private_texts(botapi, STRANGER))
         assert "only works for its team" in private_texts(botapi, STRANGER)[0]
         assert app.bot_data.services.store.table("users").get(str(STRANGER)) is None
+
+
+async def test_admin_chat_menu_exists_in_both_languages(botapi):
+    async with lang_bot(botapi, language="en"):
+        chat = {"type": "chat", "chat_id": ADMIN_CHAT}
+        english = await botapi.wait_for(lambda: botapi.commands(chat))
+        persian = await botapi.wait_for(lambda: botapi.commands(chat, language_code="fa"))
+        assert {"command": "lang", "description": CATALOGUE.t("lang.cmd_lang", "en")} in english
+        assert {"command": "lang", "description": CATALOGUE.t("lang.cmd_lang", "fa")} in persian
+        assert [c["command"] for c in persian] == [c["command"] for c in english]
+        # the default scope has both too (the admin chat's menu wins in the admin chat)
+        assert botapi.commands(language_code="fa") == persian

@@ -49,6 +49,7 @@ from bot.clients.resont.errors import (
     error_for_status,
     error_from_body,
 )
+from bot.clients.resont.forms import PostEdit
 from bot.clients.resont.models import (
     Account,
     AccountGroup,
@@ -255,8 +256,12 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class PostInput:
-    """Every documented field of a post creation or edit; None fields are not sent.
+    """Every documented field of "Create post" (edits send a :class:`PostEdit`).
 
+    The fields the document does not mark optional are always sent (``caption``, ``type``,
+    ``account_ids``, ``media_ids``, ``is_scheduled``, ``schedule_date``, ``is_draft``): an
+    empty caption or list as ``key=``, no time as ``schedule_date=``, the flags as 0 when not
+    given; ``location`` only when there is one. Other None fields are not sent.
     ``schedule_date`` is an aware datetime or unix seconds (sent as UTC seconds; setting it
     implies ``is_scheduled`` unless that is given). ``photo_tags`` maps a file id to a list of
     ``{"locationX", "locationY", "text", "id"}``; ``thumbnail_second`` a file id to a second;
@@ -292,15 +297,16 @@ class PostInput:
         is_scheduled = self.is_scheduled
         if is_scheduled is None and self.schedule_date is not None:
             is_scheduled = True
+        seconds = _unix_seconds(self.schedule_date)
         fields: dict[str, Any] = {
-            "caption": self.caption,
+            "caption": self.caption or "",
             "type": self.type,
-            "account_ids": self.account_ids,
-            "media_ids": self.media_ids,
+            "account_ids": list(self.account_ids or ()),
+            "media_ids": list(self.media_ids or ()),
             "custom_captions": self.custom_captions,
-            "is_scheduled": is_scheduled,
-            "schedule_date": _unix_seconds(self.schedule_date),
-            "is_draft": self.is_draft,
+            "is_scheduled": bool(is_scheduled),
+            "schedule_date": "" if seconds is None else seconds,
+            "is_draft": bool(self.is_draft),
             "location": self.location,
             "hashtag": self.hashtags,
             "photo_tags": self.photo_tags,
@@ -891,20 +897,11 @@ class ResontClient:
         return await self._one(Comment.from_raw, body)
 
     async def comment_replies(
-        self,
-        comment_id: int,
-        *,
-        with_: str | Sequence[str] | None = None,
-        stop_at_id: int | str | None = None,
-        seen_ids: Collection[int | str] | None = None,
-        stop_before: datetime | None = None,
-        limit: int | None = None,
+        self, comment_id: int, *, with_: str | Sequence[str] | None = None
     ) -> AsyncIterator[Comment]:
-        """The replies to a comment, across pages."""
-        stop = _stop_rule(stop_at_id, seen_ids, stop_before, lambda c: c.date)
+        """Every reply to a comment, across pages (the document states no order: read them all)."""
         params = {"with": _with(with_)}
-        walk = self._walk("comment.replies", Comment.from_raw, params, stop=stop, limit=limit, comment_id=comment_id)
-        async for item in walk:
+        async for item in self._walk("comment.replies", Comment.from_raw, params, comment_id=comment_id):
             yield item
 
     async def reply_comment(self, comment_id: int, text: str, *, username: str | None = None) -> Comment:
@@ -997,23 +994,22 @@ class ResontClient:
         date_from: str | date | None = None,
         date_to: str | date | None = None,
         with_: str | Sequence[str] | None = None,
-        stop_at_id: int | str | None = None,
-        seen_ids: Collection[int | str] | None = None,
-        stop_before: datetime | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[Message]:
-        """A conversation's messages, newest first, across pages (whatever paging Resont uses)."""
+        skip_ids: Collection[int | str] = (),
+    ) -> list[Message]:
+        """Every message of a conversation, oldest first by (date, id), without ``skip_ids``.
+
+        The document answers "an array of Message" with no order and no paging: the list is read
+        whole (any paging Resont adds is followed to its end) and ordered here, and ids already
+        seen are skipped rather than taken for the end of what is new."""
         params = {
             "with": _with(with_),
             "date_from": await self._date_param(date_from),
             "date_to": await self._date_param(date_to),
         }
-        stop = _stop_rule(stop_at_id, seen_ids, stop_before, lambda m: m.date)
-        walk = self._walk(
-            "conversation.messages", Message.from_raw, params, stop=stop, limit=limit, conversation_id=conversation_id
-        )
-        async for item in walk:
-            yield item
+        skip = {str(i) for i in skip_ids}
+        walk = self._walk("conversation.messages", Message.from_raw, params, conversation_id=conversation_id)
+        messages = [m async for m in walk if str(m.id) not in skip]
+        return sorted(messages, key=_in_time_order)
 
     async def message(self, message_id: int) -> Message:
         return await self._one(Message.from_raw, await self._call("conversation.message", message_id=message_id))
@@ -1067,15 +1063,10 @@ class ResontClient:
         *,
         type: str | None = None,
         search: str | None = None,
-        stop_at_id: int | str | None = None,
-        seen_ids: Collection[int | str] | None = None,
-        limit: int | None = None,
     ) -> AsyncIterator[File]:
-        """Uploaded files across pages, newest first, filtered by type (image, video,
-        document) or name."""
-        stop = _stop_rule(stop_at_id, seen_ids, None, lambda f: f.date)
-        walk = self._walk("file.list", File.from_raw, {"type": type, "search": search}, stop=stop, limit=limit)
-        async for item in walk:
+        """Every uploaded file across pages, filtered by type (image, video, document) or name
+        (the document states no order: read them all)."""
+        async for item in self._walk("file.list", File.from_raw, {"type": type, "search": search}):
             yield item
 
     async def upload_file(self, content: bytes, filename: str, content_type: str = "application/octet-stream") -> File:
@@ -1163,13 +1154,9 @@ class ResontClient:
         publish_from: str | date | None = None,
         publish_to: str | date | None = None,
         with_: str | Sequence[str] | None = None,
-        stop_at_id: int | str | None = None,
-        seen_ids: Collection[int | str] | None = None,
-        limit: int | None = None,
     ) -> AsyncIterator[PostGroup]:
-        """Post groups across pages; ``order`` is ``id`` or ``schedule_date`` (drafts are
-        listed by :meth:`drafts`)."""
-        stop = _stop_rule(stop_at_id, seen_ids, None, lambda g: g.create_date)
+        """Every post group across pages; ``order`` is ``id`` or ``schedule_date`` (the document
+        names no direction: read them all and order them yourself; drafts are :meth:`drafts`)."""
         params = {
             "account_ids": list(account_ids) if account_ids else None,
             "order": order,
@@ -1177,15 +1164,36 @@ class ResontClient:
             "publish_to": await self._date_param(publish_to),
             "with": _with(with_),
         }
-        async for item in self._walk("post.list", PostGroup.from_raw, params, stop=stop, limit=limit):
+        async for item in self._walk("post.list", PostGroup.from_raw, params):
             yield item
 
     async def create_post(self, post: PostInput) -> PostGroup:
-        """Create (publish, schedule or draft) a post group. The document calls the answer a
-        Post; it is read as a :class:`PostGroup` (its id is what edit/cancel/retry take)."""
-        return await self._one(PostGroup.from_raw, await self._call("post.create", data=post.to_form()))
+        """Create (publish, schedule or draft) a post group; the group as Resont then has it.
+
+        The document answers a *Post*: its ``post_group_id`` names the group, which is read
+        back. A PostGroup-shaped answer (``posts``, or group fields without ``account_id``) is
+        taken for the group itself; a Post without a group id is looked for among the drafts
+        and post groups (each read whole)."""
+        answer = as_object(unwrap(await self._call("post.create", data=post.to_form())), "the created post")
+        if _group_shaped(answer):
+            group = await self._one(PostGroup.from_raw, answer)
+            return group if group.posts or group.id is None else await self.post_group(group.id)
+        made = await self._one(Post.from_raw, answer)
+        if made.post_group_id is not None:
+            return await self.post_group(made.post_group_id)
+        return await self._group_of(made)
+
+    async def _group_of(self, post: Post) -> PostGroup:
+        """The post group holding ``post`` (a created post whose answer named no group)."""
+        if post.id is not None:
+            for listing in (self.drafts(), self.posts()):
+                async for group in listing:
+                    if any(p.id == post.id for p in group.posts):
+                        return group
+        raise ResontMalformed(f"Resont created post {post.id} but did not say which post group holds it")
 
     async def post_group(self, post_group_id: int, *, with_: str | Sequence[str] | None = None) -> PostGroup:
+        """A post group with its posts (whose media, accounts and location an edit sends)."""
         body = await self._call("post.group", params={"with": _with(with_)}, post_group_id=post_group_id)
         return await self._one(PostGroup.from_raw, body)
 
@@ -1193,15 +1201,16 @@ class ResontClient:
         """One account's post (a member of a post group)."""
         return await self._one(Post.from_raw, await self._call("post.detail", post_id=post_id))
 
-    async def edit_post(self, post_group_id: int, post: PostInput) -> PostGroup:
-        """Edit a post group before it is published (e.g. turn a draft into a scheduled post)."""
-        body = await self._call("post.edit", data=post.to_form(), post_group_id=post_group_id)
-        return await self._one(PostGroup.from_raw, body)
+    async def edit_post(self, post_group_id: int, edit: PostEdit) -> Post:
+        """Edit a post group before it is published with the whole post (see :class:`PostEdit`);
+        the document answers a Post."""
+        body = await self._call("post.edit", data=edit.to_form(), post_group_id=post_group_id)
+        return await self._one(Post.from_raw, body)
 
-    async def edit_published_post(self, post_group_id: int, post: PostInput) -> PostGroup:
-        """Edit an already published post (Telegram and Instagram only)."""
-        body = await self._call("post.edit_published", data=post.to_form(), post_group_id=post_group_id)
-        return await self._one(PostGroup.from_raw, body)
+    async def edit_published_post(self, post_group_id: int, edit: PostEdit) -> Post:
+        """Edit an already published post (Telegram and Instagram only), with the whole post."""
+        body = await self._call("post.edit_published", data=edit.to_form(), post_group_id=post_group_id)
+        return await self._one(Post.from_raw, body)
 
     async def retry_post(self, post_group_id: int) -> bool:
         """Queue a failed post group for another publishing attempt."""
@@ -1213,16 +1222,9 @@ class ResontClient:
     async def delete_post(self, post_group_id: int) -> bool:
         return self._ok(await self._call("post.delete", post_group_id=post_group_id))
 
-    async def drafts(
-        self,
-        *,
-        stop_at_id: int | str | None = None,
-        seen_ids: Collection[int | str] | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[PostGroup]:
-        """Draft post groups across pages, newest first."""
-        stop = _stop_rule(stop_at_id, seen_ids, None, lambda g: g.create_date)
-        async for item in self._walk("post.drafts", PostGroup.from_raw, stop=stop, limit=limit):
+    async def drafts(self) -> AsyncIterator[PostGroup]:
+        """Every draft post group across pages (the document states no order: read them all)."""
+        async for item in self._walk("post.drafts", PostGroup.from_raw):
             yield item
 
     # ------------------------------------------------------------------ search
@@ -1242,16 +1244,9 @@ class ResontClient:
 
     # ------------------------------------------------------------------ tickets
 
-    async def tickets(
-        self,
-        *,
-        stop_at_id: int | str | None = None,
-        seen_ids: Collection[int | str] | None = None,
-        limit: int | None = None,
-    ) -> AsyncIterator[Ticket]:
-        """Support tickets across pages, newest first."""
-        stop = _stop_rule(stop_at_id, seen_ids, None, lambda t: t.date)
-        async for item in self._walk("ticket.list", Ticket.from_raw, stop=stop, limit=limit):
+    async def tickets(self) -> AsyncIterator[Ticket]:
+        """Every support ticket across pages (the document states no order: read them all)."""
+        async for item in self._walk("ticket.list", Ticket.from_raw):
             yield item
 
     async def ticket_departments(self) -> list[Department]:
@@ -1300,6 +1295,18 @@ class ResontClient:
     def parse_webhook(self, payload: Mapping[str, Any] | bytes | str) -> WebhookEvent | None:
         """:func:`parse_webhook` with this user's date settings (when already known)."""
         return parse_webhook(payload, self._dates_cache or DateParser(tz=self._default_tz))
+
+
+def _in_time_order(item: Message) -> tuple[bool, datetime, int]:
+    """Oldest first by date, then id; undated items (unreadable dates) before the dated ones."""
+    return (item.date is not None, item.date or datetime.min.replace(tzinfo=UTC), item.id or 0)
+
+
+def _group_shaped(answer: Mapping[str, Any]) -> bool:
+    """Whether a create answer is a PostGroup rather than the documented Post."""
+    if isinstance(answer.get("posts"), list):
+        return True
+    return "account_id" not in answer and any(k in answer for k in ("create_date", "from_user", "is_scheduled"))
 
 
 def _search_params(query: str, account_ids: Sequence[int] | int) -> dict[str, Any]:

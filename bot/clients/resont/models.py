@@ -625,8 +625,11 @@ _FAILED = ("failed", "error", "fail")
 class PostGroup:
     """What an author schedules: one content for several accounts (one :class:`Post` each).
 
-    ``status``, ``is_draft``, ``posts``, ``account_ids`` and ``media_ids`` are not in the
-    documented reference but are read when present.
+    The documented PostGroup has no media, accounts or location of its own: they are read from
+    its ``posts`` as Resont returned them (:attr:`media_ids`, :attr:`account_ids`,
+    :attr:`location`). ``status``, ``is_draft``, ``posts`` and ``custom_captions`` are not in
+    the documented reference but are read when present; without an ``is_draft`` flag a group is
+    a draft when its status (or every post's) says ``draft``.
     """
 
     id: int | None
@@ -640,7 +643,6 @@ class PostGroup:
     status: str | None
     posts: list[Post]
     account_ids: list[int]
-    media_ids: list[int]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -654,26 +656,66 @@ class PostGroup:
         """The error texts of the failed posts."""
         return [p.log for p in self.posts if p.log and (p.status or "").lower() in _FAILED]
 
+    @property
+    def media_ids(self) -> list[int]:
+        """The files of the group's posts, in their order (each file once)."""
+        out: list[int] = []
+        for post in self.posts:
+            out.extend(m for m in post.media_ids if m not in out)
+        return out
+
+    @property
+    def location(self) -> str | None:
+        """The location of the group's posts (the first one set)."""
+        return next((p.location for p in self.posts if p.location), None)
+
+    @property
+    def custom_captions(self) -> dict[str, str]:
+        """Per-network captions when Resont sends them (a JSON string is decoded)."""
+        raw = self.raw.get("custom_captions")
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return {}
+        if not isinstance(raw, Mapping):
+            return {}
+        return {str(k): v for k, v in raw.items() if isinstance(v, str)}
+
+    @property
+    def hashtags(self) -> list[str]:
+        """The group's hashtags when Resont sends them."""
+        return _Reader(self.raw, None).strs("hashtag", "hashtags")
+
     @classmethod
     def from_raw(cls, raw: Any, dates: DateParser | None = None) -> PostGroup:
         r = _reader(raw, "a post group", dates)
         posts = r.many(Post.from_raw, "posts")
-        account_ids = r.ints("account_ids") or [p.account_id for p in posts if p.account_id is not None]
+        account_ids = [p.account_id for p in posts if p.account_id is not None] or r.ints("account_ids")
+        status = r.str("status")
         return cls(
-            id=r.int("post_group_id", "group_id", "id"),
+            id=r.int("id", "post_group_id", "group_id"),
             type=r.str("type"),
             is_scheduled=r.bool("is_scheduled"),
-            is_draft=r.bool("is_draft"),
+            is_draft=_is_draft(r, status, posts),
             create_date=r.date("create_date", "date"),
             schedule_date=r.date("schedule_date"),
             from_user=r.str("from_user"),
             caption=r.str("caption"),
-            status=r.str("status"),
+            status=status,
             posts=posts,
-            account_ids=account_ids,
-            media_ids=r.ints("media_ids"),
+            account_ids=list(dict.fromkeys(account_ids)),
             raw=dict(r.raw),
         )
+
+
+def _is_draft(r: _Reader, status: str | None, posts: list[Post]) -> bool:
+    flag = to_bool(r.get("is_draft"))
+    if flag is not None:
+        return flag
+    if status:
+        return status.lower() == "draft"
+    return bool(posts) and all((p.status or "").lower() == "draft" for p in posts)
 
 
 @dataclass(frozen=True)

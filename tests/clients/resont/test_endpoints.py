@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.clients.resont.client import ENDPOINTS, PostInput, ResontClient, ResontNotFound, ResontValidationError, Upload
+from bot.clients.resont.forms import PostEdit
 from bot.clients.resont.models import (
     Account,
     AccountPost,
@@ -19,6 +20,7 @@ from bot.clients.resont.models import (
     File,
     GeneratedImage,
     Message,
+    Post,
     PostGroup,
     RedirectResponse,
     StorageInfo,
@@ -323,13 +325,14 @@ async def case_conversation_messages(c: ResontClient, fake: FakeResont) -> None:
     inbound = fake.add_message(stored["id"], "is it in stock?")
     outbound = fake.add_message(stored["id"], "yes", inbound=False)
     conversation = await c.conversation(stored["id"])
-    messages = await collect(c.conversation_messages(stored["id"], date_from=date(2000, 1, 1)))
+    fake.messages_order = "newest"  # whatever order Resont sends, the client answers oldest first
+    messages = await c.conversation_messages(stored["id"], date_from=date(2000, 1, 1))
     request = expect(fake, "conversation.messages", conversation_id=stored["id"])
     assert request.query["date_from"] == ["2000-01-01"]
-    assert [m.id for m in messages] == [outbound["id"], inbound["id"]]  # newest first
-    assert [m.outbound for m in messages] == [True, False]
-    assert messages[1].sent_by_participant(conversation) and not messages[0].sent_by_participant(conversation)
-    assert messages[1].date == inbound["date"]
+    assert [m.id for m in messages] == [inbound["id"], outbound["id"]]
+    assert [m.outbound for m in messages] == [False, True]
+    assert messages[0].sent_by_participant(conversation) and not messages[1].sent_by_participant(conversation)
+    assert messages[0].date == inbound["date"]
 
 
 async def case_conversation_message(c: ResontClient, fake: FakeResont) -> None:
@@ -574,7 +577,8 @@ async def case_post_create(c: ResontClient, fake: FakeResont) -> None:
         youtube_privacy="unlisted",
     )
     group = await c.create_post(post)
-    form = expect(fake, "post.create").form
+    [create] = fake.requests_to(r"^POST post$")
+    form = create.form
     vid = video["id"]
     assert form == {
         "caption": ["Launch day"],
@@ -625,25 +629,40 @@ async def case_post_detail(c: ResontClient, fake: FakeResont) -> None:
 
 
 async def case_post_edit(c: ResontClient, fake: FakeResont) -> None:
-    stored = fake.add_post_group("draft text", [fake.add_account()["id"]], status="draft")
+    account = fake.add_account()
+    photo = fake.add_file("a.jpg")
+    stored = fake.add_post_group("draft text", [account["id"]], status="draft", type="image", media_ids=[photo["id"]])
     when = datetime(2031, 6, 1, 9, 0, tzinfo=UTC)
-    group = await c.edit_post(stored["id"], PostInput(caption="approved text", is_draft=False, schedule_date=when))
+    edit = PostEdit.of(await c.post_group(stored["id"])).with_caption("approved text").approved(int(when.timestamp()))
+    post = await c.edit_post(stored["id"], edit)
     form = expect(fake, "post.edit", post_group_id=stored["id"]).form
-    assert form == {
+    assert form == {  # the whole post: every field the document does not mark optional
         "caption": ["approved text"],
+        "type": ["image"],
+        "account_ids[]": [str(account["id"])],
+        "media_ids[]": [str(photo["id"])],
         "is_scheduled": ["1"],
         "schedule_date": [str(int(when.timestamp()))],
         "is_draft": ["0"],
     }
-    assert (group.status, group.caption, group.schedule_date) == ("scheduled", "approved text", when)
+    assert isinstance(post, Post) and post.post_group_id == stored["id"]  # the document answers a Post
+    group = await c.post_group(stored["id"])
+    assert (group.status, group.caption, group.schedule_date, group.media_ids) == (
+        "scheduled",
+        "approved text",
+        when,
+        [photo["id"]],
+    )
     assert [g.id async for g in c.drafts()] == []
 
 
 async def case_post_edit_published(c: ResontClient, fake: FakeResont) -> None:
     stored = fake.add_post_group("typo", [fake.add_account("TG", "telegram")["id"]], status="published")
-    group = await c.edit_published_post(stored["id"], PostInput(caption="fixed"))
-    assert expect(fake, "post.edit_published", post_group_id=stored["id"]).form == {"caption": ["fixed"]}
-    assert group.caption == "fixed" and group.posts[0].caption == "fixed"
+    edit = PostEdit.of(await c.post_group(stored["id"])).with_caption("fixed")
+    post = await c.edit_published_post(stored["id"], edit)
+    form = expect(fake, "post.edit_published", post_group_id=stored["id"]).form
+    assert form["caption"] == ["fixed"] and form["media_ids"] == [""] and form["is_draft"] == ["0"]
+    assert post.caption == "fixed" and (await c.post_group(stored["id"])).posts[0].caption == "fixed"
 
 
 async def case_post_retry(c: ResontClient, fake: FakeResont) -> None:

@@ -113,9 +113,23 @@ def test_webhook_style_payloads_decode() -> None:
     assert Message.from_raw({}).outbound is None
 
 
-def test_a_post_shaped_answer_gives_the_group_id() -> None:
-    group = PostGroup.from_raw({"id": 6001, "post_group_id": "5001", "caption": "x", "status": "failed", "log": "e"})
-    assert group.id == 5001 and group.failed
+def test_a_group_reads_media_accounts_and_location_from_its_posts() -> None:
+    # The documented PostGroup has no media of its own: they live on each Post.
+    raw = {
+        "id": 5001,
+        "type": "album",
+        "status": "draft",
+        "media_ids": [99],  # not the documented place: ignored
+        "posts": [
+            {"id": 6001, "account_id": 1, "media_ids": [7, 8], "location": "501", "status": "draft"},
+            {"id": 6002, "account_id": 2, "media_ids": "8,9", "status": "draft"},
+        ],
+    }
+    group = PostGroup.from_raw(raw)
+    assert (group.id, group.media_ids, group.account_ids, group.location) == (5001, [7, 8, 9], [1, 2], "501")
+    assert group.is_draft  # no is_draft flag: the status says so
+    assert not PostGroup.from_raw({**raw, "status": "scheduled"}).is_draft
+    assert PostGroup.from_raw({**raw, "status": None}).is_draft  # every post is a draft
 
 
 @pytest.mark.parametrize("raw", [[1, 2], "text", None, 12])

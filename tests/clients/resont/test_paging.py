@@ -173,12 +173,18 @@ async def test_before_cursor_returns_newer_items_beyond_a_page(client: ResontCli
     assert len(comment_requests(fake)) == 3  # the page, the newer items, one look past them
 
 
-async def test_conversation_messages_walk_pages(client: ResontClient, fake: FakeResont) -> None:
-    fake.page_size = 3
+@pytest.mark.parametrize("order", ["oldest", "newest", "shuffled"])
+async def test_conversation_messages_are_read_whole_and_ordered(
+    client: ResontClient, fake: FakeResont, order: str
+) -> None:
+    # "An array of Message": no order, no paging. Seen ids are skipped, never taken for the end.
+    fake.messages_order = order
     conversation = fake.add_conversation(fake.add_account()["id"])
     messages = [fake.add_message(conversation["id"], f"m{i}") for i in range(8)]
-    found = [m.text async for m in client.conversation_messages(conversation["id"], stop_at_id=messages[1]["id"])]
-    assert found == [f"m{i}" for i in range(7, 1, -1)]
+    seen = [messages[0]["id"], messages[1]["id"], messages[5]["id"]]
+    found = await client.conversation_messages(conversation["id"], skip_ids=seen)
+    assert [m.text for m in found] == ["m2", "m3", "m4", "m6", "m7"]
+    assert len(fake.requests_to(r"^GET conversation/\d+/messages$")) == 1
 
 
 async def test_conversations_stop_before_an_update_time(client: ResontClient, fake: FakeResont) -> None:
@@ -213,15 +219,15 @@ async def test_a_date_cursor_as_in_the_document(client: ResontClient, fake: Fake
     assert comment_requests(fake)[0].query["after"] == ["2024-05-01"]
 
 
-async def test_drafts_stop_at_seen_ids(client: ResontClient, fake: FakeResont) -> None:
+async def test_drafts_are_read_whole(client: ResontClient, fake: FakeResont) -> None:
+    # The document states no order for drafts: every page is read, whatever is already known.
     fake.page_size = 2
     account = fake.add_account()
-    old = [fake.add_post_group(f"old {i}", [account["id"]], status="draft") for i in range(3)]
-    for i in range(3):
-        fake.add_post_group(f"new {i}", [account["id"]], status="draft")
-    found = [g.caption async for g in client.drafts(seen_ids={g["id"] for g in old})]
-    assert found == ["new 2", "new 1", "new 0"]
-    assert len(fake.requests_to(r"^GET post/draft$")) == 2
+    for i in range(5):
+        fake.add_post_group(f"draft {i}", [account["id"]], status="draft")
+    found = [g.caption async for g in client.drafts()]
+    assert sorted(found) == [f"draft {i}" for i in range(5)]
+    assert len(fake.requests_to(r"^GET post/draft$")) == 3
 
 
 def test_query_pairs_helper() -> None:

@@ -164,6 +164,32 @@ async def test_dm_burst_is_one_card_and_photo_reply_is_uploaded(botapi, resont):
         assert len(cards_with(botapi, "Hi there")) == 1
 
 
+@pytest.mark.parametrize("order", ["oldest", "shuffled", "newest"])
+async def test_three_dms_in_an_existing_conversation_land_on_one_card(botapi, resont, order):
+    """A conversation's messages are an unordered array in the document: follow-ups are found
+    whatever order Resont lists them in, and a burst from one person shares one card."""
+    resont.messages_order = order
+    acc = account_id(resont)
+    conv = resont.add_conversation(acc, "gina")
+    history = [resont.add_message(conv["id"], f"earlier {n}") for n in range(6)]
+    resont.add_message(conv["id"], "our earlier answer", inbound=False)
+    async with running(botapi, resont, dm_group_seconds=60.0) as app:
+        await poll(app)  # first start: the conversation's history is seen, not forwarded
+        texts = ["First question", "Second question", "Third question"]
+        for text in texts:
+            resont.add_message(conv["id"], text)
+            await poll(app)
+        shown = await card(botapi, "First question")
+        await botapi.wait_for(lambda: "Third question" in text_of(botapi.message(ADMIN_CHAT, shown["message_id"])))
+        final = text_of(botapi.message(ADMIN_CHAT, shown["message_id"]))
+        assert all(t in final for t in texts) and "@gina" in final
+        assert [len(cards_with(botapi, t)) for t in texts] == [1, 1, 1]
+        assert not any(cards_with(botapi, m["text"]) for m in history)
+        await poll(app)  # nothing comes twice
+        await asyncio.sleep(0.1)
+        assert [len(cards_with(botapi, t)) for t in texts] == [1, 1, 1]
+
+
 async def test_reply_button_prompt_answers_dm_with_text_and_document(botapi, resont):
     acc = account_id(resont)
     conv = resont.add_conversation(acc, "frank")

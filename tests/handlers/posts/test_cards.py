@@ -35,21 +35,21 @@ def services(language: str = "en", approvals_required: int = 1, miogram: object 
     return SimpleNamespace(config=config, i18n=CATALOGUE, tz=ZoneInfo(config.timezone), miogram=miogram)
 
 
-def group(**raw) -> PostGroup:
+def group(media_ids: list[int] | None = None, **raw) -> PostGroup:
+    """A post group as Resont answers it: media live on each post, not on the group."""
+    media = list(media_ids or [])
     base = {
         "id": 5001,
         "type": "text",
         "caption": "Hello & <welcome>",
         "is_draft": 1,
         "status": "draft",
-        "account_ids": [1, 2],
-        "media_ids": [],
         "schedule_date": "2026-12-01 18:30",
         "from_user": "Sara <S>",
         "custom_captions": {},
         "posts": [
-            {"id": 1, "account_id": 1, "caption": "Hello & <welcome>"},
-            {"id": 2, "account_id": 2, "caption": "Hello & <welcome>"},
+            {"id": 1, "account_id": 1, "caption": "Hello & <welcome>", "media_ids": media},
+            {"id": 2, "account_id": 2, "caption": "Hello & <welcome>", "media_ids": media},
         ],
     }
     base.update(raw)
@@ -156,7 +156,7 @@ def test_fingerprint_follows_content_not_status():
     assert fingerprint_of(group(status="scheduled", is_draft=0)) == base
     assert fingerprint_of(group(schedule_date="2026-12-01 18:30")) == base
     assert fingerprint_of(group(caption="Other")) != base
-    assert fingerprint_of(group(account_ids=[1])) != base
+    assert fingerprint_of(group(posts=[{"id": 1, "account_id": 1, "caption": "Hello & <welcome>"}])) != base
     assert fingerprint_of(group(media_ids=[4])) != base
     assert fingerprint_of(group(schedule_date="2026-12-01 19:30")) != base
     assert fingerprint_of(group(custom_captions={"telegram": "x"})) != base

@@ -291,6 +291,74 @@ async def test_edit_caption_with_preview(telegram, resont):
         assert len(resont.requests_to(rf"^PUT post/{pg}$")) == 1
 
 
+# --------------------------------------------------------------------------- the whole post in every edit
+
+
+def puts(fake: FakeResont, pg: int) -> list[dict[str, list[str]]]:
+    """The forms of the Edit post requests sent for ``pg``."""
+    return [r.form for r in fake.requests_to(rf"^PUT post/{pg}$")]
+
+
+def whole_post(form: dict[str, list[str]], media: list[int], *, draft_flag: str) -> None:
+    """``form`` carries every field the document does not mark optional, with these values."""
+    assert form["media_ids[]"] == [str(m) for m in media]
+    assert form["type"] == ["album"] and form["account_ids[]"] == ["1", "2"]
+    assert form["is_draft"] == [draft_flag] and form["is_scheduled"] == ["1"] and form["schedule_date"][0].isdigit()
+
+
+async def test_album_draft_is_approved_with_its_media(botapi, resont):
+    files = [resont.add_file(f"{n}.jpg")["id"] for n in "abc"]
+    group = draft(resont, "Three views", media_ids=files, type="album")
+    pg = group["id"]
+    async with running(botapi, resont):
+        card = await card_of(botapi, pg)
+        answer = await press(botapi, ADMIN, card, f"post:ok:{pg}")
+        assert answer["text"].startswith("Approved: scheduled for")
+        [form] = puts(resont, pg)
+        whole_post(form, files, draft_flag="0")
+        assert form["caption"] == ["Three views"]
+        assert form["schedule_date"] == [str(int(group["schedule_date"].timestamp()))]
+        stored = resont.post_groups[pg]
+        assert stored["status"] == "scheduled" and stored["media_ids"] == files
+
+
+async def test_caption_and_time_edits_keep_a_draft_a_draft(botapi, resont):
+    files = [resont.add_file(f"{n}.jpg")["id"] for n in "ab"]
+    group = draft(resont, "Old words", media_ids=files, type="album")
+    pg = group["id"]
+    async with running(botapi, resont) as app:
+        card = await card_of(botapi, pg)
+        await press(botapi, ADMIN, card, f"post:cap:{pg}")
+        prompt = await bot_text(botapi, rf"new caption for post #{pg}")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "New words", reply_to=prompt["message_id"])
+        preview = await bot_text(botapi, rf"New caption for post #{pg}:")
+        save = next(d for d in datas(preview) if d.startswith(f"post:capok:{pg}:"))
+        assert (await press(botapi, ADMIN, preview, save))["text"] == "Caption saved."
+        stored = resont.post_groups[pg]
+        assert (stored["status"], stored["caption"], stored["media_ids"]) == ("draft", "New words", files)
+
+        await press(botapi, ADMIN, current(botapi, card), f"post:time:{pg}")
+        prompt = await bot_text(botapi, rf"new time for post #{pg}")
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "+2d", reply_to=prompt["message_id"])
+        confirm = await bot_text(botapi, rf"Move post #{pg} to")
+        yes = next(d for d in datas(confirm) if d.startswith(f"post:rsok:{pg}:"))
+        await press(botapi, ADMIN, confirm, yes)
+        await botapi.wait_for(lambda: "Rescheduled to" in text_of(current(botapi, card)))
+        ts = int(yes.split(":")[3])
+        stored = resont.post_groups[pg]
+        assert (stored["status"], stored["caption"], stored["media_ids"]) == ("draft", "New words", files)
+        assert stored["schedule_date"].timestamp() == ts
+
+        caption_put, time_put = puts(resont, pg)
+        whole_post(caption_put, files, draft_flag="1")
+        whole_post(time_put, files, draft_flag="1")
+        assert caption_put["caption"] == time_put["caption"] == ["New words"]
+        assert time_put["schedule_date"] == [str(ts)]
+        await poll_ran(app)
+        shown = current(botapi, card)
+        assert "changed in Resont" not in text_of(shown) and f"post:ok:{pg}" in datas(shown)  # still waiting
+
+
 # --------------------------------------------------------------------------- stale cards, errors
 
 
