@@ -182,6 +182,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("phone_region", lambda raw: _as_str(raw).upper(), "IR", help="default phone region"),
     Setting("poll_seconds", _as_positive_float, 60.0, help="interval of every Resont poll"),
     Setting("approvals_required", _int_range(1, 50), 1, help="approvals needed per post"),
+    Setting(
+        "approval_remind_minutes", _int_range(0, 10080), 60, help="remind approvers this long before a draft is due"
+    ),
     Setting("mass_batch_size", _int_range(1, 100), 100, help="numbers per MioGram Mass request"),
     Setting("log_level", _choice("debug", "info", "warning", "error", "critical"), "info"),
     Setting("port", _optional_int, None, help="port of the Resont webhook receiver (web mode)"),
@@ -228,6 +231,7 @@ class Config:
     phone_region: str = "IR"
     poll_seconds: float = 60.0
     approvals_required: int = 1
+    approval_remind_minutes: int = 60
     mass_batch_size: int = 100
     log_level: str = "info"
     port: int | None = None

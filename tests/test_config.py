@@ -33,6 +33,7 @@ def test_environment_alone_is_enough(tmp_path, monkeypatch):
     assert (config.timezone, config.language, config.phone_region) == ("Asia/Tehran", "en", "IR")
     assert (config.poll_seconds, config.approvals_required, config.mass_batch_size) == (60.0, 1, 100)
     assert config.port is None and not config.miogram_enabled
+    assert config.approval_remind_minutes == 60
 
 
 def test_operator_contract_names_are_all_read():
@@ -50,6 +51,7 @@ def test_operator_contract_names_are_all_read():
         "PHONE_REGION": "de",
         "POLL_SECONDS": "0.2",
         "APPROVALS_REQUIRED": "2",
+        "APPROVAL_REMIND_MINUTES": "0",
         "MASS_BATCH_SIZE": "50",
         "LOG_LEVEL": "DEBUG",
         "PORT": "8080",
@@ -62,6 +64,7 @@ def test_operator_contract_names_are_all_read():
     assert (c.miogram_secret, c.miogram_url) == ("mio", "http://127.0.0.1:7/dojob.php")
     assert (c.state_path, c.timezone, c.language, c.phone_region) == ("/tmp/x.json", "Europe/Berlin", "fa", "DE")
     assert (c.poll_seconds, c.approvals_required, c.mass_batch_size) == (0.2, 2, 50)
+    assert c.approval_remind_minutes == 0
     assert (c.log_level, c.port, c.webhook_secret) == ("debug", 8080, "hook")
 
 
@@ -88,6 +91,8 @@ def test_environment_overrides_file(tmp_path):
         ({"TELEGRAM_BASE_URL": "ftp://x"}, "TELEGRAM_BASE_URL must be an http"),
         ({"RESONT_TOKEN": ""}, "RESONT_TOKEN is not set"),
         ({"PORT": "8080"}, "WEBHOOK_SECRET"),
+        ({"APPROVAL_REMIND_MINUTES": "-5"}, "APPROVAL_REMIND_MINUTES must be between 0 and 10080"),
+        ({"APPROVAL_REMIND_MINUTES": "soon"}, "APPROVAL_REMIND_MINUTES must be a whole number"),
     ],
 )
 def test_bad_values_name_the_setting(env, fragment):

@@ -20,6 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.clients.resont.models import PostGroup
 from bot.text.timeparse import format_when
+from handlers.posts.slots import is_missed, missed_keyboard
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -242,6 +243,8 @@ def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None =
         names = ", ".join(html.escape(a.get("name") or str(a.get("id"))) for a in approvals) or "—"
         meta.append(t("posts.card_approvals", lang, count=len(approvals), required=required, names=names))
     tail = []
+    if is_missed(doc):
+        tail.append(t("posts.note_missed", lang, when=html.escape(when_text(services, view.schedule_ts, lang))))
     if doc.get("note"):
         tail.append(doc["note"])
     outcome = outcome_text(services, doc, lang)
@@ -340,7 +343,8 @@ def error_text(services: Services, message: str, trace_id: str | None, lang: str
 
 def card_keyboard(services: Services, doc: Mapping[str, Any]) -> InlineKeyboardMarkup | None:
     """The buttons of a card: none once decided (but "Also send to a list…" on an approved one
-    when MioGram is configured); the "time has passed" question while asking."""
+    when MioGram is configured); the "time has passed" question while asking; Publish now and
+    Reschedule once a draft missed its slot."""
     lang = services.config.language
     t = services.i18n.t
     pg = doc["pg"]
@@ -360,6 +364,8 @@ def card_keyboard(services: Services, doc: Mapping[str, Any]) -> InlineKeyboardM
                 [InlineKeyboardButton(t("posts.btn_back", lang), callback_data=f"post:back:{pg}")],
             ]
         )
+    if is_missed(doc):
+        return missed_keyboard(services, pg)
     required = int(doc.get("required") or services.config.approvals_required)
     count = len(doc.get("approvals") or [])
     approve = t("posts.btn_approve", lang)

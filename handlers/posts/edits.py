@@ -4,7 +4,7 @@ Approve found the time passed), Edit caption, and the optional reason of a rejec
 The admin answers a force-reply question under the card (routed by :mod:`handlers.replies`); a
 new time or caption is confirmed with buttons before Resont is changed. Reschedule and Edit
 caption read the post group from Resont first (see :func:`handlers.posts.actions.fresh`). A new
-caption starts the approvals again; a new time does not.
+caption clears the approvals given so far (see :mod:`handlers.posts.resets`); a new time does not.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ async def _show_edit(
 ) -> None:
     """Put the edited post on the card (see :func:`apply_fresh`) and audit the edit."""
     services = context.services
-    apply_fresh(services, doc, group, accounts(services), **fresh_options)
+    apply_fresh(services, doc, group, accounts(services), actor=user.id, **fresh_options)
     table(services).put(str(doc["pg"]), doc)
     audit(services, user.id, action, doc["pg"], outcome="ok", **details)
     await redraw(context, doc)
@@ -245,7 +245,6 @@ async def _reschedule(update: Update, context: Context, pg: int, ts: float) -> b
             {"schedule_ts": ts},
             note_key="posts.note_rescheduled",
             note_values=note,
-            reset=False,
             override_ts=ts,
         )
     return True
@@ -352,7 +351,6 @@ async def _save_caption(update: Update, context: Context, pg: int, nonce: str) -
             {"caption": draft["text"][:500]},
             note_key="posts.note_caption",
             note_values={"who": html.escape(display_name(user))},
-            reset=True,
             override_ts=doc.get("override_ts"),
         )
     return True

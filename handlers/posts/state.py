@@ -34,6 +34,7 @@ from handlers.posts.cards import (
     fingerprint_of,
     view_of,
 )
+from handlers.posts.resets import Change, compare, content_of, parts_text, reset_note
 
 log = logging.getLogger(__name__)
 
@@ -122,23 +123,55 @@ def apply_fresh(
     group: PostGroup,
     listed: Mapping[int, Sequence[Any]],
     *,
+    actor: int | str = "resont",
     note_key: str | None = None,
     note_values: Mapping[str, Any] | None = None,
-    reset: bool = True,
     override_ts: float | None = None,
-) -> None:
-    """Put ``group`` (as Resont now has it) on the card; approvals start again when ``reset``.
+) -> Change:
+    """Put ``group`` (as Resont now has it) on the card. When its caption, media or accounts
+    changed, the approvals given so far are cleared, the card says why, and the audit log keeps
+    the versions before and after (see :mod:`handlers.posts.resets`).
 
-    ``override_ts`` is a time the bot just set for a draft (see :func:`_keep_time`)."""
+    ``actor`` made the change (``"resont"``: found by a poll or a fresh read); the note
+    ``note_key`` gets ``{parts}``, the changed parts; ``override_ts`` is a time the bot just set
+    for a draft (see :func:`_keep_time`)."""
+    old = PostView.from_doc(doc.get("view", {}))
     fresh = _fresh_view(doc, group, listed)
     doc["fp"] = fingerprint_of(group)
     _keep_time(doc, fresh, override_ts)
     doc["view"] = fresh.to_doc()
-    if reset:
+    change = compare(old, fresh)
+    cleared = list(doc.get("approvals") or []) if change.resets else []
+    if change.resets:
         doc["approvals"] = []
     doc.update(asking=False, error=None)
+    lines = []
     if note_key:
-        doc["note"] = services.t(note_key, None, **(note_values or {}))
+        parts = parts_text(services, change.parts, services.config.language)
+        lines.append(services.t(note_key, None, **{"parts": parts, **(note_values or {})}))
+    if cleared:
+        lines.append(reset_note(services, change, cleared))
+    if lines:
+        doc["note"] = "\n".join(lines)
+    _audit_change(services, doc["pg"], actor, (old, fresh), change, cleared)
+    return change
+
+
+def _audit_change(
+    services: Services,
+    pg: int,
+    actor: int | str,
+    versions: tuple[PostView, PostView],
+    change: Change,
+    cleared: Sequence[Mapping[str, Any]],
+) -> None:
+    """``post.approvals_reset`` (approvals were cleared) or ``post.changed``, with both versions."""
+    if not change.parts:
+        return
+    action = "post.approvals_reset" if cleared else "post.changed"
+    before, after = (content_of(view) for view in versions)
+    who = [{"id": a.get("id"), "name": a.get("name"), "at": a.get("at")} for a in cleared]
+    audit(services, actor, action, pg, parts=list(change.parts), before=before, after=after, cleared=who or None)
 
 
 def _fresh_view(doc: Mapping[str, Any], group: PostGroup, listed: Mapping[int, Sequence[Any]]) -> PostView:

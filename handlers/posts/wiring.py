@@ -26,9 +26,9 @@ from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
 from bot.runtime.roles import ADMINS, AUTHORS
 from handlers.posts import bridge as posts_bridge
+from handlers.posts import deadlines, newpost
 from handlers.posts import decisions as posts_decisions
 from handlers.posts import edits as posts_edits
-from handlers.posts import newpost
 from handlers.posts.actions import answer
 from handlers.posts.decisions import approve, decide
 from handlers.posts.edits import on_caption_text, on_reject_reason, on_reschedule_time
@@ -95,7 +95,10 @@ def feature(config: Config) -> Feature:
             "post_reschedule": ReplyRoute(ADMINS, on_reschedule_time),
             "post_caption": ReplyRoute(ADMINS, on_caption_text),
         },
-        jobs=[RepeatingJob(JOB_NAME, poll_posts, first=0.3)],
+        jobs=[
+            RepeatingJob(JOB_NAME, poll_posts, first=0.3),
+            RepeatingJob(deadlines.JOB_NAME, deadlines.check_deadlines, first=0.5),
+        ],
         on_start=[forget_unsent_claims],
         status_lines=[status_lines],
     )

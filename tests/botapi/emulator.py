@@ -112,6 +112,7 @@ _KNOWN_METHODS = [
     "answerCallbackQuery",
     "getFile",
     "sendChatAction",
+    "getChatMember",
     "close",
     "logOut",
 ] + sorted(COUNTED_METHODS)
@@ -304,6 +305,8 @@ class _Chat:
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     deleted: dict[int, dict[str, Any]] = field(default_factory=dict)
     topics: dict[int, str] = field(default_factory=dict)
+    #: users who sent or pressed something in the chat, or were added: user id -> User dict
+    members: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -797,6 +800,14 @@ class BotApiEmulator:
             chat.info = info
             return dict(info)
 
+    def add_member(self, chat_id: int, user: UserLike) -> dict[str, Any]:
+        """Make ``user`` a member of the chat (``getChatMember`` knows them); users who send or
+        press something in a chat become members by themselves. Returns the User object."""
+        with self._cond:
+            info = as_user(user).to_dict()
+            self._chat(chat_id).members[info["id"]] = info
+            return dict(info)
+
     def create_topic(self, chat_id: int, name: str, *, user: UserLike | None = None) -> int:
         """Create a forum topic (the chat becomes a forum); returns its ``message_thread_id``."""
         with self._cond:
@@ -846,6 +857,7 @@ class BotApiEmulator:
         else:
             chat_id = int(chat)
         c = self._chat(chat_id)
+        c.members[user.id] = user.to_dict()
         if c.info["type"] == "private" and chat_id == user.id:
             c.info["first_name"] = user.first_name
             if user.username:
@@ -1027,6 +1039,16 @@ class BotApiEmulator:
     def _m_deleteMyCommands(self, params: dict[str, Any], files: Any) -> bool:
         self._commands.pop(self._commands_key(params), None)
         return True
+
+    def _m_getChatMember(self, params: dict[str, Any], files: Any) -> dict[str, Any]:
+        """A member of the chat (see :meth:`add_member`); anyone else is "user not found"."""
+        chat_id, user_id = params.get("chat_id"), params.get("user_id")
+        if not isinstance(chat_id, int) or chat_id not in self._chats:
+            raise _bad("chat not found")
+        member = self._chats[chat_id].members.get(user_id) if isinstance(user_id, int) else None
+        if member is None:
+            raise _bad("user not found")
+        return {"status": "member", "user": dict(member)}
 
     def _m_sendChatAction(self, params: dict[str, Any], files: Any) -> bool:
         if not isinstance(params.get("chat_id"), int):

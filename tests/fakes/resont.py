@@ -795,6 +795,15 @@ class FakeResont(FakeService):
             self._set_status(group, "failed", log)
             return group
 
+    def edit_in_panel(self, group_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a post group as a person in Resont's panel would (``caption``, ``media_ids``,
+        ``custom_captions``, ``type``, ``schedule_date`` …); its posts follow."""
+        with self._lock:
+            group = self._get(self.post_groups, group_id, "Post group")
+            group.update(fields)
+            self._set_status(group, group["status"])
+            return group
+
     def publish_due(
         self, now: datetime | None = None, *, fail: bool = False, log: str = "Publishing failed."
     ) -> list[int]:

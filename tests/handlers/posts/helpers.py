@@ -78,3 +78,29 @@ def audit(app: Any, action: str) -> list[dict[str, Any]]:
 
 def is_card(message: dict[str, Any]) -> bool:
     return TITLE.match(text_of(message)) is not None
+
+
+class Clock:
+    """A clock the test moves: the bot's ``clock`` and the Resont fake's share it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+async def deadlines_ran(app: Any, after: float | None = None) -> None:
+    """Wait until the approval deadlines job has run (after ``after``, default now)."""
+    services = app.bot_data.services
+    since = time.time() if after is None else after
+    await wait_for(lambda: (o := services.health.jobs.get("posts.deadlines")) is not None and o.at > since, 10)
+
+
+def reminders(backend: Any, pg: int) -> list[dict[str, Any]]:
+    """The reminders the bot sent about post group ``pg``."""
+    return [m for m in backend.bot_messages(ADMIN_CHAT) if text_of(m).startswith(f"⏰ Draft #{pg} ")]
