@@ -7,6 +7,7 @@ tests and benchmarks that drive the bot inside their own event loop.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -19,7 +20,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.clients.miogram.client import MioGramClient
-from bot.clients.resont.client import ResontClient
+from bot.clients.resont.auth import OAuthSettings, OAuthTokens
+from bot.clients.resont.client import ResontClient, oauth_base_url
 from bot.config import Config
 from bot.runtime.context import BotData, Context
 from bot.runtime.feature import Feature
@@ -102,6 +104,58 @@ def build_application(
     return app
 
 
+class StoredTokens:
+    """The Resont client's OAuth token store over the bot's store (table ``oauth``, key
+    ``resont``), so that a connection survives restarts.
+
+    ``RESONT_REFRESH_TOKEN`` (``seed``) stands in for stored tokens until the first save; once
+    tokens were saved or forgotten, that configured token is marked used (by a digest, never the
+    token itself) and is not picked up again — /disconnect stays disconnected across restarts.
+    """
+
+    KEY = "resont"
+    SEED_KEY = "seed"
+
+    def __init__(self, store: Store, seed: str = "") -> None:
+        self._table = store.table("oauth")
+        self._seed = seed
+        self._seed_mark = hashlib.sha256(seed.encode()).hexdigest()[:16] if seed else ""
+
+    def load(self) -> OAuthTokens | None:
+        doc = self._table.get(self.KEY)
+        if doc is not None:
+            return OAuthTokens.from_doc(doc)
+        if self._seed and (self._table.get(self.SEED_KEY) or {}).get("mark") != self._seed_mark:
+            return OAuthTokens(refresh_token=self._seed)
+        return None
+
+    def save(self, tokens: OAuthTokens) -> None:
+        docs = {self.KEY: tokens.to_doc()}
+        if self._seed:
+            docs[self.SEED_KEY] = {"mark": self._seed_mark}
+        self._table.put_many(docs)
+
+    def forget(self) -> None:
+        if self._seed:
+            self._table.put(self.SEED_KEY, {"mark": self._seed_mark})
+        self._table.delete(self.KEY)
+
+
+def resont_client(config: Config, http: httpx.AsyncClient, store: Store) -> ResontClient:
+    """Token mode when ``RESONT_TOKEN`` is set, else OAuth2 with its tokens kept in ``store``."""
+    if config.resont_token:
+        return ResontClient(http, config.resont_base_url, token=config.resont_token, default_tz=config.timezone)
+    settings = OAuthSettings(
+        client_id=config.resont_client_id,
+        client_secret=config.resont_client_secret,
+        redirect_uri=config.resont_redirect_uri,
+        oauth_url=config.resont_oauth_url,
+    )
+    tokens = StoredTokens(store, config.resont_refresh_token)
+    base = oauth_base_url(config.resont_base_url)
+    return ResontClient(http, base, oauth=settings, tokens=tokens, default_tz=config.timezone)
+
+
 async def _post_init(app: Application) -> None:
     """Open the services, restore one-off jobs, start recurring jobs, register commands."""
     pending: dict[str, Any] = app.bot_data.setup
@@ -117,7 +171,7 @@ async def _post_init(app: Application) -> None:
         i18n=Catalogue.load(config.language),
         scheduler=Scheduler(store, kinds),
         http=resont_http,
-        resont=ResontClient.from_config(config, resont_http, store),
+        resont=resont_client(config, resont_http, store),
         miogram=MioGramClient.from_config(config, mio_http) if config.miogram_enabled else None,
         clock=pending["clock"],
     )

@@ -142,6 +142,19 @@ ID_BASES: tuple[tuple[str, int], ...] = (
 #: (``location`` too, for a post that has one).
 WHOLE_POST = ("caption", "type", "account_ids", "media_ids", "is_scheduled", "schedule_date", "is_draft")
 POST_TYPES = ("text", "image", "album", "video", "document", "story")
+#: The document's list of scopes.
+OAUTH_SCOPES = (
+    "basic",
+    "mobile",
+    "offline_access",
+    "implicit_approve",
+    "account",
+    "post",
+    "publish",
+    "insights",
+    "comment",
+    "inbox",
+)
 REDIRECT_NETWORKS = ("instagramofficial", "linkedin", "youtube", "twitter", "pinterest", "facebook")
 EDITABLE_AFTER_PUBLISH = ("telegram", "instagram", "instagramofficial")
 
@@ -293,6 +306,8 @@ class FakeResont(FakeService):
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
         self.token_requests = 0
         self.refresh_count = 0
+        self.authorize_answer = "approve"  # or "deny": what the user does on the authorize page
+        self.withheld_scopes: set[str] = set()  # scopes the user does not grant
         self._ids = {kind: itertools.count(start) for kind, start in ID_BASES}
         self._trace = itertools.count(1)
         self._last_seed: datetime | None = None
@@ -1650,13 +1665,45 @@ class FakeResont(FakeService):
         return FakeResponse(404, "<html>Not Found</html>", content_type="text/html")
 
     def _authorize(self, request: ResontRequest) -> FakeResponse:
-        """The user approves at once: redirect back with a code and the state."""
-        if request.arg("client_id") != self.client_id or not request.arg("state"):
-            return _oauth_error(400, "invalid_request", "Unknown client or missing state.")
+        """The authorize page as documented: ``client_id``, ``response_type``, ``scope`` and
+        ``state`` are mandatory, ``redirect_uri`` optional and must begin with the registered
+        one. The user decides at once (``authorize_answer``): "approve" redirects back with a
+        code (``response_type=code``) or the token (``token``) and the state, as GET
+        parameters; "deny" with ``error=access_denied`` (RFC 6749; the document is silent)."""
+        refused = self._authorize_refusal(request)
+        if refused is not None:
+            return refused
         redirect = request.arg("redirect_uri") or self.redirect_uri
-        code = self.issue_code(request.arg("scope") or "", redirect)
-        location = f"{redirect}?{urlencode({'code': code, 'state': request.arg('state')})}"
-        return FakeResponse(302, "", headers={"Location": location}, content_type="text/plain")
+        state = request.arg("state") or ""
+        if self.authorize_answer == "deny":
+            back = {"error": "access_denied", "error_description": "The user denied the request.", "state": state}
+        elif request.arg("response_type") == "token":
+            back = {**self._token_answer(self._granted(request), include_refresh=False).body, "state": state}
+        else:
+            back = {"code": self.issue_code(self._granted(request), redirect), "state": state}
+        separator = "&" if "?" in redirect else "?"
+        return FakeResponse(
+            302, "", headers={"Location": f"{redirect}{separator}{urlencode(back)}"}, content_type="text/plain"
+        )
+
+    def _authorize_refusal(self, request: ResontRequest) -> FakeResponse | None:
+        missing = [name for name in ("client_id", "response_type", "scope", "state") if not request.arg(name)]
+        if missing:
+            return _oauth_error(400, "invalid_request", f"Missing parameter(s): {', '.join(missing)}.")
+        if request.arg("client_id") != self.client_id:
+            return _oauth_error(400, "invalid_client", "Unknown client.")
+        if request.arg("response_type") not in ("code", "token"):
+            return _oauth_error(400, "unsupported_response_type", "response_type must be code or token.")
+        unknown = [s for s in (request.arg("scope") or "").split(" ") if s not in OAUTH_SCOPES]
+        if unknown:
+            return _oauth_error(400, "invalid_scope", f"Unknown scope(s): {', '.join(unknown)}.")
+        if not (request.arg("redirect_uri") or self.redirect_uri).startswith(self.redirect_uri):
+            return _oauth_error(400, "invalid_request", "The redirect uri does not match the registered one.")
+        return None
+
+    def _granted(self, request: ResontRequest) -> str:
+        """The scopes the user grants: those asked for, minus ``withheld_scopes``."""
+        return " ".join(s for s in (request.arg("scope") or "").split(" ") if s not in self.withheld_scopes)
 
     def _token(self, request: ResontRequest) -> FakeResponse:
         self.token_requests += 1

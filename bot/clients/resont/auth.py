@@ -1,32 +1,38 @@
-"""How the Resont client proves who it is: a fixed token, or OAuth2 tokens kept in the store.
+"""How the Resont client proves who it is: a fixed token, or OAuth2 tokens.
 
 Token mode sends ``?token=``. OAuth2 mode sends ``?access_token=`` and keeps the access and
-refresh tokens in the store's ``oauth`` table, refreshing the access token shortly before it
-expires and again when Resont answers 401. One refresh runs at a time: concurrent requests that
-all hit an expired token wait for the single refresh and then use its result.
+refresh tokens in a :class:`TokenStore` (the composition root persists them in the bot's store;
+tests use :class:`MemoryTokenStore`), refreshing the access token shortly before it expires and
+again when Resont answers 401. One refresh runs at a time: concurrent requests that all hit an
+expired token wait for the single refresh and then use its result.
+
+The authorize link asks for :data:`SCOPES` (what the bot uses); the anti-CSRF ``state`` is the
+caller's to make and check (the bot keeps it with who asked): this module only builds the link and
+trades a code for tokens, sending the ``redirect_uri`` the document requires.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets as secrets_module
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from bot.clients.resont.dates import DateParser
 from bot.clients.resont.errors import ResontAuthError, ResontMalformed, ResontValidationError
 from bot.clients.resont.models import to_float, to_str
-from bot.store.state import Store
 
-#: Key of the token document in the store's ``oauth`` table.
-TOKENS_KEY = "resont"
-#: Prefix of pending authorisation states in the same table.
-STATE_PREFIX = "state:"
-#: How long an authorize link stays usable (the user has to log in on Resont first).
-STATE_TTL = 3600.0
+#: The scopes the bot uses (the document's list, minus ``mobile`` and ``implicit_approve``):
+#: reading the user and accounts, posts and publishing, insights, comments, the inbox, and
+#: ``offline_access`` for a refresh token (webhook pushes need it).
+SCOPES = ("basic", "account", "post", "publish", "insights", "comment", "inbox", "offline_access")
+#: The ``scope`` parameter: the document separates scopes with a space.
+SCOPE = " ".join(SCOPES)
+#: The documented life of a refresh token ("currently 1 year"), used when Resont's answer does
+#: not say when the one it hands out expires.
+REFRESH_TOKEN_LIFE = 365 * 86400.0
 
 TokenPoster = Callable[[Mapping[str, str]], Awaitable[Any]]
 
@@ -61,7 +67,6 @@ class OAuthSettings:
     client_secret: str = field(repr=False)
     redirect_uri: str = ""
     oauth_url: str = "https://api.resont.com"
-    initial_refresh_token: str = field(default="", repr=False)
 
     @property
     def token_url(self) -> str:
@@ -99,51 +104,74 @@ class OAuthTokens:
         )
 
 
-@dataclass(frozen=True)
-class AuthorizeRequest:
-    """Where to send the user, and the anti-CSRF ``state`` that must come back with the code."""
+class TokenStore(Protocol):
+    """Where OAuth tokens persist between runs (implemented over the bot's store by the
+    composition root, :class:`MemoryTokenStore` in tests)."""
 
-    url: str = field(repr=False)
-    state: str
+    def load(self) -> OAuthTokens | None:
+        """The stored tokens, or None when the bot is not connected."""
+
+    def save(self, tokens: OAuthTokens) -> None:
+        """Keep ``tokens``; returns only once they are durable."""
+
+    def forget(self) -> None:
+        """Drop the tokens (disconnect)."""
+
+
+class MemoryTokenStore:
+    """A :class:`TokenStore` in memory, optionally starting from ``initial`` tokens."""
+
+    def __init__(self, initial: OAuthTokens | None = None) -> None:
+        self._tokens = initial
+
+    def load(self) -> OAuthTokens | None:
+        return self._tokens
+
+    def save(self, tokens: OAuthTokens) -> None:
+        self._tokens = tokens
+
+    def forget(self) -> None:
+        self._tokens = None
 
 
 class OAuth2Auth:
-    """OAuth2 mode: access token in the store, refreshed ahead of expiry and on 401."""
+    """OAuth2 mode: access token from the token store, refreshed ahead of expiry and on 401."""
 
     param = "access_token"
 
     def __init__(
         self,
         settings: OAuthSettings,
-        store: Store,
+        store: TokenStore,
         post_token: TokenPoster,
         *,
         clock: Callable[[], float] = time.time,
         refresh_margin: float = 300.0,
     ) -> None:
         self.settings = settings
-        self._table = store.table("oauth")
+        self._store = store
         self._post_token = post_token
         self._clock = clock
         self._margin = refresh_margin
         self._lock = asyncio.Lock()
         self.refresh_count = 0
-        self._seed()
 
     def __repr__(self) -> str:
         return f"OAuth2Auth(client_id={self.settings.client_id!r})"
 
-    def _seed(self) -> None:
-        """Start from the configured refresh token when the store has none yet."""
-        if self.tokens().refresh_token or not self.settings.initial_refresh_token:
-            return
-        self._save(OAuthTokens(refresh_token=self.settings.initial_refresh_token))
-
     def tokens(self) -> OAuthTokens:
-        return OAuthTokens.from_doc(self._table.get(TOKENS_KEY))
+        """The current tokens (empty ones when not connected)."""
+        return self._store.load() or OAuthTokens()
 
-    def _save(self, tokens: OAuthTokens) -> None:
-        self._table.put(TOKENS_KEY, tokens.to_doc())
+    @property
+    def connected(self) -> bool:
+        """True when a refresh or access token is stored (calls can be authorised)."""
+        tokens = self.tokens()
+        return bool(tokens.refresh_token or tokens.access_token)
+
+    def forget(self) -> None:
+        """Drop the stored tokens: calls fail as "not authorised" until the next connection."""
+        self._store.forget()
 
     def secrets(self) -> list[str]:
         tokens = self.tokens()
@@ -183,7 +211,7 @@ class OAuth2Auth:
     async def _refresh(self, tokens: OAuthTokens) -> OAuthTokens:
         if not tokens.refresh_token:
             raise ResontAuthError(
-                "Resont OAuth is not authorised: no refresh token is stored; authorise the bot again",
+                "Resont OAuth is not authorised: no refresh token is stored; connect the bot with /connect",
                 status=401,
             )
         form = {
@@ -192,10 +220,10 @@ class OAuth2Auth:
             "client_secret": self.settings.client_secret,
             "refresh_token": tokens.refresh_token,
         }
-        answer = await self._token_call(form, "Resont refused the refresh token; authorise the bot again")
+        answer = await self._token_call(form, "Resont refused the refresh token; connect the bot again with /connect")
         self.refresh_count += 1
         fresh = self._from_answer(answer, keep=tokens)
-        self._save(fresh)
+        self._store.save(fresh)
         return fresh
 
     async def _token_call(self, form: Mapping[str, str], refused: str) -> Mapping[str, Any]:
@@ -211,23 +239,22 @@ class OAuth2Auth:
     def _from_answer(self, answer: Mapping[str, Any], keep: OAuthTokens) -> OAuthTokens:
         now = self._clock()
         expires_in = to_float(answer.get("expires_in"))
+        new_refresh = to_str(answer.get("refresh_token"))
+        refresh_expiry = _refresh_expiry(answer.get("refresh_token_expires"), now)
+        if new_refresh and refresh_expiry is None:
+            refresh_expiry = now + REFRESH_TOKEN_LIFE  # the documented life of a new refresh token
         return OAuthTokens(
             access_token=to_str(answer.get("access_token")) or "",
-            refresh_token=to_str(answer.get("refresh_token")) or keep.refresh_token,
+            refresh_token=new_refresh or keep.refresh_token,
             expires_at=now + expires_in if expires_in is not None else None,
-            refresh_expires_at=_refresh_expiry(answer.get("refresh_token_expires"), now) or keep.refresh_expires_at,
+            refresh_expires_at=refresh_expiry or keep.refresh_expires_at,
             scope=to_str(answer.get("scope")) or keep.scope,
             token_type=to_str(answer.get("token_type")) or keep.token_type,
         )
 
-    def authorize_url(
-        self, scope: str = "offline_access", *, state: str | None = None, response_type: str = "code"
-    ) -> AuthorizeRequest:
-        """The authorize link for an admin to open, with a fresh ``state`` remembered in the
-        store (checked by :meth:`exchange_code`)."""
-        state = state or secrets_module.token_urlsafe(24)
-        self._prune_states()
-        self._table.put(f"{STATE_PREFIX}{state}", {"created": self._clock()})
+    def authorize_url(self, state: str, scope: str = SCOPE, *, response_type: str = "code") -> str:
+        """The authorize link for an admin to open. ``state`` is the caller's single-use
+        anti-CSRF value; ``redirect_uri`` is sent whenever one is configured."""
         query = {
             "client_id": self.settings.client_id,
             "response_type": response_type,
@@ -236,21 +263,11 @@ class OAuth2Auth:
         }
         if self.settings.redirect_uri:
             query["redirect_uri"] = self.settings.redirect_uri
-        return AuthorizeRequest(f"{self.settings.authorize_endpoint}?{urlencode(query)}", state)
+        return f"{self.settings.authorize_endpoint}?{urlencode(query)}"
 
-    def _prune_states(self) -> None:
-        horizon = self._clock() - STATE_TTL
-        for key, doc in list(self._table.items()):
-            if key.startswith(STATE_PREFIX) and (to_float(doc.get("created")) or 0) < horizon:
-                self._table.delete(key)
-
-    async def exchange_code(self, code: str, state: str | None = None) -> OAuthTokens:
-        """Trade the authorisation code from the redirect for tokens, and store them.
-
-        When ``state`` is given it must be one issued by :meth:`authorize_url` (and not stale).
-        """
-        if state is not None:
-            self._claim_state(state)
+    async def exchange_code(self, code: str) -> OAuthTokens:
+        """Trade the authorisation code from the redirect for tokens, and store them (only when
+        Resont answered with an access token). The caller has checked the ``state``."""
         form = {
             "grant_type": "authorization_code",
             "client_id": self.settings.client_id,
@@ -261,14 +278,8 @@ class OAuth2Auth:
         async with self._lock:
             answer = await self._token_call(form, "Resont refused the authorisation code")
             tokens = self._from_answer(answer, keep=OAuthTokens())
-            self._save(tokens)
+            self._store.save(tokens)
         return tokens
-
-    def _claim_state(self, state: str) -> None:
-        doc = self._table.get(f"{STATE_PREFIX}{state}")
-        if doc is None or (to_float(doc.get("created")) or 0) < self._clock() - STATE_TTL:
-            raise ResontAuthError("the OAuth state is unknown or expired: start the authorisation again")
-        self._table.delete(f"{STATE_PREFIX}{state}")
 
 
 def _refresh_expiry(value: Any, now: float) -> float | None:

@@ -34,7 +34,15 @@ from tenacity import (
     wait_random,
 )
 
-from bot.clients.resont.auth import AuthorizeRequest, OAuth2Auth, OAuthSettings, OAuthTokens, TokenAuth
+from bot.clients.resont.auth import (
+    SCOPE,
+    MemoryTokenStore,
+    OAuth2Auth,
+    OAuthSettings,
+    OAuthTokens,
+    TokenAuth,
+    TokenStore,
+)
 from bot.clients.resont.dates import DateParser, to_timezone
 from bot.clients.resont.errors import (
     ResontAuthError,
@@ -83,9 +91,7 @@ from bot.clients.resont.models import (
     to_int,
     to_str,
 )
-from bot.config import Config
 from bot.runtime.logsafe import RedactingFilter
-from bot.store.state import Store
 
 log = logging.getLogger(__name__)
 
@@ -478,7 +484,8 @@ def _install_log_redaction() -> None:
 
 
 class ResontClient:
-    """The Resont API. Build it with :meth:`from_config` (or the constructor in tests)."""
+    """The Resont API over ``http``: token mode (``token``) or OAuth2 (``oauth`` settings, tokens
+    kept in ``tokens``); the composition root builds it from the configuration."""
 
     def __init__(
         self,
@@ -487,7 +494,7 @@ class ResontClient:
         *,
         token: str | None = None,
         oauth: OAuthSettings | None = None,
-        store: Store | None = None,
+        tokens: TokenStore | None = None,
         default_tz: tzinfo | str = UTC,
         retry: RetryPolicy | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -510,30 +517,13 @@ class ResontClient:
             self._auth = TokenAuth(token)
         else:
             assert oauth is not None
-            self._auth = OAuth2Auth(oauth, store or Store.memory(), self._post_token, clock=clock)
+            self._auth = OAuth2Auth(oauth, tokens or MemoryTokenStore(), self._post_token, clock=clock)
         self._user: User | None = None
         self._dates_cache: DateParser | None = None
         self._me_lock = asyncio.Lock()
         #: Total HTTP requests sent (retries and token refreshes included).
         self.request_count = 0
         _install_log_redaction()
-
-    @classmethod
-    def from_config(
-        cls, config: Config, http: httpx.AsyncClient, store: Store, *, retry: RetryPolicy | None = None
-    ) -> ResontClient:
-        """Token mode when ``resont_token`` is set, else OAuth2 with tokens kept in ``store``."""
-        common: dict[str, Any] = {"default_tz": config.timezone, "retry": retry}
-        if config.resont_token:
-            return cls(http, config.resont_base_url, token=config.resont_token, **common)
-        settings = OAuthSettings(
-            client_id=config.resont_client_id,
-            client_secret=config.resont_client_secret,
-            redirect_uri=config.resont_redirect_uri,
-            oauth_url=config.resont_oauth_url,
-            initial_refresh_token=config.resont_refresh_token,
-        )
-        return cls(http, oauth_base_url(config.resont_base_url), oauth=settings, store=store, **common)
 
     def __repr__(self) -> str:
         return f"ResontClient(base={self._base!r}, auth={self._auth!r})"
@@ -1276,13 +1266,14 @@ class ResontClient:
 
     # ------------------------------------------------------------------ OAuth2 and webhook
 
-    def authorize_url(self, scope: str = "offline_access", *, state: str | None = None) -> AuthorizeRequest:
+    def authorize_url(self, state: str, scope: str = SCOPE) -> str:
         """The link an admin opens to authorise the bot (OAuth mode only)."""
-        return self._require_oauth().authorize_url(scope, state=state)
+        return self._require_oauth().authorize_url(state, scope)
 
-    async def exchange_code(self, code: str, state: str | None = None) -> OAuthTokens:
-        """Store the tokens for the authorisation code the redirect brought back."""
-        return await self._require_oauth().exchange_code(code, state)
+    async def exchange_code(self, code: str) -> OAuthTokens:
+        """Store the tokens for the authorisation code the redirect brought back (the caller
+        has checked its ``state``)."""
+        return await self._require_oauth().exchange_code(code)
 
     async def refresh_tokens(self) -> OAuthTokens:
         return await self._require_oauth().refresh()

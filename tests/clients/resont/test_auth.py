@@ -1,4 +1,4 @@
-"""Token mode and OAuth2 mode: from_config, token storage, refresh ahead of expiry and on 401
+"""Token mode and OAuth2 mode: the composition root's client and token store, refresh ahead of expiry and on 401
 (once, under concurrency), the authorize/code flow, and secrets kept out of logs."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from bot.clients.resont.auth import TOKENS_KEY, OAuthSettings, OAuthTokens
+from bot.app import StoredTokens, resont_client
+from bot.clients.resont.auth import SCOPE, SCOPES, MemoryTokenStore, OAuthSettings, OAuthTokens
 from bot.clients.resont.client import ENDPOINTS, ResontAuthError, ResontClient, ResontServerError, oauth_base_url
 from bot.config import Config
 from bot.store.state import Store
@@ -59,29 +60,34 @@ def store() -> Store:
     return Store.memory()
 
 
-def settings(fake: FakeResont, refresh_token: str = "") -> OAuthSettings:
-    return OAuthSettings(fake.client_id, fake.client_secret, fake.redirect_uri, ROOT, refresh_token)
+def settings(fake: FakeResont) -> OAuthSettings:
+    return OAuthSettings(fake.client_id, fake.client_secret, fake.redirect_uri, ROOT)
+
+
+def held(access: str = "", refresh: str = "", expires_at: float | None = None) -> MemoryTokenStore:
+    """A token store holding the given tokens (a refresh token alone: connected, not yet used)."""
+    return MemoryTokenStore(OAuthTokens(access, refresh, expires_at=expires_at))
 
 
 def api_requests(fake: FakeResont) -> list:
     return [r for r in fake.requests if r.api != "web"]
 
 
-async def test_from_config_token_mode(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
-    client = ResontClient.from_config(make_config(resont_token=TOKEN), http, store)
+async def test_token_mode_from_the_configuration(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
+    client = resont_client(make_config(resont_token=TOKEN), http, store)
     fake.add_account("Shop")
     assert [a.name for a in await client.accounts()] == ["Shop"]
     assert client.oauth is None
     assert all(r.api == "token" and r.query["token"] == [TOKEN] for r in fake.requests)
     with pytest.raises(ResontAuthError):
-        client.authorize_url()
+        client.authorize_url("some-state")
 
 
-async def test_from_config_oauth_mode_refreshes_the_configured_refresh_token(
+async def test_oauth_mode_refreshes_the_configured_refresh_token(
     http: httpx.AsyncClient, fake: FakeResont, store: Store
 ) -> None:
     _, refresh = fake.issue_tokens()
-    client = ResontClient.from_config(oauth_config(fake, refresh), http, store, retry=recording_retry([]))
+    client = resont_client(oauth_config(fake, refresh), http, store)
     fake.add_account("Shop")
     assert [a.name for a in await client.accounts()] == ["Shop"]
     [token_call] = fake.requests_to(r"^POST web/oauth/token$")
@@ -92,8 +98,8 @@ async def test_from_config_oauth_mode_refreshes_the_configured_refresh_token(
         "client_secret": [fake.client_secret],
         "refresh_token": [refresh],
     }
-    stored = OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY))
-    assert stored.access_token in fake.access_tokens and stored.refresh_token == refresh
+    stored = StoredTokens(store).load()
+    assert stored is not None and stored.access_token in fake.access_tokens and stored.refresh_token == refresh
     for request in api_requests(fake):  # OAuth requests go to /v1 with access_token, never token
         assert request.api == "oauth" and request.query["access_token"] == [stored.access_token]
         assert "token" not in request.query
@@ -104,11 +110,30 @@ async def test_stored_tokens_win_over_the_configured_refresh_token(
     http: httpx.AsyncClient, fake: FakeResont, store: Store
 ) -> None:
     access, refresh = fake.issue_tokens()
-    store.table("oauth").put(TOKENS_KEY, OAuthTokens(access, refresh, expires_at=None).to_doc())
-    client = ResontClient.from_config(oauth_config(fake, "rt-from-config"), http, store)
+    StoredTokens(store).save(OAuthTokens(access, refresh, expires_at=None))
+    client = resont_client(oauth_config(fake, "rt-from-config"), http, store)
     await client.me()
     assert fake.token_requests == 0
-    assert OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY)).refresh_token == refresh
+    stored = StoredTokens(store).load()
+    assert stored is not None and stored.refresh_token == refresh
+
+
+async def test_forgotten_tokens_stay_forgotten_though_a_refresh_token_is_configured(
+    http: httpx.AsyncClient, fake: FakeResont, store: Store
+) -> None:
+    _, refresh = fake.issue_tokens()
+    client = resont_client(oauth_config(fake, refresh), http, store)
+    await client.me()
+    assert client.oauth is not None and client.oauth.connected
+    client.oauth.forget()
+    restarted = resont_client(oauth_config(fake, refresh), http, store)  # same state, same setting
+    assert restarted.oauth is not None and not restarted.oauth.connected
+    with pytest.raises(ResontAuthError) as caught:
+        await restarted.me()
+    assert "/connect" in str(caught.value)
+    assert refresh not in str(store.table("oauth").get(StoredTokens.SEED_KEY))  # a digest, never the token
+    _, another = fake.issue_tokens()  # the operator configures a new one: it is used
+    assert (await resont_client(oauth_config(fake, another), http, store).me()).name == "Brand Team"
 
 
 def test_oauth_base_url() -> None:
@@ -117,13 +142,11 @@ def test_oauth_base_url() -> None:
     assert oauth_base_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
 
 
-async def test_access_token_is_refreshed_shortly_before_it_expires(
-    http: httpx.AsyncClient, fake: FakeResont, store: Store
-) -> None:
+async def test_access_token_is_refreshed_shortly_before_it_expires(http: httpx.AsyncClient, fake: FakeResont) -> None:
     now = [1_000_000.0]
     access, refresh = fake.issue_tokens()
-    store.table("oauth").put(TOKENS_KEY, OAuthTokens(access, refresh, expires_at=now[0] + 3600).to_doc())
-    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), store=store, clock=lambda: now[0])
+    tokens = held(access, refresh, expires_at=now[0] + 3600)
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, clock=lambda: now[0])
     await client.me()
     assert fake.refresh_count == 0
     now[0] += 3600 - 60  # inside the refresh margin: refresh before using it
@@ -134,12 +157,10 @@ async def test_access_token_is_refreshed_shortly_before_it_expires(
     assert client.oauth.tokens().expires_at == now[0] + fake.access_token_ttl
 
 
-async def test_401_refreshes_once_for_concurrent_requests(
-    http: httpx.AsyncClient, fake: FakeResont, store: Store
-) -> None:
+async def test_401_refreshes_once_for_concurrent_requests(http: httpx.AsyncClient, fake: FakeResont) -> None:
     access, refresh = fake.issue_tokens()
-    store.table("oauth").put(TOKENS_KEY, OAuthTokens(access, refresh, expires_at=None).to_doc())
-    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), store=store, retry=recording_retry([]))
+    tokens = held(access, refresh)
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
     fake.add_account("Shop")
     await client.me()
     fake.expire_access_tokens()  # Resont revokes it; the client still believes it valid
@@ -149,90 +170,92 @@ async def test_401_refreshes_once_for_concurrent_requests(
     assert fake.refresh_count == 1
     rejected = [r for r in api_requests(fake) if r.path == "account" and r.query["access_token"] == [access]]
     assert len(rejected) == 5  # every request met the 401 once, then used the single new token
-    new_token = OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY)).access_token
+    new_token = (tokens.load() or OAuthTokens()).access_token
     accepted = [r for r in api_requests(fake) if r.path == "account" and r.query["access_token"] == [new_token]]
     assert len(accepted) == 5
 
 
-async def test_a_refused_refresh_token_is_a_clear_auth_error(
-    http: httpx.AsyncClient, fake: FakeResont, store: Store
-) -> None:
-    client = ResontClient(
-        http, f"{ROOT}/v1", oauth=settings(fake, "rt-revoked"), store=store, retry=recording_retry([])
-    )
+async def test_a_refused_refresh_token_is_a_clear_auth_error(http: httpx.AsyncClient, fake: FakeResont) -> None:
+    tokens = held(refresh="rt-revoked")
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
     with pytest.raises(ResontAuthError) as caught:
         await client.accounts()
-    assert "refresh token" in str(caught.value) and "authorise" in str(caught.value)
+    assert "refresh token" in str(caught.value) and "/connect" in str(caught.value)
     assert "rt-revoked" not in str(caught.value)
     assert fake.token_requests == 1 and api_requests(fake) == []
 
 
-async def test_without_any_token_oauth_asks_for_authorisation(
-    http: httpx.AsyncClient, fake: FakeResont, store: Store
-) -> None:
-    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), store=store)
+async def test_without_any_token_oauth_asks_for_authorisation(http: httpx.AsyncClient, fake: FakeResont) -> None:
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake))
+    assert client.oauth is not None and not client.oauth.connected
     with pytest.raises(ResontAuthError) as caught:
         await client.me()
     assert "not authorised" in str(caught.value) and fake.requests == []
 
 
-async def test_authorize_and_exchange_code(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
-    client = ResontClient.from_config(oauth_config(fake), http, store)
-    request = client.authorize_url("offline_access")
-    query = parse_qs(urlsplit(request.url).query)
-    assert request.url.startswith(f"{ROOT}/web/oauth/authorize?")
+async def test_authorize_link_asks_for_the_bots_scopes_and_the_exchange_sends_the_redirect_uri(
+    http: httpx.AsyncClient, fake: FakeResont
+) -> None:
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake))
+    url = client.authorize_url("state-1")
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith(f"{ROOT}/web/oauth/authorize?")
     assert query == {
         "client_id": [fake.client_id],
         "response_type": ["code"],
-        "scope": ["offline_access"],
-        "state": [request.state],
+        "scope": ["basic account post publish insights comment inbox offline_access"],
+        "state": ["state-1"],
         "redirect_uri": [fake.redirect_uri],
     }
+    assert SCOPE.split(" ") == list(SCOPES)
     # The user approves: the fake's authorize page redirects back with a code and the state.
-    answer = await http.get(request.url)
+    answer = await http.get(url)
     assert answer.status_code == 302
     back = parse_qs(urlsplit(answer.headers["location"]).query)
-    assert back["state"] == [request.state]
-    tokens = await client.exchange_code(back["code"][0], back["state"][0])
+    assert back["state"] == ["state-1"]
+    tokens = await client.exchange_code(back["code"][0])
     assert tokens.access_token in fake.access_tokens and tokens.refresh_token in fake.refresh_tokens
-    assert "offline_access" == tokens.scope and repr(tokens).count(tokens.access_token) == 0
+    assert tokens.scope == SCOPE and repr(tokens).count(tokens.access_token) == 0
+    assert tokens.refresh_expires_at is not None and tokens.expires_at is not None
     exchange = fake.requests_to(r"^POST web/oauth/token$")[-1]
-    assert exchange.form["grant_type"] == ["authorization_code"] and exchange.form["redirect_uri"] == [
-        fake.redirect_uri
-    ]
+    assert exchange.form == {
+        "grant_type": ["authorization_code"],
+        "client_id": [fake.client_id],
+        "client_secret": [fake.client_secret],
+        "code": back["code"],
+        "redirect_uri": [fake.redirect_uri],
+    }
     assert (await client.me()).name == "Brand Team"
-    with pytest.raises(ResontAuthError):  # a state is good for one exchange only
-        await client.exchange_code(fake.issue_code(), back["state"][0])
-
-
-async def test_an_unknown_state_or_a_bad_code_is_refused(
-    http: httpx.AsyncClient, fake: FakeResont, store: Store
-) -> None:
-    client = ResontClient.from_config(oauth_config(fake), http, store)
-    with pytest.raises(ResontAuthError):
-        await client.exchange_code(fake.issue_code(), "forged-state")
-    state = client.authorize_url().state
-    with pytest.raises(ResontAuthError) as caught:
-        await client.exchange_code("not-a-code", state)
+    with pytest.raises(ResontAuthError) as caught:  # a code is good for one exchange only
+        await client.exchange_code(back["code"][0])
     assert "authorisation code" in str(caught.value)
+    assert (client.oauth.tokens() if client.oauth else None) == tokens  # the refusal stored nothing
 
 
-async def test_rotating_refresh_tokens_are_stored(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
+async def test_a_bad_code_stores_nothing(http: httpx.AsyncClient, fake: FakeResont) -> None:
+    tokens = MemoryTokenStore()
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens)
+    with pytest.raises(ResontAuthError) as caught:
+        await client.exchange_code("not-a-code")
+    assert "authorisation code" in str(caught.value) and tokens.load() is None
+
+
+async def test_rotating_refresh_tokens_are_stored(http: httpx.AsyncClient, fake: FakeResont) -> None:
     fake.rotate_refresh_tokens = True
     _, refresh = fake.issue_tokens()
-    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake, refresh), store=store)
+    tokens = held(refresh=refresh)
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens)
     await client.me()
     await client.refresh_tokens()
-    stored = OAuthTokens.from_doc(store.table("oauth").get(TOKENS_KEY))
+    stored = tokens.load() or OAuthTokens()
     assert stored.refresh_token != refresh and stored.refresh_token in fake.refresh_tokens
     assert refresh not in fake.refresh_tokens and fake.refresh_count == 2
 
 
-async def test_a_token_endpoint_failure_is_not_repeated(
-    http: httpx.AsyncClient, fake: FakeResont, store: Store
-) -> None:
+async def test_a_token_endpoint_failure_is_not_repeated(http: httpx.AsyncClient, fake: FakeResont) -> None:
     _, refresh = fake.issue_tokens()
-    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake, refresh), store=store, retry=recording_retry([]))
+    tokens = held(refresh=refresh)
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
     fake.faults.add("status", status=500, times=5, match=r"^POST web/oauth/token$")
     with pytest.raises(ResontServerError):
         await client.me()
@@ -240,11 +263,12 @@ async def test_a_token_endpoint_failure_is_not_repeated(
 
 
 async def test_oauth_secrets_never_reach_the_logs(
-    http: httpx.AsyncClient, fake: FakeResont, store: Store, caplog: pytest.LogCaptureFixture
+    http: httpx.AsyncClient, fake: FakeResont, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     _, refresh = fake.issue_tokens()
-    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake, refresh), store=store, retry=recording_retry([]))
+    tokens = held(refresh=refresh)
+    client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
     await client.me()
     fake.expire_access_tokens()
     await client.me()
