@@ -30,6 +30,7 @@ from bot.runtime.logsafe import install_redaction
 from bot.runtime.ratelimit import StrictRateLimiter
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services, utc_now
+from bot.runtime.web import start_web
 from bot.store.state import Store
 from handlers import core, guard, lang, replies
 from handlers.inbox import wiring as inbox
@@ -182,6 +183,9 @@ async def _post_init(app: Application) -> None:
     for feature in features:
         for hook in feature.on_start:
             await hook(app)
+    if config.port is not None:  # web mode
+        routes = [route for feature in features for make in feature.web_routes for route in make(app)]
+        app.bot_data.web = await start_web(app, services, routes)
     await _register_commands(app, services, features)
 
 
@@ -222,6 +226,9 @@ async def _post_shutdown(app: Application) -> None:
     services: Services | None = getattr(app.bot_data, "services", None)
     if services is None:
         return
+    web = getattr(app.bot_data, "web", None)
+    if web is not None:  # first: no push or callback may arrive while the rest closes
+        await web.aclose()
     for feature in app.bot_data.features:
         for hook in feature.on_stop:
             try:

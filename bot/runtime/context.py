@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 if TYPE_CHECKING:
     from bot.runtime.feature import Feature
     from bot.runtime.services import Services
+    from bot.runtime.web import WebServer
 
 
 class BotData:
@@ -18,6 +19,8 @@ class BotData:
     #: what ``post_init`` needs to open the services (set by ``build_application``)
     setup: dict[str, Any]
     features: list[Feature]
+    #: the web-mode server (None without PORT, or when its port could not be bound)
+    web: WebServer | None = None
 
 
 class Context(CallbackContext[ExtBot, dict, dict, BotData]):

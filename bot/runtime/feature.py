@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import BaseHandler
 
 from bot.runtime.roles import Role
+from bot.runtime.web import WebRoute
 
 if TYPE_CHECKING:
     from telegram import Update
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 JobCallback = Callable[["Context"], Awaitable[None]]
 ReplyCallback = Callable[["Update", "Context", dict[str, Any]], Awaitable[None]]
 ScheduledCallback = Callable[["Context", dict[str, Any]], Awaitable[None]]
+WebRoutes = Callable[["Application"], Sequence[WebRoute]]
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,5 @@ class Feature:
     on_stop: Sequence[Callable[[Application], Awaitable[None]]] = ()
     #: lines this feature adds to /status (queue sizes and the like), in the user's language
     status_lines: Sequence[Callable[[Services, int | None], list[str]]] = ()
+    #: HTTP routes served in web mode (``PORT`` set), built once the services are open
+    web_routes: Sequence[WebRoutes] = ()

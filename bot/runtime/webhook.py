@@ -1,4 +1,4 @@
-"""The Resont webhook receiver: a small aiohttp server beside the Telegram polling.
+"""The Resont webhook route: ``POST /resont/<WEBHOOK_SECRET>`` on the web-mode server.
 
 Resont pushes ``{type, user_id, payload}`` JSON to the URL registered with the OAuth client
 (``https://<host>/resont/<WEBHOOK_SECRET>``). The secret in the path is the only protection
@@ -12,9 +12,11 @@ Resont's pushes allow, so:
   record the item (the inbox pipeline claims it in the state file and forwards it in the
   background); a failure there answers 500 so that Resont may push again.
 
-The server knows nothing of Telegram: it parses and hands over. It runs in the bot's own event
-loop, started by the inbox feature's ``on_start`` hook when ``PORT`` is set, and stops at shutdown
-(``aclose``).
+Every authenticated, well-formed push (ignored types too) is noted in the store's ``webhook``
+table (:class:`PushJournal`), so /status can say when the last one came, across restarts.
+
+The route knows nothing of Telegram: it parses and hands over. The inbox feature declares it
+(``Feature.web_routes``); :mod:`bot.runtime.web` serves it when ``PORT`` is set.
 
 Running it (``web`` process): set ``PORT`` (Heroku sets it for a ``web`` dyno) and
 ``WEBHOOK_SECRET``, and register ``https://<your-app>/resont/<WEBHOOK_SECRET>`` as the webhook URL
@@ -27,75 +29,81 @@ Telegram with one token conflict).
 from __future__ import annotations
 
 import hmac
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from bot.clients.resont.errors import ResontMalformed
 from bot.clients.resont.models import WebhookEvent, parse_webhook
+from bot.runtime.web import WebRoute
+from bot.store.state import Store
 
 log = logging.getLogger(__name__)
-
-#: Largest body accepted (a Message or Comment object is a few KiB).
-MAX_BODY = 1024 * 1024
 
 EventHandler = Callable[[WebhookEvent], Awaitable[None]]
 Parser = Callable[[bytes], "WebhookEvent | None"]
 
 
-class WebhookServer:
-    """``await server.start()`` … ``await server.aclose()``; ``port`` is the bound port."""
+@dataclass(frozen=True)
+class LastPush:
+    """The last push received: when (unix seconds), its type, and how many came so far."""
+
+    at: float
+    type: str
+    count: int
+
+
+class PushJournal:
+    """Notes each push in the store's ``webhook`` table (one small document)."""
+
+    KEY = "last"
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self._table = store.table("webhook")
+        self._clock = clock
+
+    def note(self, kind: str) -> None:
+        last = self.last()
+        count = last.count + 1 if last else 1
+        self._table.put(self.KEY, {"at": self._clock(), "type": kind[:64], "count": count})
+
+    def last(self) -> LastPush | None:
+        doc = self._table.get(self.KEY)
+        if doc is None:
+            return None
+        return LastPush(float(doc.get("at", 0)), str(doc.get("type", "")), int(doc.get("count", 0)))
+
+
+class ResontWebhook:
+    """The webhook route: checks the secret, parses, hands events to ``on_event``."""
 
     def __init__(
         self,
         *,
         secret: str,
         on_event: EventHandler,
+        journal: PushJournal,
         parse: Parser | None = None,
-        host: str = "0.0.0.0",
-        port: int = 8080,
         path_prefix: str = "/resont",
     ) -> None:
         if not secret:
             raise ValueError("the webhook needs a secret")
         self._secret = secret.encode("utf-8")
         self._on_event = on_event
+        self._journal = journal
         self._parse = parse or (lambda body: parse_webhook(body))
-        self.host = host
-        self.port = port
         self.path_prefix = path_prefix.rstrip("/")
-        self._runner: web.AppRunner | None = None
-        self.received = 0  # events handed over (for /status and tests)
+        self.received = 0  # events handed over (for tests)
 
-    def make_app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY)
-        app.router.add_post(self.path_prefix + "/{secret}", self._handle)
-        return app
+    def routes(self) -> list[WebRoute]:
+        return [WebRoute("POST", self.path_prefix + "/{secret}", self.handle)]
 
-    async def start(self) -> None:
-        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        addresses = self._runner.addresses
-        if addresses:
-            self.port = int(addresses[0][1])
-        log.info("Resont webhook listening on %s:%s%s/<secret>", self.host, self.port, self.path_prefix)
-
-    @property
-    def running(self) -> bool:
-        return self._runner is not None
-
-    async def aclose(self) -> None:
-        """Stop listening (idempotent)."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-            log.info("Resont webhook stopped")
-
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def handle(self, request: web.Request) -> web.Response:
         given = request.match_info.get("secret", "").encode("utf-8")
         if not hmac.compare_digest(given, self._secret):
             log.info("webhook push with a wrong secret from %s", request.remote)
@@ -106,15 +114,24 @@ class WebhookServer:
         except ResontMalformed as exc:
             log.info("webhook push refused: %s", exc)
             return _json(400, {"ok": False, "error": str(exc)})
+        self._journal.note(event.type if event is not None else _type_of(body))
         if event is None:
             return _json(200, {"ok": True, "ignored": True})
         try:
             await self._on_event(event)
-        except Exception:
+        except Exception:  # any failure: let Resont push again
             log.exception("webhook event %s could not be recorded", event.type)
             return _json(500, {"ok": False})
         self.received += 1
         return _json(200, {"ok": True})
+
+
+def _type_of(body: bytes) -> str:
+    """The ``type`` of a push the parser accepted but ignores (it is a JSON object with one)."""
+    try:
+        return str(json.loads(body).get("type", ""))
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _json(status: int, body: dict[str, Any]) -> web.Response:

@@ -51,14 +51,13 @@ MAX_CARD_ATTEMPTS = 3  # Telegram refusing one card this often marks it failed
 
 
 class InboxRuntime:
-    """Per-application state that is not worth persisting: caches, background delivery, the
-    webhook server. Reached as ``application.bot_data.inbox``; closed at shutdown."""
+    """Per-application state that is not worth persisting: caches and background delivery.
+    Reached as ``application.bot_data.inbox``; closed at shutdown."""
 
     def __init__(self) -> None:
         self.accounts: dict[int, dict[str, Any]] = {}
         self.accounts_at = 0.0
         self.last_prune = 0.0
-        self.webhook: Any = None
         self.deliver_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._again = False
@@ -78,10 +77,7 @@ class InboxRuntime:
                 log.exception("inbox: background delivery failed")
 
     async def aclose(self) -> None:
-        """Stop the webhook server and background delivery (called at shutdown)."""
-        if self.webhook is not None:
-            await self.webhook.aclose()
-            self.webhook = None
+        """Stop background delivery (called at shutdown)."""
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
@@ -100,7 +96,7 @@ def runtime(app: Application) -> InboxRuntime:
 
 
 async def stop_inbox(app: Application) -> None:
-    """Feature.on_stop hook: stop the webhook server and background delivery."""
+    """Feature.on_stop hook: stop background delivery."""
     found = getattr(app.bot_data, "inbox", None)
     if found is not None:
         await found.aclose()

@@ -1,7 +1,7 @@
 """Inbox bridge: Resont comments and direct messages as cards in the admin chat, answered there.
 
-This module declares the feature (commands, buttons, reply routes, jobs, hooks) and starts the
-webhook receiver; the work is done by one module per responsibility:
+This module declares the feature (commands, buttons, reply routes, jobs, hooks) and the
+webhook route; the work is done by one module per responsibility:
 
 * :mod:`handlers.inbox.poll` – the polls (fetch, cursors); :mod:`handlers.inbox.records` (keys,
   claiming, retention), :mod:`handlers.inbox.enrich` and :mod:`handlers.inbox.delivery` (cards,
@@ -20,7 +20,6 @@ reply router; nothing re-checks roles by hand.
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.config import Config
 from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
 from bot.runtime.roles import INBOX
-from bot.runtime.webhook import WebhookServer
+from bot.runtime.web import WebRoute
+from bot.runtime.webhook import PushJournal, ResontWebhook
 from handlers.inbox import poll as pipeline
 from handlers.inbox.actions import on_comment_button, on_dm_button
 from handlers.inbox.answers import MAX_ATTACHMENT, on_card_reply, on_prompt_reply  # noqa: F401 - re-exported
@@ -69,6 +69,7 @@ def feature(config: Config) -> Feature:
         on_start=[start_inbox],
         on_stop=[stop_inbox],
         status_lines=[status_lines],
+        web_routes=[webhook_routes],
     )
 
 
@@ -76,30 +77,21 @@ def feature(config: Config) -> Feature:
 
 
 async def start_inbox(app: Application) -> None:
-    """Create the inbox runtime; start the webhook receiver when ``PORT`` is set."""
+    """Create the inbox runtime (before any poll, push or button needs it)."""
+    runtime(app)
+
+
+def webhook_routes(app: Application) -> list[WebRoute]:
+    """Web mode: Resont's pushes at ``POST /resont/<WEBHOOK_SECRET>`` (see bot.runtime.webhook)."""
     services: Services = app.bot_data.services
-    rt = runtime(app)
-    config = services.config
-    if config.port is None:
-        return
 
     async def on_event(event: Any) -> None:
         await on_webhook_event(app, event)
 
-    server = WebhookServer(
-        secret=config.webhook_secret, on_event=on_event, parse=services.resont.parse_webhook, port=config.port
+    webhook = ResontWebhook(
+        secret=services.config.webhook_secret,
+        on_event=on_event,
+        journal=PushJournal(services.store),
+        parse=services.resont.parse_webhook,
     )
-    try:
-        await server.start()
-    except OSError as exc:
-        # Polling still delivers everything: keep the bot up and tell the admins once.
-        log.error("the Resont webhook cannot listen on port %s: %s", config.port, exc)
-        await services.alerts.raise_(
-            app.bot,
-            "inbox:webhook",
-            services.t("inbox.alert_webhook_failed", None, port=str(config.port), error=html.escape(str(exc)[:200])),
-        )
-        await server.aclose()
-        return
-    await services.alerts.resolve(app.bot, "inbox:webhook")
-    rt.webhook = server
+    return webhook.routes()

@@ -109,7 +109,7 @@ async def test_webhook_and_poll_forward_an_item_once(botapi, resont):
     conv = resont.add_conversation(acc, "kim")
     async with running(botapi, resont, port=0, webhook_secret=SECRET) as app:
         await poll(app)
-        server = app.bot_data.inbox.webhook
+        server = app.bot_data.web
         url = f"http://127.0.0.1:{server.port}/resont/{SECRET}"
         comment = resont.add_comment(acc, "pushed comment", username="lee")
         message = resont.add_message(conv["id"], "pushed dm")
@@ -163,7 +163,7 @@ async def test_webhook_port_in_use_is_an_alert_not_a_crash(botapi, resont):
         port = taken.getsockname()[1]
         async with running(botapi, resont, port=port, webhook_secret=SECRET) as app:
             await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: f"cannot listen on port {port}" in text_of(m))
-            assert app.bot_data.inbox.webhook is None
+            assert app.bot_data.web is None
             await poll(app)
             resont.add_comment(account_id(resont), "polling still works")
             await poll(app)
