@@ -33,6 +33,7 @@ from bot.runtime.services import Services, utc_now
 from bot.runtime.web import start_web
 from bot.store.state import Store
 from handlers import core, guard, lang, replies
+from handlers.connect import wiring as connect
 from handlers.inbox import wiring as inbox
 from handlers.insights import wiring as insights
 from handlers.mass import wiring as mass
@@ -49,6 +50,7 @@ def build_features(config: Config) -> list[Feature]:
     """Every feature of the bot, in handler priority order (conversations before replies)."""
     return [
         core.feature(config),
+        connect.feature(config),
         posts.feature(config),
         inbox.feature(config),
         mass.feature(config),

@@ -231,7 +231,9 @@ class OAuth2Auth:
             answer = await self._post_token(form)
         except (ResontValidationError, ResontAuthError) as exc:
             # invalid_grant / invalid_client: only a new authorisation helps.
-            raise ResontAuthError(f"{refused} ({exc.message})", trace_id=exc.trace_id, status=exc.status) from None
+            raise ResontAuthError(
+                f"{refused} ({exc.message})", trace_id=exc.trace_id, status=exc.status, details={"reason": exc.message}
+            ) from None
         if not isinstance(answer, Mapping) or not to_str(answer.get("access_token")):
             raise ResontMalformed("Resont's token endpoint answered without an access token")
         return answer

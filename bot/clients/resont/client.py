@@ -528,6 +528,10 @@ class ResontClient:
     def __repr__(self) -> str:
         return f"ResontClient(base={self._base!r}, auth={self._auth!r})"
 
+    def secrets(self) -> list[str]:
+        """The credentials in use now (token, or OAuth tokens and client secret), for redaction."""
+        return self._auth.secrets()
+
     @property
     def oauth(self) -> OAuth2Auth | None:
         """The OAuth2 state (None in token mode)."""
@@ -1273,7 +1277,9 @@ class ResontClient:
     async def exchange_code(self, code: str) -> OAuthTokens:
         """Store the tokens for the authorisation code the redirect brought back (the caller
         has checked its ``state``)."""
-        return await self._require_oauth().exchange_code(code)
+        tokens = await self._require_oauth().exchange_code(code)
+        self._user = self._dates_cache = None  # the account (and its date settings) may differ
+        return tokens
 
     async def refresh_tokens(self) -> OAuthTokens:
         return await self._require_oauth().refresh()
