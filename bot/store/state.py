@@ -74,7 +74,7 @@ TABLES = (
     "approvals",  # post group approval state
     "mass_jobs",  # mass-send jobs and their batches
     "audit",  # who did what, when
-    "oauth",  # Resont OAuth tokens
+    "oauth",  # Resont OAuth tokens, and pending /connect states (state:<state>)
     "prompts",  # force-reply prompts waiting for an answer
     "scheduled",  # one-off jobs that survive restarts
     "lists",  # saved audience lists
@@ -83,6 +83,7 @@ TABLES = (
     "users",  # per-user preferences (language)
     "inbox",  # forwarded comments/DMs: delivery state, card, open/replied/done
     "mass_units",  # started mass-send batches, one small document each
+    "webhook",  # the last Resont webhook push received (for /status)
 )
 
 _JSON = {"ensure_ascii": False, "separators": (",", ":")}
