@@ -80,7 +80,8 @@ class ContentDoc(TypedDict):
 class UnitDoc(TypedDict):
     """One Mass request of a job. ``results`` maps each number to its outcome; ``todo`` (set by
     an admin's "resend the missing ones") narrows what is sent next; ``sending`` is what the
-    request in flight carries."""
+    request in flight carries, and ``request`` what the request of an ``unknown`` unit carried
+    (the numbers a look-up in MioGram's report must match exactly)."""
 
     batch: int
     part: str
@@ -94,6 +95,7 @@ class UnitDoc(TypedDict):
     error_kind: NotRequired[str]
     todo: NotRequired[list[str]]
     sending: NotRequired[list[str]]
+    request: NotRequired[list[str]]
     reasons: NotRequired[dict[str, str]]
     decided_by: NotRequired[int]
     card: NotRequired[MessageRef]

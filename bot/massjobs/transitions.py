@@ -47,7 +47,7 @@ from bot.massjobs.docs import (
     UnitDoc,
 )
 from bot.massjobs.ports import NumberSet
-from bot.massjobs.units import caption_index, make_units, numbers_to_send, parts_of
+from bot.massjobs.units import caption_index, make_units, numbers_to_send, parts_of, request_numbers
 
 #: what one Mass request came back with: number → outcome, or the error it raised
 Answer = dict[str, str] | Exception
@@ -139,6 +139,7 @@ def _apply_answer(unit: UnitDoc, answer: Answer, reasons: dict[str, str]) -> tup
         isinstance(answer, Exception) and not isinstance(answer, MioGramError)
     ):
         _unit_error(unit, UNKNOWN, answer)
+        unit["request"] = sending  # what a look-up in MioGram's report must match
         return UNKNOWN_BATCH, unit["error"]
     if isinstance(answer, MioGramCreditError):
         unit["state"] = PENDING  # the service sent nothing: try again on Resume
@@ -187,7 +188,7 @@ def _skip(job: JobDoc, index: int) -> list[int]:
 
 
 def _resend_missing(unit: UnitDoc, known: dict[str, str]) -> None:
-    pool = unit.get("todo") or unit["numbers"]
+    pool = request_numbers(unit)
     members = set(pool)
     confirmed = {n: o for n, o in known.items() if n in members}
     unit["results"].update(confirmed)
@@ -210,6 +211,7 @@ def resolve(job: JobDoc, index: int, action: str, by: int, known: dict[str, str]
         unit.pop("todo", None)
         unit["state"] = PENDING
     unit["error"] = ""
+    unit.pop("request", None)
     return changed
 
 
@@ -232,6 +234,8 @@ def in_flight_to_unknown(job: JobDoc) -> list[int]:
     newly: list[int] = []
     for index, unit in enumerate(job["units"]):
         if unit["state"] == IN_FLIGHT:
+            unit["request"] = request_numbers(unit)
+            unit.pop("sending", None)
             unit["state"] = UNKNOWN
             unit["error_kind"] = UNKNOWN
             unit["error"] = "restart"

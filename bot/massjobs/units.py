@@ -86,6 +86,16 @@ def next_pending(job: JobDoc) -> int | None:
     return next((i for i, unit in enumerate(job.get("units", [])) if unit["state"] == PENDING), None)
 
 
+def request_numbers(unit: UnitDoc) -> list[str]:
+    """The numbers of the unit's last request as it went out: for an ``unknown`` unit, the
+    request whose answer was lost (what a look-up in MioGram's report must match exactly)."""
+    for key in ("request", "sending", "todo"):
+        numbers = unit.get(key)
+        if isinstance(numbers, list):
+            return list(numbers)
+    return [n for n in unit["numbers"] if n not in unit["results"]]
+
+
 def numbers_to_send(job: JobDoc, index: int) -> list[str]:
     """The numbers unit ``index`` is to send now. A caption goes to the numbers that received
     its file (recorded on the unit); ``todo`` narrows a unit to what an admin asked to resend."""

@@ -13,8 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
-from bot.clients.miogram.client import Media, MediaKind
-from bot.clients.miogram.phones import InvalidPhone, normalize
+from bot.clients.miogram.client import Media
 from bot.runtime.i18n import to_persian_digits
 from bot.runtime.services import Services
 
@@ -115,26 +114,6 @@ def list_audience(services: Services, user_id: int | None, saved: dict[str, Any]
         "invalid": [],
         "duplicates": 0,
     }
-
-
-def unit_funcs(job: dict[str, Any], unit: dict[str, Any]) -> set[str]:
-    """The MioGram functions a unit is sent with (to match report records)."""
-    if unit["part"] == "text":
-        return {"SendMessageWhatsAppMass"} if job.get("channel") == "whatsapp" else {"SendMessageMass"}
-    kind = MediaKind(job["content"]["media"]["kind"])
-    return {{"photo": "SendPhotoMass", "video": "SendVideoMass"}.get(kind.limit_kind, "SendFileMass")}
-
-
-def record_number(phone: str | None, region: str) -> str | None:
-    text = (phone or "").strip()
-    if not text:
-        return None
-    for candidate in [text] if text.startswith("+") else [f"+{text}", text]:
-        try:
-            return normalize(candidate, region)
-        except InvalidPhone:
-            continue
-    return None
 
 
 def reason_text(services: Services, user_id: int | None, reason: str) -> str:

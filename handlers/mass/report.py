@@ -12,12 +12,13 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
 from bot.clients.miogram.client import MioGramError
+from bot.clients.miogram.report import ReportRow
 from bot.massjobs import counts
 from bot.massjobs import docs as md
 from bot.massjobs.report import report_csv
 from bot.massjobs.storage import load
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW
+from bot.runtime.services import NO_PREVIEW, Services
 from bot.text.timeparse import format_when
 from handlers.mass.common import button, fmt_num, fmt_size, rows, status_label, utc
 
@@ -114,35 +115,7 @@ class ReportMixin:
             if job.get("units"):
                 buttons.append(button(services.t("mass.btn_csv_of", user_id, job=job["id"]), f"mass:csv:{job['id']}"))
         lines.append("")
-        if services.miogram is None:
-            lines.append(services.t("mass.not_configured", user_id))
-        else:
-            try:
-                records = await services.miogram.report(100)
-            except MioGramError as exc:
-                lines.append(services.t("mass.mio_error", user_id, error=html.escape(str(exc))))
-            else:
-                delivered = sum(1 for r in records if r.result is True)
-                failed = sum(1 for r in records if r.result is False)
-                lines.append(
-                    services.t("mass.report_mio_title", user_id, count=len(records), delivered=delivered, failed=failed)
-                )
-                for record in records[:10]:
-                    result = (
-                        services.t("mass.word_yes" if record.result else "mass.word_no", user_id)
-                        if record.result is not None
-                        else "?"
-                    )
-                    lines.append(
-                        services.t(
-                            "mass.report_mio_line",
-                            user_id,
-                            date=html.escape(record.date or ""),
-                            phone=html.escape(record.phone or ""),
-                            func=html.escape(record.func or ""),
-                            result=result,
-                        )
-                    )
+        lines += await miogram_report_lines(services, user_id)
         markup = InlineKeyboardMarkup(rows(buttons, 3)) if buttons else None
         await update.effective_message.reply_text(
             "\n".join(lines), parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
@@ -198,3 +171,51 @@ class ReportMixin:
                 services.t("mass.mio_error", user_id, error=html.escape(str(exc))), parse_mode="HTML"
             )
             return None
+
+
+#: records /report reads from MioGram's send report, and how many of them it lists
+REPORT_RECORDS = 100
+REPORT_LINES = 10
+
+
+async def miogram_report_lines(services: Services, user_id: int) -> list[str]:
+    """/report's part about MioGram's own send report: delivered and not-delivered numbers over
+    the records read, the newest records, and what the report cannot show."""
+    t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
+    if services.miogram is None:
+        return [t("mass.not_configured")]
+    try:
+        report = await services.miogram.report(REPORT_RECORDS)
+    except MioGramError as exc:
+        return [t("mass.mio_error", error=html.escape(str(exc)))]
+    delivered, failed = report.delivered_count, report.not_delivered_count
+    lines = [t("mass.report_mio_title", count=len(report.rows), delivered=delivered, failed=failed)]
+    lang = services.lang(user_id)
+    lines += [report_row_line(services, user_id, lang, row) for row in report.rows[:REPORT_LINES]]
+    if report.unreadable:
+        lines.append(t("mass.report_mio_unreadable", count=report.unreadable))
+    if report.filled:
+        lines.append(t("mass.report_mio_window"))
+    return lines
+
+
+def report_row_line(services: Services, user_id: int, lang: str, row: ReportRow) -> str:
+    """One record of MioGram's report: when, what (a text's start, or a file's size), to whom,
+    and how many got it."""
+    t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
+    size = row.file_size
+    if size is not None:
+        what = t("mass.report_mio_file", size=fmt_size(size, lang))
+    else:
+        text = " ".join(row.data.split())
+        what = t("mass.report_mio_text", text=html.escape(text[:40] + ("…" if len(text) > 40 else "")))
+    count = len(row.numbers)
+    to = html.escape(row.numbers[0]) if count == 1 else t("mass.report_mio_numbers", count=fmt_num(count, lang))
+    return t(
+        "mass.report_mio_line",
+        when=html.escape(row.when),
+        what=what,
+        to=to,
+        delivered=fmt_num(len(row.delivered), lang),
+        total=fmt_num(count, lang),
+    )

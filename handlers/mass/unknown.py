@@ -8,15 +8,17 @@ import html
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot.clients.miogram.client import MioGramError, Outcome
+from bot.clients.miogram.report import RequestCheck, Verdict
 from bot.massjobs import counts
 from bot.massjobs import docs as md
 from bot.massjobs import units as mu
 from bot.runtime.context import Context
-from handlers.mass.common import button, record_number, rows, unit_funcs
+from bot.runtime.services import Services
+from handlers.mass.common import button, rows
 
 log = logging.getLogger("handlers.mass.wiring")
 
@@ -88,16 +90,23 @@ class UnknownMixin:
         await self.services.alerts.resolve(self.app.bot, f"mass:credit:{job['id']}")  # type: ignore[union-attr]
 
     async def _on_resolve(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        """Resend / Skip / take MioGram's report (``rmiss``: its outcomes as final; ``rnd``: and
+        resend the numbers it shows not delivered) for an unknown or failed batch."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        action = {"resend": "resend", "skip": "skip", "rmiss": "resend_missing"}[parts[1]]
+        action = {"resend": "resend", "skip": "skip", "rmiss": "resend_missing", "rnd": "resend_missing"}[parts[1]]
         try:
             index = int(parts[3])
+            unit = job["units"][index]
         except (IndexError, ValueError):
             await query.answer(services.t("mass.job_unknown", user_id), show_alert=True)
             return
-        known: dict[str, str] = {}
-        if action == "resend_missing":
-            known = dict(job["units"][index].get("checked") or {}) if index < len(job.get("units", [])) else {}
+        known = report_outcomes(unit, parts[1])
+        # counted now: the job is live, and its next step may already have run when the card is edited
+        count = len([number for number in mu.request_numbers(unit) if number not in known])
+        if action == "resend_missing" and not known:
+            # no proof on record (a stale card): taking "the report" would resend every number
+            await query.answer(services.t("mass.check_not_checked", user_id), show_alert=True)
+            return
         ok, after = await self.runner.resolve(job["id"], index, action, user_id, known)  # type: ignore[union-attr]
         if not ok:
             await query.answer(services.t("mass.already_decided", user_id), show_alert=True)
@@ -106,21 +115,15 @@ class UnknownMixin:
             return
         await query.answer(services.t(f"mass.decided_{action}", user_id))
         who = html.escape(query.from_user.full_name)
-        unit = after["units"][index]
-        await self._edit_query_message(
-            update,
-            services.t(
-                f"mass.decided_{action}_card",
-                user_id,
-                job=job["id"],
-                batch=unit["batch"] + 1,
-                who=who,
-                # "todo" may be an empty list (the report accounted for every number): 0 to send
-                count=len(unit["todo"] if unit.get("todo") is not None else unit["numbers"]),
-            ),
+        text = services.t(
+            f"mass.decided_{action}_card", user_id, job=job["id"], batch=unit["batch"] + 1, who=who, count=count
         )
+        await self._edit_query_message(update, text)
 
     async def _on_check(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+        """Check: look the unknown batch's request up in MioGram's send report and show what the
+        report proves. Nothing is decided or sent here; the proof is kept on the unit for the
+        admin's next press."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         try:
             index = int(parts[3])
@@ -135,48 +138,79 @@ class UnknownMixin:
             await query.answer(services.t("mass.not_configured", user_id), show_alert=True)
             return
         await query.answer(services.t("mass.checking", user_id))
-        try:
-            records = await services.miogram.report(999)
-        except MioGramError as exc:
-            await context.bot.send_message(
-                query.message.chat_id,
-                services.t("mass.mio_error", user_id, error=html.escape(str(exc))),
-                parse_mode="HTML",
-            )
+        check = await self._look_up(context, job, unit)
+        if check is None:
             return
-        wanted = set(unit.get("todo") or unit["numbers"])
-        funcs = unit_funcs(job, unit)
-        found: dict[str, str] = {}
-        for record in records:
-            number = record_number(record.phone, services.config.phone_region)
-            if number not in wanted or number in found:
-                continue
-            if record.func and funcs and record.func not in funcs:
-                continue
-            if record.result is True:
-                found[number] = Outcome.SENT.value
-            elif record.result is False:
-                found[number] = Outcome.NOT_DELIVERED.value
-
-        self.jobs.update_unit(job["id"], index, checked=found)
-        missing = len(wanted) - len(found)
-        t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
-        text = t(
-            "mass.check_result",
-            job=job["id"],
-            batch=unit["batch"] + 1,
-            count=len(wanted),
-            sent=sum(1 for v in found.values() if v == Outcome.SENT.value),
-            not_delivered=sum(1 for v in found.values() if v == Outcome.NOT_DELIVERED.value),
-            missing=missing,
-        )
-        buttons = []
-        if found and missing:
-            buttons.append(button(t("mass.btn_resend_missing", count=missing), f"mass:rmiss:{job['id']}:{index}"))
-        elif found and not missing:
-            buttons.append(button(t("mass.btn_accept_report"), f"mass:rmiss:{job['id']}:{index}"))
-        buttons += [
-            button(t("mass.btn_resend"), f"mass:resend:{job['id']}:{index}"),
-            button(t("mass.btn_skip"), f"mass:skip:{job['id']}:{index}"),
-        ]
+        self.jobs.update_unit(job["id"], index, checked=proven_outcomes(check))
+        text, buttons = check_card(services, user_id, job, index, check)
         await self._edit_query_message(update, text, InlineKeyboardMarkup(rows(buttons, 1)))
+
+    async def _look_up(self, context: Context, job: dict[str, Any], unit: dict[str, Any]) -> RequestCheck | None:
+        """The report's word on the unit's lost request, or None after telling the admin why
+        the report could not be read (or the file to compare is gone)."""
+        services, chat_id = context.services, context.services.config.admin_chat_id
+        client, numbers = services.miogram, mu.request_numbers(unit)
+        assert client is not None
+        try:
+            if unit["part"] == "media":
+                try:
+                    media = await self.media.load(job)  # type: ignore[attr-defined]
+                except Exception as exc:  # gone from the spool and from Telegram: say so, decide nothing
+                    text = services.t("mass.check_no_file", None, error=html.escape(str(exc)[:200]))
+                    await context.bot.send_message(chat_id, text, parse_mode="HTML")
+                    return None
+                return await client.find_request(numbers, media=media)
+            return await client.find_request(numbers, text=job["content"]["text"])
+        except MioGramError as exc:
+            text = services.t("mass.mio_error", None, error=html.escape(str(exc)))
+            await context.bot.send_message(chat_id, text, parse_mode="HTML")
+            return None
+
+
+def proven_outcomes(check: RequestCheck) -> dict[str, str]:
+    """Number → outcome for every number the report proves (nothing when it cannot tell)."""
+    if not check.proven:
+        return {}
+    outcomes = dict.fromkeys(check.delivered, Outcome.SENT.value)
+    outcomes.update(dict.fromkeys(check.not_delivered, Outcome.NOT_DELIVERED.value))
+    return outcomes
+
+
+def report_outcomes(unit: dict[str, Any], choice: str) -> dict[str, str]:
+    """The outcomes an admin takes from the report: all it proved (``rmiss``), or only the
+    deliveries (``rnd``: the numbers it shows not delivered are sent again)."""
+    checked: dict[str, str] = dict(unit.get("checked") or {})
+    if choice == "rnd":
+        return {number: outcome for number, outcome in checked.items() if outcome == Outcome.SENT.value}
+    return checked if choice == "rmiss" else {}
+
+
+def check_card(
+    services: Services, user_id: int, job: dict[str, Any], index: int, check: RequestCheck
+) -> tuple[str, list[InlineKeyboardButton]]:
+    """The text and buttons of an unknown batch's card after Check (pure)."""
+    t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
+    job_id, batch = job["id"], job["units"][index]["batch"] + 1
+    skip = button(t("mass.btn_skip"), f"mass:skip:{job_id}:{index}")
+    if check.proven and check.row is not None:
+        text = t(
+            "mass.check_found",
+            job=job_id,
+            batch=batch,
+            count=len(check.numbers),
+            when=html.escape(check.row.when),
+            sent=len(check.delivered),
+            not_delivered=len(check.not_delivered),
+        )
+        buttons = [button(t("mass.btn_accept_report"), f"mass:rmiss:{job_id}:{index}")]
+        if check.not_delivered:
+            count = len(check.not_delivered)
+            buttons.append(button(t("mass.btn_resend_not_delivered", count=count), f"mass:rnd:{job_id}:{index}"))
+        return text, [*buttons, skip]
+    if check.verdict is Verdict.AMBIGUOUS:
+        why = t("mass.check_why_many", matches=check.matches)
+    else:
+        why = t("mass.check_why_none")
+    text = t("mass.check_cannot_tell", job=job_id, batch=batch, count=len(check.numbers), why=why)
+    resend = button(t("mass.btn_resend"), f"mass:resend:{job_id}:{index}")
+    return text, [resend, skip, button(t("mass.btn_check_again"), f"mass:check:{job_id}:{index}")]

@@ -220,6 +220,7 @@ class Mass(UnknownMixin, ReportMixin):
             "skip": self._on_resolve,
             "check": self._on_check,
             "rmiss": self._on_resolve,
+            "rnd": self._on_resolve,
             "csv": self._on_csv,
             "pick": self.drafts.on_pick,
         }.get(action)

@@ -54,16 +54,16 @@ def unknown_cards(botapi: Any, after: int = 0) -> list[dict[str, Any]]:
 
 async def settle_by_report(botapi: Any, card: dict[str, Any], *, otherwise: str = "skip", timeout: float = 15.0) -> str:
     """Press Check on an unknown-batch card (the bot reads MioGram's own send report), then take
-    what the report shows as final (``rmiss``: numbers it shows are settled, the others resent) or,
-    when the report shows none of them, ``otherwise`` (``skip`` or ``resend``). Returns the
-    callback data pressed."""
+    what the report proves as final (``rmiss``: the request's record settles every number of it)
+    or, when the report cannot tell, ``otherwise`` (``skip`` or ``resend``). Returns the callback
+    data pressed."""
     check = next(d for d in button_datas(card) if d.startswith("mass:check:"))
     botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], check)
 
     def checked() -> dict[str, Any] | None:
         message = botapi.message(ADMIN_CHAT, card["message_id"])
-        datas = button_datas(message)
-        if datas and not any(d.startswith("mass:check:") for d in datas):
+        text = text_of(message)
+        if button_datas(message) and ("has this batch's request" in text or "cannot tell" in text):
             return message
         return None
 

@@ -25,7 +25,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -84,6 +84,9 @@ _FILE_SENDS = frozenset(
         "SendFileMass",
     }
 )
+#: the server reads only this many records of an account's send log
+SERVER_WINDOW = 1000
+TEHRAN = timezone(timedelta(hours=3, minutes=30))
 _NUMBER = re.compile(r"^\+?\d{7,15}$")
 
 
@@ -110,13 +113,16 @@ class FakeMioGram(FakeService):
     ``limits`` (bytes; ``Message`` in UTF-8 bytes), ``ad_footer`` (ads shown when non-empty),
     ``not_delivered`` (numbers answered false), ``wrong_numbers`` (numbers answered "Number Not
     Exist or Wrong"), ``mass_999_over`` (a Mass over that many numbers still sends, then answers
-    999), ``mass_keys_without_plus``, ``gateway_errors_as_text``, ``whatsapp_supported`` (False →
-    the gateway's "Error 101 : WhatsApp Not Supported"), ``block_after`` (bad requests before 815),
-    ``session_blocked``.
+    999 — with no credit charged and no report record), ``mass_keys_without_plus``,
+    ``gateway_errors_as_text``, ``whatsapp_supported`` (False → the gateway's "Error 101 : WhatsApp
+    Not Supported"), ``block_after`` (bad requests before 815), ``session_blocked``, ``now`` (the
+    server's clock, Tehran time, for the report's DATE and TIME).
 
     Records: ``requests`` (every request), ``sent`` ((func, number) for every number the gateway
-    attempted, delivered or not), ``delivered`` (those answered true), ``report_log`` (what
-    APIGetReport answers), ``received_files``, ``chats``, ``blocked``, ``profile``.
+    attempted, delivered or not), ``delivered`` (those answered true), ``report_log`` (the account's
+    send log, oldest first, one ``{Username, DATE, TIME, IP, DATA, Number, Delivered}`` of strings
+    per logged request, exactly as the server's table holds it: see :meth:`log_request`),
+    ``received_files``, ``chats``, ``blocked``, ``profile``.
     """
 
     def __init__(self, *, secret: str = "fake-secret-3c9e1f", latency: float = 0.0) -> None:
@@ -144,7 +150,8 @@ class FakeMioGram(FakeService):
         self.bad_requests = 0
         self.sent: list[tuple[str, str]] = []
         self.delivered: list[tuple[str, str]] = []
-        self.report_log: list[dict[str, Any]] = []
+        self.report_log: list[dict[str, str]] = []
+        self.now: Callable[[], datetime] = lambda: datetime.now(TEHRAN)
         self.received_files: list[ReceivedFile] = []
         self.chats: dict[str, list[str]] = {}
         self.blocked: set[str] = set()
@@ -321,7 +328,7 @@ class FakeMioGram(FakeService):
         return numbers
 
     def _deliver(self, func: str, number: str) -> bool:
-        """The gateway's attempt at one number: recorded, charged when true."""
+        """The gateway's attempt at one number: recorded (credit and the report come after)."""
         digits = _digits(number)
         ok = func.startswith("SendMessageWhatsApp") or not (
             digits in {_digits(n) for n in self.not_delivered} or digits in {_digits(n) for n in self.wrong_numbers}
@@ -329,18 +336,36 @@ class FakeMioGram(FakeService):
         self.sent.append((func, number))
         if ok:
             self.delivered.append((func, number))
-            kind = _CREDIT[func]
-            self.credits[kind] = str(int(self.credits[kind]) - 1)
+        return ok
+
+    def _charge(self, func: str, count: int) -> None:
+        """Credit is charged per ``true`` result."""
+        kind = _CREDIT[func]
+        self.credits[kind] = str(int(self.credits[kind]) - count)
+
+    def log_request(self, fields: Mapping[str, str], number: str, delivered: str) -> None:
+        """Write one record of the account's send log as the server does: ``DATA`` is the file's
+        base64 for a file send, else the message text; ``Number`` is the Phone field as sent."""
+        when = self.now()
+        data = fields["Data"] if fields["Func"] in _FILE_SENDS else fields["Message"]
         self.report_log.append(
             {
-                "ID": len(self.report_log) + 1,
-                "Func": func,
-                "Phone": number,
-                "Result": ok,
-                "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "Username": self.username,
+                "DATE": when.strftime("%Y-%m-%d"),
+                "TIME": when.strftime("%H:%M:%S"),
+                "IP": self.client_ip,
+                "DATA": data,
+                "Number": number,
+                "Delivered": delivered,
             }
         )
-        return ok
+
+    def add_old_records(self, count: int) -> None:
+        """A busy account: ``count`` earlier sends (to other numbers) already in the log."""
+        for index in range(count):
+            number = f"+98935{2000000 + index}"
+            fields = {"Func": "SendMessageMass", "Message": f"old news {index}", "Data": ""}
+            self.log_request(fields, number, number)
 
     def _is_wrong(self, number: str) -> bool:
         return _digits(number) in {_digits(n) for n in self.wrong_numbers}
@@ -360,6 +385,9 @@ class FakeMioGram(FakeService):
         if self._is_wrong(numbers[0]):
             return self._wrong_number()
         ok = self._deliver(func, numbers[0])
+        if ok:  # a single send is logged only when delivered
+            self._charge(func, 1)
+            self.log_request(fields, fields["Phone"], fields["Phone"])
         if func == "SendMessageWhatsApp":
             return self._answer({"Result": True, "Status": "sent"})
         return self._answer(self._bool(ok))
@@ -381,8 +409,12 @@ class FakeMioGram(FakeService):
             key = number.lstrip("+") if self.mass_keys_without_plus else number
             results[key] = self._deliver(func, number)
         if self.mass_999_over is not None and len(numbers) > self.mass_999_over:
-            # The front end gave up waiting while the gateway went on sending.
+            # The front end gave up waiting while the gateway went on sending: it exits before
+            # charging credit or writing the report record.
             return self._error(999, "No Response From Server")
+        delivered = [key for key, ok in results.items() if ok]
+        self._charge(func, len(delivered))
+        self.log_request(fields, fields["Phone"], ",".join(delivered))
         if func == "SendMessageWhatsAppMass":
             return self._answer({"Result": True, "Status": "sent"})
         return self._answer({"Result": results, "Status": "checking"})
@@ -496,7 +528,7 @@ class FakeMioGram(FakeService):
         if len(parts) != 2 or not all(p.isdigit() for p in parts):
             return self._error(330, "No Input")
         limit, offset = int(parts[0]), int(parts[1])
-        messages = [r for r in self.report_log if _digits(r["Phone"]) == _digits(number)]
+        messages = [{"Func": f, "Phone": n} for f, n in self.delivered if _digits(n) == _digits(number)]
         return self._answer({"Result": messages[offset : offset + limit], "Status": "success"})
 
     def _set_username(self, fields: dict[str, str]) -> FakeResponse:
@@ -539,12 +571,14 @@ class FakeMioGram(FakeService):
         return self._answer({"Result": self.secret, "Message": "Secret Changed", "Status": "success", "Code": "407"})
 
     def _api_report(self, fields: dict[str, str]) -> FakeResponse:
-        misc = fields["Misc"]
-        if not misc.isdigit() or not 1 <= int(misc) <= 999:
-            return self._error(330, "No Input")
-        if not self.report_log:
+        """The server's report: ``Misc`` records (default and at most 1,000), newest first, of
+        the first 1,000 records of the account's log only; a bare list, or 111 when empty."""
+        misc = fields["Misc"].strip()
+        count = min(int(misc), SERVER_WINDOW) if misc.isdigit() and int(misc) > 0 else SERVER_WINDOW
+        window = self.report_log[:SERVER_WINDOW]
+        if not window:
             return self._error(111, "No DATA")
-        return self._answer(list(reversed(self.report_log))[: int(misc)])
+        return self._answer(list(reversed(window))[:count])
 
 
 def _floats(text: str, count: int) -> bool:

@@ -25,7 +25,6 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -81,11 +80,11 @@ from bot.clients.miogram.models import (  # re-exported: callers import everythi
     MioGramTransportError,
     MioGramWhatsAppNotSupported,
     Outcome,
-    ReportRecord,
     Secret,
     error_for,
 )
 from bot.clients.miogram.phones import InvalidPhone
+from bot.clients.miogram.report import MAX_RECORDS, Report, RequestCheck, SentContent, find_request, parse_report
 from bot.config import Config
 
 #: how many validated numbers a client remembers (a mass job re-sends the same ones)
@@ -825,18 +824,34 @@ class MioGramClient:
         """APIGetAds: whether an ad footer is appended to messages."""
         return _bool(await self._read("APIGetAds"))
 
-    async def report(self, count: int = 100) -> list[ReportRecord]:
-        """APIGetReport: the last ``count`` (1–999) send-report records; [] when there are none."""
-        if not 1 <= count <= 999:
-            raise ValueError("count must be between 1 and 999")
+    async def report(self, count: int = 100) -> Report:
+        """APIGetReport: the newest ``count`` (1–999, as the document allows) send-report records
+        as :class:`~bot.clients.miogram.report.Report` (empty when the service has none, 111).
+        The server reads only the first 1,000 records of an account's log: a send missing from
+        the report may still have gone out."""
+        if not 1 <= count <= MAX_RECORDS:
+            raise ValueError(f"count must be between 1 and {MAX_RECORDS}")
         try:
             reply = await self._read("APIGetReport", Misc=str(int(count)))
         except MioGramNoData:
-            return []
-        records = reply.result if isinstance(reply.result, list) else None
-        if records is None:
+            return Report((), 0, count)
+        if not isinstance(reply.result, list):
             raise MioGramMalformed("the report is not a list", func="APIGetReport")
-        return [_record(item) for item in records]
+        return parse_report(reply.result, count)
+
+    async def find_request(
+        self, numbers: Sequence[str], *, text: str | None = None, media: Media | None = None
+    ) -> RequestCheck:
+        """Look one send request (its ``numbers`` and its ``text`` or ``media``) up in the newest
+        999 records of the send report: see :func:`bot.clients.miogram.report.find_request`."""
+        if (text is None) == (media is None):
+            raise ValueError("a request carried either a text or a file")
+        if media is not None:
+            content = SentContent.of_file(await media.sha256(), media.size)
+        else:
+            content = SentContent.of_text(text or "", self.ad_footer)
+        report = await self.report(MAX_RECORDS)
+        return find_request(report, [self._one(number) for number in numbers], content, self.region)
 
     api_get_report = report
 
@@ -980,37 +995,6 @@ def _misc_part(value: str, *, empty: bool = False) -> str:
     return text
 
 
-_RECORD_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "func": ("Func", "Type", "Action", "Method"),
-        "phone": ("Phone", "Number", "Mobile", "To"),
-        "result": ("Result", "Status", "Delivered", "Delivery"),
-        "date": ("Date", "Time", "DateTime", "Created"),
-    }
-)
-
-
-def _record(item: Any) -> ReportRecord:
-    if not isinstance(item, dict):
-        return ReportRecord(None, None, None, None, {"value": item})
-    lowered = {str(k).lower(): v for k, v in item.items()}
-
-    def pick(field_name: str) -> Any:
-        for key in _RECORD_KEYS[field_name]:
-            if key.lower() in lowered:
-                return lowered[key.lower()]
-        return None
-
-    func, phone, result, date = (pick(name) for name in ("func", "phone", "result", "date"))
-    return ReportRecord(
-        func=None if func is None else str(func),
-        phone=None if phone is None else str(phone),
-        result=_truth(result) if result is not None else None,
-        date=None if date is None else str(date),
-        raw=item,
-    )
-
-
 __all__ = [
     "BatchResult",
     "Credits",
@@ -1058,7 +1042,6 @@ __all__ = [
     "MioGramWhatsAppNotSupported",
     "Outcome",
     "Reply",
-    "ReportRecord",
     "RetryPolicy",
     "Secret",
     "Timeouts",

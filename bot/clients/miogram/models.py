@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import enum
+import hashlib
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -393,18 +394,6 @@ class Credits:
         return int(getattr(self, kind))
 
 
-@dataclass(frozen=True)
-class ReportRecord:
-    """One send-report record (APIGetReport). The document does not describe the fields, so the
-    usual ones are picked out when present and ``raw`` keeps the record as it came."""
-
-    func: str | None
-    phone: str | None
-    result: bool | None
-    date: str | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
 @dataclass
 class BatchResult:
     """The outcome of one *Mass request: an :class:`Outcome` for every input number (keyed by
@@ -574,6 +563,13 @@ class Media:
                 extra += 2 * (b64.count(b"+") + b64.count(b"/") + b64.count(b"="))
             self._form_length = self.base64_length + extra
         return self._form_length
+
+    async def sha256(self) -> str:
+        """The SHA-256 of the content, in hex (one pass over it, chunk by chunk)."""
+        digest = hashlib.sha256()
+        async for raw in self._raw_chunks():
+            digest.update(raw)
+        return digest.hexdigest()
 
     async def form_chunks(self) -> AsyncIterator[bytes]:
         """The base64 of the content, percent-encoded for a form body, chunk by chunk."""
