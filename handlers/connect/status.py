@@ -2,7 +2,8 @@
 
 The refresh token lives a year; from :data:`WARN_BEFORE` before its end the line turns into a
 warning, because then every Resont call and every webhook push stops until someone runs
-/connect again.
+/connect again. Since nobody reads /status every day, an hourly job also tells the admins once
+(an alert), and says so when a new connection has pushed the end back.
 """
 
 from __future__ import annotations
@@ -10,12 +11,33 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.web import ALERT_KEY
 from bot.runtime.webhook import PushJournal
 
 #: How long before the refresh token's end /status warns.
 WARN_BEFORE = 14 * 86400.0
+#: Incident key of "the refresh token ends soon".
+EXPIRY_ALERT = "connect:expiring"
+
+
+async def watch_refresh_token(context: Context) -> None:
+    """A RepeatingJob: one alert from WARN_BEFORE before the refresh token ends (or once it
+    has ended); resolved, with a notice, when a new connection moved the end away."""
+    services = context.services
+    oauth = services.resont.oauth
+    if oauth is None:
+        return
+    tokens = oauth.tokens()
+    expires, now = tokens.refresh_expires_at, time.time()
+    if tokens.refresh_token and expires is not None and expires - now <= WARN_BEFORE:
+        left = span(services, None, max(expires - now, 0))
+        text = services.t("connect.alert_expiring", None, when=when(services, expires), left=left)
+        await services.alerts.raise_(context.bot, EXPIRY_ALERT, text)
+        return
+    renewed = services.t("connect.alert_renewed", None) if oauth.connected else None
+    await services.alerts.resolve(context.bot, EXPIRY_ALERT, renewed)
 
 
 def status_lines(services: Services, user_id: int | None) -> list[str]:

@@ -7,7 +7,8 @@ the reply router.
 * :mod:`handlers.connect.flow` – the checks and the code exchange, shared by both paths;
 * :mod:`handlers.connect.attempts` – the single-use states, kept in the store;
 * :mod:`handlers.connect.answers` – the browser page and the admin chat note;
-* :mod:`handlers.connect.status` – auth mode, token expiry and the last webhook push.
+* :mod:`handlers.connect.status` – auth mode, token expiry and the last webhook push; an hourly
+  job that alerts the admins two weeks before the refresh token ends.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.config import Config
-from bot.runtime.feature import Command, Feature, ReplyRoute
+from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
 from bot.runtime.roles import ADMINS
 from handlers.connect.commands import (
     NAMESPACE,
@@ -26,7 +27,7 @@ from handlers.connect.commands import (
     on_disconnect,
     on_paste,
 )
-from handlers.connect.status import status_lines
+from handlers.connect.status import status_lines, watch_refresh_token
 
 
 def feature(config: Config) -> Feature:
@@ -44,6 +45,7 @@ def feature(config: Config) -> Feature:
         ],
         callbacks={NAMESPACE: ADMINS},
         replies={PASTE_KIND: ReplyRoute(ADMINS, on_paste)},
+        jobs=[RepeatingJob("connect-expiry", watch_refresh_token, interval=3600.0, first=5.0)],
         status_lines=[status_lines],
         web_routes=[callback_routes],
     )

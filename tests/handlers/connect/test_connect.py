@@ -16,8 +16,10 @@ from telegram.ext import Application
 
 from bot.app import StoredTokens
 from bot.clients.resont.auth import SCOPE, OAuthTokens
+from bot.runtime.context import Context
 from bot.store.state import Store
 from handlers.connect.commands import redirect_params
+from handlers.connect.status import watch_refresh_token
 from tests.botapi import text_of
 from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT, AGENT, bot_running
@@ -119,6 +121,26 @@ async def test_status_warns_two_weeks_before_the_refresh_token_ends(botapi, fake
         status = text_of(await ask(botapi, "/status", "Status"))
         assert "no refresh token (offline_access not granted)" in status
         assert app.bot_data.web is None
+
+
+async def test_the_admins_are_told_once_two_weeks_before_the_refresh_token_ends(botapi, fake):
+    store = Store.memory()
+    access, refresh = fake.issue_tokens(SCOPE)
+    now = time.time()
+    StoredTokens(store).save(OAuthTokens(access, refresh, now + 20 * 86400, now + 13 * 86400, SCOPE))
+    async with oauth_bot(botapi, fake, store) as app:
+        alert = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "refresh token ends" in text_of(m), timeout=20)
+        assert "Run /connect before then" in text_of(alert)
+        await watch_refresh_token(Context(app))  # the next run: still one alert
+        # a new connection moves the end a year away: the next run says so, once
+        StoredTokens(store).save(OAuthTokens(access, refresh, now + 20 * 86400, now + 300 * 86400, SCOPE))
+        await watch_refresh_token(Context(app))
+        await watch_refresh_token(Context(app))
+        await botapi.wait_for_bot_message(
+            ADMIN_CHAT, lambda m: "connected again" in text_of(m), after=alert["message_id"]
+        )
+        texts = [text_of(m) for m in botapi.bot_messages(ADMIN_CHAT)]
+        assert sum("refresh token ends" in t for t in texts) == 1 and sum("connected again" in t for t in texts) == 1
 
 
 async def test_token_mode_has_nothing_to_connect(botapi, fake):
