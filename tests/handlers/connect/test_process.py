@@ -216,6 +216,7 @@ async def connect_and_use(story: Story) -> str:
     await story.started()
     status = await story.status()
     assert "Resont: reachable (Brand Team)" in status and "OAuth, access granted" in status, status
+    assert "last push leed_created" in status and "1 in all" in status  # remembered across the restart
     assert last_access_token(fake) == refreshed and len(fake.requests_to(r"^POST web/oauth/token$")) == exchanges
     return code
 
