@@ -8,8 +8,9 @@ import logging
 import sys
 
 from bot.config import ConfigError, load_config
-from bot.runtime.logsafe import redact, setup_logging
+from bot.runtime.logsafe import setup_logging
 from bot.store.state import Store, StoreError
+from bot.text.redact import redact
 
 log = logging.getLogger("bot")
 

@@ -15,9 +15,9 @@ from telegram.ext import CommandHandler
 from bot.config import Config
 from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature
-from bot.runtime.logsafe import redact
 from bot.runtime.roles import ADMINS, ANY_ROLE, roles_of
 from bot.runtime.services import Services
+from bot.text.redact import redact
 
 log = logging.getLogger(__name__)
 

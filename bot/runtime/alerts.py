@@ -7,26 +7,36 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from telegram import InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import TelegramError
 
-if TYPE_CHECKING:
-    from telegram import Bot
+from bot.store.state import Table
 
-    from bot.runtime.services import Services
+
+class SendAdmin(Protocol):
+    """Sends an HTML text to the admin chat (``Services.send_admin``)."""
+
+    def __call__(
+        self, bot: Bot, text: str, *, topic: str | None = None, markup: InlineKeyboardMarkup | None = None
+    ) -> Awaitable[Message]: ...
+
 
 log = logging.getLogger(__name__)
 
 
 class Alerts:
-    def __init__(self, services: Services) -> None:
-        self._services = services
+    """Open incidents, kept in the ``alerts`` table; told to the admins through ``send_admin``."""
+
+    def __init__(self, table: Callable[[], Table], send_admin: SendAdmin) -> None:
+        self._table_of = table
+        self._send_admin = send_admin
 
     @property
-    def _table(self):
-        return self._services.store.table("alerts")
+    def _table(self) -> Table:
+        return self._table_of()
 
     def is_open(self, key: str) -> bool:
         return key in self._table
@@ -37,7 +47,7 @@ class Alerts:
             return False
         log.warning("alert %s: %s", key, text)
         try:
-            await self._services.send_admin(bot, text, topic="alerts", markup=markup)
+            await self._send_admin(bot, text, topic="alerts", markup=markup)
         except TelegramError as exc:
             # Keep the incident open anyway: re-raising each poll would flood the chat later.
             log.error("could not deliver alert %s: %s", key, exc)
@@ -50,7 +60,7 @@ class Alerts:
         log.info("alert %s resolved", key)
         if text:
             try:
-                await self._services.send_admin(bot, text, topic="alerts")
+                await self._send_admin(bot, text, topic="alerts")
             except TelegramError as exc:
                 log.error("could not deliver recovery notice %s: %s", key, exc)
         return True

@@ -16,18 +16,19 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import BaseHandler
 
 from bot.runtime.roles import Role
+from bot.runtime.scheduler import ScheduledCallback
 from bot.runtime.web import WebRoute
 
 if TYPE_CHECKING:
     from telegram import Update
     from telegram.ext import Application
 
-    from bot.runtime.context import Context
     from bot.runtime.services import Services
 
-JobCallback = Callable[["Context"], Awaitable[None]]
-ReplyCallback = Callable[["Update", "Context", dict[str, Any]], Awaitable[None]]
-ScheduledCallback = Callable[["Context", dict[str, Any]], Awaitable[None]]
+# The callbacks receive the bot's typed ``bot.runtime.context.Context``; it is ``Any`` here
+# because the context module sits above this one (it carries the declared features).
+JobCallback = Callable[[Any], Awaitable[None]]
+ReplyCallback = Callable[["Update", Any, dict[str, Any]], Awaitable[None]]
 WebRoutes = Callable[["Application"], Sequence[WebRoute]]
 
 

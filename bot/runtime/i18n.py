@@ -14,21 +14,10 @@ from typing import Any
 
 import yaml
 
+from bot.text.digits import FSI, PDI, to_persian_digits
+
 LANGUAGES = ("en", "fa")
 LOCALES_DIR = Path(__file__).with_name("locales")
-
-FSI, PDI = "\u2068", "\u2069"  # first-strong isolate … pop directional isolate
-_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-_TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-
-
-def to_ascii_digits(text: str) -> str:
-    """Persian and Arabic-Indic digits → ASCII digits (for parsing typed input)."""
-    return text.translate(_TO_ASCII_DIGITS)
-
-
-def to_persian_digits(text: str) -> str:
-    return text.translate(_PERSIAN_DIGITS)
 
 
 class MissingKey(KeyError):
@@ -60,9 +49,9 @@ class Catalogue:
         return key in self._texts.get(lang or self.default, {})
 
     def raw(self, key: str, lang: str | None = None) -> str:
-        lang = lang if lang in self._texts else self.default
+        chosen = lang if lang is not None and lang in self._texts else self.default
         try:
-            return self._texts[lang][key]
+            return self._texts[chosen][key]
         except KeyError:
             try:
                 return self._texts["en"][key]
@@ -90,7 +79,7 @@ def _rtl_safe(value: Any) -> Any:
     return value
 
 
-class _Defaulting(dict):
+class _Defaulting(dict[str, Any]):
     """Leaves an unknown placeholder visible instead of raising in the middle of a reply."""
 
     def __missing__(self, key: str) -> str:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from telegram.ext import JobQueue
+from telegram.ext import CallbackContext, JobQueue
 
-    from bot.runtime.context import Context
-    from bot.runtime.feature import ScheduledCallback
-    from bot.store.state import Store
+from bot.store.state import Store, Table
+
+#: A one-off job's callback: ``(context, data)``. The context is the bot's typed
+#: ``bot.runtime.context.Context``; it is ``Any`` here because the context module sits above
+#: this one (the services it carries own a scheduler).
+ScheduledCallback = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +30,13 @@ class Scheduler:
     def __init__(self, store: Store, kinds: Mapping[str, ScheduledCallback]) -> None:
         self._store = store
         self._kinds = dict(kinds)
-        self._queue: JobQueue | None = None
+        self._queue: JobQueue[Any] | None = None
 
     @property
-    def _table(self):
+    def _table(self) -> Table:
         return self._store.table("scheduled")
 
-    def attach(self, job_queue: JobQueue) -> int:
+    def attach(self, job_queue: JobQueue[Any]) -> int:
         """Register every stored job with the queue; returns how many were restored."""
         self._queue = job_queue
         restored = 0
@@ -75,7 +77,8 @@ class Scheduler:
         delay = max(0.0, (when - now).total_seconds())
         self._queue.run_once(self._run, when=delay, data=key, name=f"scheduled:{key}")
 
-    async def _run(self, context: Context) -> None:
+    async def _run(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
+        assert context.job is not None
         key = context.job.data
         doc = self._table.get(key)
         if doc is None:  # cancelled after registration

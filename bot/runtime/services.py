@@ -57,7 +57,7 @@ class Services:
     alerts: Alerts = field(init=False)
 
     def __post_init__(self) -> None:
-        self.alerts = Alerts(self)
+        self.alerts = Alerts(lambda: self.store.table("alerts"), self.send_admin)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -14,7 +14,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -22,9 +22,6 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from bot.runtime.services import Services
-
-    #: The bot's application, whatever its context types (route factories only read bot_data).
-    AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +84,7 @@ class WebServer:
             log.info("web mode: stopped")
 
 
-async def start_web(app: AnyApplication, services: Services, routes: Sequence[WebRoute]) -> WebServer | None:
+async def start_web(app: Application, services: Services, routes: Sequence[WebRoute]) -> WebServer | None:
     """Web mode: serve ``routes`` (every feature's) on ``PORT``. None without ``PORT``, or when
     the port cannot be bound (then the admins are told once, until a later start succeeds)."""
     port = services.config.port

@@ -25,13 +25,13 @@ returns a PNG of the requested size saying "No data for this period" (see
 
 from __future__ import annotations
 
-import functools
 import io
 import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, tzinfo
+from typing import Any, Protocol
 
 import jdatetime
 import matplotlib
@@ -40,8 +40,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from bot.runtime.i18n import Catalogue, to_persian_digits
 from bot.text.charts import Point
+from bot.text.digits import to_persian_digits
 
 __all__ = ["insights_figure", "render_insights_chart"]
 
@@ -55,9 +55,10 @@ _MIN_SIDE, _MAX_SIDE = 200, 4096
 _SHORT_SIDE_INCHES = 4.5  # fonts are in points: a fixed short side in inches scales them with the image
 
 
-@functools.cache
-def _default_catalogue() -> Catalogue:
-    return Catalogue.load()
+class Texts(Protocol):
+    """The message catalogue as the charts use it (``bot.runtime.i18n.Catalogue`` fits)."""
+
+    def t(self, key: str, lang: str | None = None, /, **values: Any) -> str: ...
 
 
 def _clean_points(points: Sequence[Point] | None, zone: tzinfo | None) -> list[tuple[datetime, float]]:
@@ -126,7 +127,7 @@ def render_insights_chart(
     lang: str = "en",
     size_px: tuple[int, int] = (1280, 720),
     tz: tzinfo | None = None,
-    catalogue: Catalogue | None = None,
+    catalogue: Texts,
 ) -> bytes:
     """A PNG of exactly ``size_px`` pixels: one line per metric over time.
 
@@ -158,7 +159,7 @@ def insights_figure(
     lang: str = "en",
     size_px: tuple[int, int] = (1280, 720),
     tz: tzinfo | None = None,
-    catalogue: Catalogue | None = None,
+    catalogue: Texts,
 ) -> Figure:
     """The :class:`~matplotlib.figure.Figure` behind :func:`render_insights_chart` (on its own
     Agg canvas), for tests and callers that want another format. Not serialised: call it from
@@ -166,7 +167,7 @@ def insights_figure(
     width, height = (int(side) for side in size_px)
     if not (_MIN_SIDE <= width <= _MAX_SIDE and _MIN_SIDE <= height <= _MAX_SIDE):
         raise ValueError(f"size_px must be between {_MIN_SIDE} and {_MAX_SIDE} pixels a side, got {size_px}")
-    cat = catalogue or _default_catalogue()
+    cat = catalogue
 
     drawn: dict[str, list[tuple[datetime, float]]] = {}
     for name, points in series.items():
@@ -186,7 +187,7 @@ def _draw(
     lang: str,
     width: int,
     height: int,
-    cat: Catalogue,
+    cat: Texts,
 ) -> Figure:
     dpi = min(width, height) / _SHORT_SIDE_INCHES
     fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained", facecolor="white")

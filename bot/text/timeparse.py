@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from bot.runtime.i18n import FSI, PDI, to_ascii_digits, to_persian_digits
+from bot.text.digits import FSI, PDI, to_ascii_digits, to_persian_digits
 
 __all__ = [
     "DEFAULT_TIME",

@@ -12,12 +12,13 @@ from __future__ import annotations
 import html
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
+from telegram.ext import Application
 
 from bot.clients.resont.auth import SCOPE
 from bot.runtime.context import Context
@@ -27,9 +28,6 @@ from handlers.connect import attempts, flow
 from handlers.connect.answers import Notifier, note, page
 from handlers.replies import target_key
 
-if TYPE_CHECKING:
-    from bot.runtime.web import AnyApplication
-
 log = logging.getLogger(__name__)
 
 NAMESPACE = "oauth"
@@ -38,11 +36,11 @@ PASTE_KIND = "oauth:redirect"
 CALLBACK_PATH = "/oauth/callback"
 
 
-def notifier(app: AnyApplication) -> Notifier:
+def notifier(app: Application) -> Notifier:
     found = getattr(app.bot_data, "connect", None)
     if found is None:
         found = Notifier()
-        app.bot_data.connect = found
+        app.bot_data.connect = found  # type: ignore[attr-defined]
     return found
 
 
@@ -138,7 +136,7 @@ def redirect_params(text: str, redirect_uri: str) -> dict[str, str] | None:
 # ---------------------------------------------------------------------------------- callback
 
 
-def callback_routes(app: AnyApplication) -> list[WebRoute]:
+def callback_routes(app: Application) -> list[WebRoute]:
     """Web mode: ``GET /oauth/callback``, where Resont sends the browser back."""
 
     async def handle(request: web.Request) -> web.Response:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from bot.clients.resont.auth import SCOPES
 from bot.clients.resont.errors import ResontAuthError, ResontError, ResontMalformed, ResontValidationError
-from bot.runtime.logsafe import redact
 from bot.runtime.services import Services
+from bot.text.redact import redact
 from handlers.connect import attempts
 from handlers.connect.attempts import Attempt, Verdict
 

@@ -9,7 +9,6 @@ crash cannot leave part of a digest pending), and nothing is sent twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
@@ -33,6 +32,7 @@ from handlers.inbox.records import (
     table,
     topic_of,
 )
+from handlers.inbox.runtime import InboxRuntime
 from handlers.replies import remember_card
 
 if TYPE_CHECKING:
@@ -50,47 +50,10 @@ MAX_CARD_ATTEMPTS = 3  # Telegram refusing one card this often marks it failed
 # ---------------------------------------------------------------------------------- runtime
 
 
-class InboxRuntime:
-    """Per-application state that is not worth persisting: caches and background delivery.
-    Reached as ``application.bot_data.inbox``; closed at shutdown."""
-
-    def __init__(self) -> None:
-        self.accounts: dict[int, dict[str, Any]] = {}
-        self.accounts_at = 0.0
-        self.last_prune = 0.0
-        self.deliver_lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
-        self._again = False
-
-    def kick(self, app: Application) -> None:
-        """Deliver pending records soon, in the background (webhook pushes)."""
-        self._again = True
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run(app), name="inbox-deliver")
-
-    async def _run(self, app: Application) -> None:
-        while self._again:
-            self._again = False
-            try:
-                await deliver_pending(app)
-            except Exception:
-                log.exception("inbox: background delivery failed")
-
-    async def aclose(self) -> None:
-        """Stop background delivery (called at shutdown)."""
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-
-
 def runtime(app: Application) -> InboxRuntime:
     found = getattr(app.bot_data, "inbox", None)
     if found is None:
-        found = InboxRuntime()
+        found = InboxRuntime(deliver_pending)
         app.bot_data.inbox = found  # type: ignore[attr-defined]
     return found
 

@@ -27,7 +27,7 @@ from handlers.inbox import snapshots
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
-    from handlers.inbox.delivery import InboxRuntime
+    from handlers.inbox.runtime import InboxRuntime
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from bot.clients.resont.dates import DateParser
-from bot.runtime.i18n import to_ascii_digits
 from bot.runtime.services import Services
 from bot.text.charts import Point, headline_figures
+from bot.text.digits import to_ascii_digits
 
 #: Period code (in callback data and catalogue keys) → the value Resont expects.
 PERIODS: dict[str, str] = {

@@ -15,8 +15,8 @@ from telegram import InputFile, Message
 
 from bot.clients.resont.errors import ResontError
 from bot.runtime.context import Context
-from bot.runtime.i18n import to_persian_digits
 from bot.runtime.services import Services
+from bot.text.digits import to_persian_digits
 from bot.text.timeparse import format_date
 from handlers.insights.data import CUMULATIVE, Report, Target
 

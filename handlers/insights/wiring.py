@@ -30,9 +30,9 @@ from bot.clients.resont.errors import ResontError
 from bot.config import Config
 from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
-from bot.runtime.i18n import to_ascii_digits
 from bot.runtime.roles import INBOX
 from bot.runtime.services import Services
+from bot.text.digits import to_ascii_digits
 from bot.text.timeparse import TimeParseError, parse_date_range
 from handlers.insights.data import (
     ACCOUNT_METRICS,

@@ -14,8 +14,8 @@ from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
 from bot.clients.miogram.client import Media
-from bot.runtime.i18n import to_persian_digits
 from bot.runtime.services import Services
+from bot.text.digits import to_persian_digits
 
 #: the most saved lists offered as buttons
 MAX_LIST_BUTTONS = 12

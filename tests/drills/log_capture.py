@@ -129,7 +129,7 @@ class SecretWatch(logging.Handler):
         return "\n".join(parts)
 
     def emit(self, record: logging.LogRecord) -> None:
-        from bot.runtime.logsafe import redact
+        from bot.text.redact import redact
 
         self.counts[record.name.split(".", 1)[0]] += 1
         raw = self.text_of(record)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.runtime.i18n import FSI, LANGUAGES, LOCALES_DIR, PDI, Catalogue
+from bot.runtime.i18n import LANGUAGES, LOCALES_DIR, Catalogue
+from bot.text.digits import FSI, PDI
 
 CATALOGUE = Catalogue.load()
 _FORMATTER = string.Formatter()

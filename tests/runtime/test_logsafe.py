@@ -7,7 +7,7 @@ import logging
 import httpx
 import pytest
 
-from bot.runtime.logsafe import RedactingFilter, redact
+from bot.text.redact import RedactingFilter, redact
 
 
 def test_redact_masks_configured_values_and_query_tokens():

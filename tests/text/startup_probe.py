@@ -37,6 +37,7 @@ async def main() -> None:
             x_label="x",
             y_label="y",
             size_px=(300, 200),
+            catalogue=services.i18n,
         )
         print(json.dumps({"png": png.startswith(b"\x89PNG"), **loaded()}), flush=True)
 

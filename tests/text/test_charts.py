@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import math
 import warnings
@@ -15,6 +16,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from PIL import Image
 
+from bot.runtime.i18n import Catalogue
 from bot.text.chart_drawing import insights_figure, render_insights_chart
 from bot.text.charts import ChartRenderer, has_data, headline_figures
 
@@ -23,6 +25,10 @@ SERIES = {
     "impressions": [(d, 1000 + 150 * i) for i, d in enumerate(DAYS)],
     "engagements": [(d, 40 + (i % 5) * 7) for i, d in enumerate(DAYS)],
 }
+
+CATALOGUE = Catalogue.load()
+render = functools.partial(render_insights_chart, catalogue=CATALOGUE)
+figure = functools.partial(insights_figure, catalogue=CATALOGUE)
 
 
 def decode(png: bytes) -> Image.Image:
@@ -43,18 +49,18 @@ def lines_of(fig: Figure) -> dict[str, Line2D]:
 
 @pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (1080, 1080), (333, 777), (1001, 499)])
 def test_png_decodes_with_the_expected_size(size):
-    png = render_insights_chart(SERIES, title="Instagram — last 14 days", x_label="Date", y_label="Count", size_px=size)
+    png = render(SERIES, title="Instagram — last 14 days", x_label="Date", y_label="Count", size_px=size)
     image = decode(png)
     assert image.format == "PNG"
     assert image.size == size
 
 
 def test_default_size_is_1280_by_720():
-    assert decode(render_insights_chart(SERIES, title="t", x_label="x", y_label="y")).size == (1280, 720)
+    assert decode(render(SERIES, title="t", x_label="x", y_label="y")).size == (1280, 720)
 
 
 def test_one_line_per_metric_with_title_labels_and_legend():
-    fig = insights_figure(SERIES, title="Instagram", x_label="Date", y_label="Count")
+    fig = figure(SERIES, title="Instagram", x_label="Date", y_label="Count")
     assert set(lines_of(fig)) == {"impressions", "engagements"}
     assert fig.get_suptitle() == "Instagram"
     ax = fig.axes[0]
@@ -65,7 +71,7 @@ def test_one_line_per_metric_with_title_labels_and_legend():
 
 def test_missing_metrics_are_noted_not_drawn_as_zero():
     series = {**SERIES, "reach": [], "saves": None}
-    fig = insights_figure(series, title="t", x_label="x", y_label="y", missing=["followers"])
+    fig = figure(series, title="t", x_label="x", y_label="y", missing=["followers"])
     drawn = lines_of(fig)
     assert set(drawn) == {"impressions", "engagements"}
     note = fig.axes[0].get_title()
@@ -75,14 +81,14 @@ def test_missing_metrics_are_noted_not_drawn_as_zero():
 
 
 def test_missing_note_in_persian_comes_from_the_catalogue():
-    fig = insights_figure(SERIES, title="آمار", x_label="تاریخ", y_label="تعداد", missing=["دسترسی"], lang="fa")
+    fig = figure(SERIES, title="آمار", x_label="تاریخ", y_label="تعداد", missing=["دسترسی"], lang="fa")
     note = fig.axes[0].get_title()
     assert "رزونت" in note and "\u2068دسترسی\u2069" in note
 
 
 def test_none_values_are_gaps_not_zeros():
     series = {"reach": [(DAYS[0], 10), (DAYS[1], None), (DAYS[2], 30), (DAYS[3], float("nan"))]}
-    line = lines_of(insights_figure(series, title="t", x_label="x", y_label="y"))["reach"]
+    line = lines_of(figure(series, title="t", x_label="x", y_label="y"))["reach"]
     ys = list(line.get_ydata())
     assert ys[0] == 10 and ys[2] == 30
     assert math.isnan(ys[1]) and math.isnan(ys[3])
@@ -90,25 +96,25 @@ def test_none_values_are_gaps_not_zeros():
 
 def test_points_are_sorted_by_date():
     series = {"reach": [(DAYS[2], 3), (DAYS[0], 1), (DAYS[1], 2)]}
-    line = lines_of(insights_figure(series, title="t", x_label="x", y_label="y"))["reach"]
+    line = lines_of(figure(series, title="t", x_label="x", y_label="y"))["reach"]
     assert list(line.get_ydata()) == [1, 2, 3]
 
 
 def test_no_data_still_gives_an_image_that_says_so():
     series = {"reach": [], "impressions": [(DAYS[0], None)]}
     assert not has_data(series)
-    fig = insights_figure(series, title="Nothing here", x_label="x", y_label="y")
+    fig = figure(series, title="Nothing here", x_label="x", y_label="y")
     assert not fig.axes[0].get_lines()
     assert "No data for this period" in texts_of(fig)
-    png = render_insights_chart({}, title="Nothing here", x_label="x", y_label="y", size_px=(640, 480))
+    png = render({}, title="Nothing here", x_label="x", y_label="y", size_px=(640, 480))
     assert decode(png).size == (640, 480)
 
 
 def test_single_point_and_intraday_datetimes():
-    one = render_insights_chart({"reach": [(DAYS[0], 5)]}, title="t", x_label="x", y_label="y")
+    one = render({"reach": [(DAYS[0], 5)]}, title="t", x_label="x", y_label="y")
     assert decode(one).size == (1280, 720)
     hours = [(datetime(2026, 11, 1, h, tzinfo=UTC), h * 2.5) for h in range(0, 24, 3)]
-    png = render_insights_chart({"reach": hours}, title="t", x_label="x", y_label="y", lang="fa", tz=UTC)
+    png = render({"reach": hours}, title="t", x_label="x", y_label="y", lang="fa", tz=UTC)
     assert decode(png).size == (1280, 720)
 
 
@@ -120,7 +126,7 @@ def test_persian_title_and_labels_render_without_missing_glyphs():
     series = {"نمایش": SERIES["impressions"], "تعامل": SERIES["engagements"]}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        png = render_insights_chart(
+        png = render(
             series,
             title="آمار اینستاگرام \u2068@resont_team\u2069 — ۱۴ روز گذشته",
             x_label="تاریخ",
@@ -133,7 +139,7 @@ def test_persian_title_and_labels_render_without_missing_glyphs():
 
 
 def test_persian_axis_uses_jalali_dates_and_persian_digits():
-    fig = insights_figure(SERIES, title="t", x_label="x", y_label="y", lang="fa")
+    fig = figure(SERIES, title="t", x_label="x", y_label="y", lang="fa")
     fig.canvas.draw()
     ax = fig.axes[0]
     x_ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
@@ -158,7 +164,7 @@ def test_persian_text_is_shaped():
 def test_odd_text_does_not_crash():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the emoji and CJK glyphs are missing: boxes, not errors
-        png = render_insights_chart(
+        png = render(
             {"$revenue_1": SERIES["impressions"], "😀 likes": SERIES["engagements"]},
             title="Costs $5 and $6 — 中文 😀",
             x_label="x_label",
@@ -170,9 +176,9 @@ def test_odd_text_does_not_crash():
 
 def test_bad_arguments():
     with pytest.raises(ValueError):
-        render_insights_chart(SERIES, title="t", x_label="x", y_label="y", size_px=(10, 10))
+        render(SERIES, title="t", x_label="x", y_label="y", size_px=(10, 10))
     with pytest.raises(TypeError):
-        render_insights_chart({"reach": [("2026-11-01", 1)]}, title="t", x_label="x", y_label="y")
+        render({"reach": [("2026-11-01", 1)]}, title="t", x_label="x", y_label="y")
 
 
 async def test_safe_to_render_from_worker_threads():
@@ -180,7 +186,12 @@ async def test_safe_to_render_from_worker_threads():
 
     async def one(i: int) -> bytes:
         return await asyncio.to_thread(
-            renderer.render, SERIES, title=f"chart {i}", x_label="x", y_label="y", size_px=(400 + i, 300)
+            functools.partial(renderer.render, catalogue=CATALOGUE),
+            SERIES,
+            title=f"chart {i}",
+            x_label="x",
+            y_label="y",
+            size_px=(400 + i, 300),
         )
 
     pngs = await asyncio.gather(*(one(i) for i in range(4)))

@@ -376,7 +376,7 @@ def test_format_then_parse_round_trips(offset, seconds, zone, lang):
 def test_typed_jalali_dates_in_persian_digits(day, hour, minute, separator):
     import jdatetime
 
-    from bot.runtime.i18n import to_persian_digits
+    from bot.text.digits import to_persian_digits
 
     j = jdatetime.date.fromgregorian(date=day)
     typed = to_persian_digits(f"{j.year}{separator}{j.month:02d}{separator}{j.day:02d} {hour}:{minute:02d}")

@@ -91,7 +91,7 @@ from bot.clients.resont.models import (
     to_int,
     to_str,
 )
-from bot.runtime.logsafe import RedactingFilter
+from bot.text.redact import RedactingFilter
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from bot.runtime.logsafe import redact
+from bot.text.redact import redact
 
 
 class ResontError(Exception):

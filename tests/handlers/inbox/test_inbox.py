@@ -263,6 +263,8 @@ async def test_like_tag_delete_and_done_buttons(botapi, resont):
         cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], f"cmt:dy:{second['id']}")
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert second["id"] not in resont.comments
+        # the press is answered before the card is edited: wait for the edit
+        await botapi.wait_for(lambda: "deleted by" in text_of(botapi.message(ADMIN_CHAT, spam["message_id"])))
         deleted = botapi.message(ADMIN_CHAT, spam["message_id"])
         assert "deleted by Agnes" in text_of(deleted) and button_datas(deleted) == []
 

@@ -16,7 +16,8 @@ import pytest
 from PIL import Image
 
 from bot.clients.resont.dates import DateParser
-from bot.runtime.i18n import FSI, PDI, Catalogue
+from bot.runtime.i18n import Catalogue
+from bot.text.digits import FSI, PDI
 from handlers.insights import wiring as insights
 from handlers.insights.wiring import Report, caption_of, digest_schedule, points_of, read_insights
 from tests.fakes.resont import FakeResont

@@ -1,0 +1,1 @@
+"""The Resont × MioGram chat-ops bot: ``python -m bot`` runs it (see ``bot.app`` for the wiring)."""

@@ -1,0 +1,51 @@
+"""The inbox's per-application runtime: caches, background delivery and the webhook server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram.ext import Application
+
+log = logging.getLogger(__name__)
+
+
+class InboxRuntime:
+    """Per-application state that is not worth persisting: caches and background delivery.
+    Reached as ``application.bot_data.inbox``; closed at shutdown."""
+
+    def __init__(self, deliver: Callable[[Application], Awaitable[None]]) -> None:
+        #: delivers every pending record (injected: delivery sits above this module)
+        self._deliver = deliver
+        self.accounts: dict[int, dict[str, Any]] = {}
+        self.accounts_at = 0.0
+        self.last_prune = 0.0
+        self.deliver_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def kick(self, app: Application) -> None:
+        """Deliver pending records soon, in the background (webhook pushes)."""
+        self._again = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(app), name="inbox-deliver")
+
+    async def _run(self, app: Application) -> None:
+        while self._again:
+            self._again = False
+            try:
+                await self._deliver(app)
+            except Exception:
+                log.exception("inbox: background delivery failed")
+
+    async def aclose(self) -> None:
+        """Stop background delivery (called at shutdown)."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
