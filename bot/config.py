@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from bot.text.window import parse_window
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed. ``str()`` is one line meant for the operator."""
@@ -54,6 +56,23 @@ def _as_positive_float(raw: Any) -> float:
     if not value > 0 or value != value or value == float("inf"):
         raise ValueError(f"must be a positive number of seconds (got {raw!r})")
     return value
+
+
+def _as_name_list(raw: Any) -> tuple[str, ...]:
+    items = list(raw) if isinstance(raw, (list, tuple)) else _as_str(raw).replace(";", ",").split(",")
+    names = tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+    for name in names:
+        if any(ch.isspace() for ch in name):
+            raise ValueError(f"must be comma-separated names without spaces (bad entry {name!r})")
+    return names
+
+
+def _quiet_hours(raw: Any) -> str:
+    text = _as_str(raw).strip()
+    if text.lower() in ("", "off", "none", "0"):
+        return ""
+    start, end = parse_window(text)
+    return f"{start:%H:%M}-{end:%H:%M}"
 
 
 def _as_id_list(raw: Any) -> tuple[int, ...]:
@@ -175,6 +194,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("miogram_secret", _as_str, "", secret=True, help="the MioGram secret key"),
     Setting("miogram_url", _as_url, "https://miogram.net/dojob.php", help="MioGram endpoint"),
     Setting("miogram_robot", _as_str, "", help="MioGram sending agent (Robot) name"),
+    Setting("miogram_robots", _as_name_list, (), help="comma-separated sending agents used side by side"),
     Setting("miogram_ad_footer", _as_str, "", help="ad footer MioGram appends to messages, if any"),
     Setting("state_path", _as_str, "./state.json", help="path of the state file"),
     Setting("timezone", _as_timezone, "Asia/Tehran", help="IANA time zone"),
@@ -186,6 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
         "approval_remind_minutes", _int_range(0, 10080), 60, help="remind approvers this long before a draft is due"
     ),
     Setting("mass_batch_size", _int_range(1, 100), 100, help="numbers per MioGram Mass request"),
+    Setting("mass_quiet_hours", _quiet_hours, "", help="daily window without mass-send batches, e.g. 21:00-09:00"),
     Setting("log_level", _choice("debug", "info", "warning", "error", "critical"), "info"),
     Setting("port", _optional_int, None, help="port of the Resont webhook receiver (web mode)"),
     Setting("webhook_secret", _as_str, "", secret=True, help="secret path part of the webhook URL"),
@@ -224,6 +245,7 @@ class Config:
     miogram_secret: str = ""
     miogram_url: str = "https://miogram.net/dojob.php"
     miogram_robot: str = ""
+    miogram_robots: tuple[str, ...] = ()
     miogram_ad_footer: str = ""
     state_path: str = "./state.json"
     timezone: str = "Asia/Tehran"
@@ -233,6 +255,7 @@ class Config:
     approvals_required: int = 1
     approval_remind_minutes: int = 60
     mass_batch_size: int = 100
+    mass_quiet_hours: str = ""
     log_level: str = "info"
     port: int | None = None
     webhook_secret: str = ""

@@ -41,6 +41,7 @@ NO_CREDIT: Final = "no_credit"
 LOW_CREDIT: Final = "low_credit"
 UNKNOWN_BATCH: Final = "unknown"
 ERROR: Final = "error"
+QUIET: Final = "quiet"  # quiet hours: resumes by itself at ``resume_at``
 
 # per-number outcomes in reports (beyond the MioGram client's Outcome values)
 OPTED_OUT: Final = "opted_out"
@@ -100,6 +101,7 @@ class UnitDoc(TypedDict):
     decided_by: NotRequired[int]
     card: NotRequired[MessageRef]
     checked: NotRequired[dict[str, str]]
+    lane: NotRequired[str]  # the sending agent (robot) of its last request
     job: NotRequired[str]
 
 
@@ -135,6 +137,8 @@ class JobDoc(TypedDict):
     cancelled_by: NotRequired[int]
     finished_at: NotRequired[float]
     report_sent: NotRequired[bool]
+    send_anyway: NotRequired[bool]  # an admin's override of the quiet hours for this send
+    resume_at: NotRequired[float]  # when a send paused for quiet hours goes on by itself
 
 
 def job_from_doc(raw: Mapping[str, Any]) -> JobDoc:

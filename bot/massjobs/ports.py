@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.clients.miogram.models import BatchResult, Media
 from bot.massjobs.docs import JobDoc
+from bot.massjobs.quiet import QuietHours
 
 
 class Table(Protocol):
@@ -53,7 +55,13 @@ class MassClient(Protocol):
     def remember_valid(self, numbers: Iterable[str]) -> None: ...
 
     async def send_mass_batch(
-        self, numbers: list[str], *, text: str | None = None, media: Media | None = None, whatsapp: bool = False
+        self,
+        numbers: list[str],
+        *,
+        text: str | None = None,
+        media: Media | None = None,
+        whatsapp: bool = False,
+        robot: str | None = None,
     ) -> BatchResult: ...
 
 
@@ -70,8 +78,28 @@ class Notifier(Protocol):
 
     async def resumed(self, job: JobDoc) -> None: ...
 
+    async def lane_refused(self, job: JobDoc, robot: str, detail: str) -> None: ...
+
 
 #: the job's file, from its spool or fetched again
 MediaLoader = Callable[[JobDoc], Awaitable[Media]]
-#: make sure a step of the job runs after ``delay`` seconds
-Kick = Callable[[str, float], None]
+#: start a chain of steps of job ``id`` on lane ``robot`` after ``delay`` seconds
+Kick = Callable[[str, str, float], None]
+
+
+@dataclass(frozen=True)
+class RunnerDeps:
+    """What the runner works with: the state store, the MioGram client (None when not
+    configured), per-key locks, a clock (UTC timestamps), a way to cancel a scheduled start;
+    the retention of finished jobs; the quiet hours (None: off) and a way to be woken at a time
+    (``wake(job_id, timestamp)``, persistent across restarts); the sending agents (lanes)."""
+
+    store: StateStore
+    client: MassClient | None
+    locks: Locks
+    clock: Callable[[], float]
+    cancel_scheduled: Callable[[str], object]
+    retention_days: float = 30.0
+    quiet: QuietHours | None = None
+    wake: Callable[[str, float], object] | None = None
+    robots: tuple[str, ...] = ("",)

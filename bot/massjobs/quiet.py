@@ -3,25 +3,10 @@ mass send starts. Pure arithmetic on UTC timestamps; the runner asks, it never w
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
-_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def parse_window(text: str) -> tuple[time, time]:
-    """``"21:00-09:00"`` → (21:00, 09:00). ValueError with the reason when it is not a window."""
-    match = _WINDOW.match(text)
-    if match is None:
-        raise ValueError("expected HH:MM-HH:MM, e.g. 21:00-09:00")
-    sh, sm, eh, em = (int(part) for part in match.groups())
-    if sh > 23 or eh > 23 or sm > 59 or em > 59:
-        raise ValueError("hours are 00–23 and minutes 00–59")
-    start, end = time(sh, sm), time(eh, em)
-    if start == end:
-        raise ValueError("the window starts and ends at the same time")
-    return start, end
+from bot.text.window import parse_window
 
 
 @dataclass(frozen=True)

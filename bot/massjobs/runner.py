@@ -1,89 +1,61 @@
-"""The mass-send runner: sends a confirmed job unit by unit, exactly once, and carries out the
-admins' decisions.
+"""The mass-send runner: sends confirmed jobs unit by unit, exactly once, over one or more lanes
+(MioGram sending agents), and carries out the admins' decisions.
 
-Every transition is written to the state store before the next step, so a crash leaves at most
-one unit ``in_flight``; at start-up :meth:`MassRunner.recover` turns it into ``unknown`` and asks
-the admins. Credit errors put the unit back to ``pending`` (the service sends nothing when credit
-is short) and pause the job. The state changes themselves are :mod:`bot.massjobs.transitions`.
+It is assembled from parts: :class:`~bot.massjobs.storage.JobBook` (the jobs, cached; every
+write goes through it), :class:`~bot.massjobs.lanes.Chains` (which lane of which job has a
+chain of steps), :class:`~bot.massjobs.stepper.Stepper` (one step: pick, write, send, record),
+:class:`~bot.massjobs.finish.Finisher` and :class:`~bot.massjobs.recovery.Recovery`. The state
+changes themselves are :mod:`bot.massjobs.transitions`.
 
 Nothing here imports Telegram: the runner reports through a :class:`~bot.massjobs.ports.Notifier`
-and is driven one unit at a time by whoever calls :meth:`MassRunner.step` (the job queue, in the
-bot), asked for through the injected ``kick``.
+and is driven by whoever calls :meth:`MassRunner.step` (the job queue, in the bot), asked for
+through the injected ``kick(job_id, lane, delay)``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 from bot.massjobs import transitions as tr
 from bot.massjobs.counts import count
 from bot.massjobs.docs import (
-    ACTIVE,
     BY_ADMIN,
     CANCELLED,
     CANCELLING,
     DONE,
     DRAFT,
-    FAILED,
     FINISHED,
     IN_FLIGHT,
     PAUSED,
+    QUIET,
     RUNNING,
     SCHEDULED,
-    TABLE,
     UNKNOWN,
-    UNKNOWN_BATCH,
     JobDoc,
-    job_from_doc,
 )
-from bot.massjobs.ports import Kick, Locks, MassClient, MediaLoader, Notifier, StateStore, Table
+from bot.massjobs.finish import Finisher
+from bot.massjobs.lanes import Chains, Lanes
+from bot.massjobs.ports import Kick, MediaLoader, Notifier, RunnerDeps, Table
+from bot.massjobs.recovery import Recovery
 from bot.massjobs.sending import UnitSender
 from bot.massjobs.spool import drop_spool
-from bot.massjobs.storage import JobBook, delete_job
-from bot.massjobs.units import next_pending
-
-log = logging.getLogger(__name__)
-
-#: drafts nobody confirmed are dropped after this long
-DRAFT_TTL = 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class RunnerDeps:
-    """What the runner works with: the state store, the MioGram client (None when not
-    configured), per-key locks, a clock (UTC timestamps) and a way to cancel a scheduled start."""
-
-    store: StateStore
-    client: MassClient | None
-    locks: Locks
-    clock: Callable[[], float]
-    cancel_scheduled: Callable[[str], object]
-    retention_days: float = 30.0
-
-
-def _status_of(job: JobDoc) -> tuple[str, str | None, str]:
-    return job["status"], job.get("pause_reason"), job.get("pause_detail", "")
+from bot.massjobs.stepper import Stepper
+from bot.massjobs.storage import JobBook
 
 
 class MassRunner:
-    """Drives jobs one unit at a time. ``kick(job_id, delay)`` (injected) makes sure a step of
-    that job is scheduled; ``step(job_id)`` sends one unit and says whether another should follow."""
+    """Drives jobs and takes the admins' decisions; see the module's docstring for its parts."""
 
     def __init__(self, deps: RunnerDeps, notifier: Notifier, load_media: MediaLoader, kick: Kick) -> None:
         self.deps = deps
         self.store = deps.store
-        self.book = JobBook(deps.store)
         self.notifier = notifier
-        self.sender = UnitSender(deps.client, load_media, deps.locks)
-        self._kick = kick
-        #: jobs with a step scheduled or running in this process (one chain per job)
-        self.active: set[str] = set()
-        #: job → the unit its last step put in flight, whose request the next step sends
-        self._prepared: dict[str, int] = {}
+        self.book = JobBook(deps.store, deps.locks)
+        self.lanes = Lanes(deps.robots)
+        self.chains = Chains(self.lanes, kick)
+        self.finisher = Finisher(self.book, notifier, deps.clock, deps.store)
+        sender = UnitSender(deps.client, load_media, deps.locks)
+        self.stepper = Stepper(deps, self.book, self.chains, self.finisher, sender, notifier)
 
     # --- plumbing
 
@@ -93,29 +65,20 @@ class MassRunner:
     def now(self) -> float:
         return self.deps.clock()
 
-    def lock(self, job_id: str) -> AbstractAsyncContextManager[Any]:
-        return self.deps.locks(f"mass:{job_id}")
-
     def kick(self, job_id: str, delay: float = 0.0) -> None:
-        if job_id in self.active:
-            return
-        self.active.add(job_id)
-        self._kick(job_id, delay)
+        """Make sure every live lane of the job has a chain of steps."""
+        self.chains.kick(job_id, delay)
 
-    def halt(self, job_id: str) -> None:
-        self.active.discard(job_id)
+    async def step(self, job_id: str, lane: str = "") -> bool:
+        """One step of the job on ``lane``; see :meth:`bot.massjobs.stepper.Stepper.step`."""
+        return await self.stepper.step(job_id, lane)
 
-    async def park(self, job_id: str) -> None:
-        """The job's chain stops without finishing (shutdown, a failure): the unit its last step
-        put in flight, whose request never went out, is pending again, so a restart does not
-        take it for a request that may have been sent."""
-        async with self.lock(job_id):
-            index = self._prepared.pop(job_id, None)
-            job = self.book.get(job_id)
-            if index is not None and job is not None and job["units"][index]["state"] == IN_FLIGHT:
-                tr.unbegin(job, index)
-                self.book.save(job, [index], doc=False)
-        self.halt(job_id)
+    async def park(self, job_id: str, lane: str | None = None) -> None:
+        """The chain of ``lane`` (or every chain of the job) stops; see :meth:`Stepper.park`."""
+        await self.stepper.park(job_id, lane)
+
+    async def finish(self, job_id: str) -> None:
+        await self.finisher.finish(job_id)
 
     def optout(self) -> Table:
         """The opt-out table (``number in runner.optout()`` is a key lookup)."""
@@ -126,12 +89,15 @@ class MassRunner:
 
     # --- transitions requested by admins
 
-    async def confirm(self, job_id: str, by: int) -> tuple[bool, JobDoc | None]:
-        """draft/scheduled → running. False when the job had already started (a double press)."""
-        async with self.lock(job_id):
+    async def confirm(self, job_id: str, by: int, *, anyway: bool = False) -> tuple[bool, JobDoc | None]:
+        """draft/scheduled → running (``anyway``: even inside the quiet hours). False when the
+        job had already started (a double press)."""
+        async with self.book.lock(job_id):
             job = self.book.get(job_id)
             if job is None or job["status"] not in (DRAFT, SCHEDULED):
                 return False, job
+            if anyway:
+                job["send_anyway"] = True
             tr.start(job, self.optout(), self.now(), by)
             self.book.save(job)
         self.audit(by, "mass.confirm", job_id, numbers=count(job).total)
@@ -141,12 +107,12 @@ class MassRunner:
     async def _started(self, job: JobDoc) -> None:
         await self.notifier.progress(job, force=True)
         if job["status"] == DONE:  # everyone opted out meanwhile
-            await self.finish(job["id"])
+            await self.finisher.finish(job["id"])
         else:
             self.kick(job["id"])
 
     async def schedule(self, job_id: str, run_at: float, by: int) -> bool:
-        async with self.lock(job_id):
+        async with self.book.lock(job_id):
             job = self.book.get(job_id)
             if job is None or job["status"] not in (DRAFT, SCHEDULED):
                 return False
@@ -157,7 +123,7 @@ class MassRunner:
 
     async def start_scheduled(self, job_id: str) -> None:
         """The scheduled time came: start the job (a no-op if it was cancelled or started)."""
-        async with self.lock(job_id):
+        async with self.book.lock(job_id):
             job = self.book.get(job_id)
             if job is None or job["status"] != SCHEDULED:
                 return
@@ -166,7 +132,7 @@ class MassRunner:
         await self._started(job)
 
     async def pause(self, job_id: str, by: int) -> JobDoc | None:
-        async with self.lock(job_id):
+        async with self.book.lock(job_id):
             job = self.book.get(job_id)
             if job is None or job["status"] != RUNNING:
                 return job
@@ -176,9 +142,39 @@ class MassRunner:
         await self.notifier.progress(job, force=True)
         return job
 
+    async def send_anyway(self, job_id: str, by: int) -> bool:
+        """An admin's override of the quiet hours for this send: a send paused for them goes on
+        at once, and no later window stops it."""
+        async with self.book.lock(job_id):
+            job = self.book.get(job_id)
+            if job is None or job["status"] in FINISHED:
+                return False
+            job["send_anyway"] = True
+            quiet = job["status"] == PAUSED and job.get("pause_reason") == QUIET
+            if quiet:
+                tr.run(job)
+            self.book.save(job)
+        self.audit(by, "mass.send_anyway", job_id)
+        await self.notifier.progress(job, force=True)
+        if quiet:
+            self.kick(job_id)
+        return True
+
+    async def wake(self, job_id: str) -> None:
+        """The quiet hours a send paused for are over: it goes on by itself."""
+        async with self.book.lock(job_id):
+            job = self.book.get(job_id)
+            if job is None or job["status"] != PAUSED or job.get("pause_reason") != QUIET:
+                return
+            tr.run(job)
+            job.pop("resume_at", None)
+            self.book.save(job)
+        await self.notifier.progress(job, force=True)
+        self.kick(job_id)
+
     async def resume(self, job_id: str, by: int) -> tuple[bool, JobDoc | None]:
         """paused → running (failed units are tried again). Not while a unit is unknown."""
-        async with self.lock(job_id):
+        async with self.book.lock(job_id):
             job = self.book.get(job_id)
             if job is None or job["status"] != PAUSED or any(u["state"] == UNKNOWN for u in job["units"]):
                 return False, job
@@ -192,7 +188,7 @@ class MassRunner:
     async def cancel(self, job_id: str, by: int) -> JobDoc | None:
         """Stop the job: at once when no request is out, else after the current one. A draft is
         dropped (nothing was sent: no report)."""
-        async with self.lock(job_id):
+        async with self.book.lock(job_id):
             job = self.book.get(job_id)
             if job is None or job["status"] in FINISHED:
                 return job
@@ -201,13 +197,13 @@ class MassRunner:
             if was == DRAFT:
                 return self._drop(job, by)
             in_flight = any(u["state"] == IN_FLIGHT for u in job.get("units", []))
-            job["status"] = CANCELLING if in_flight and job_id in self.active else CANCELLED
+            job["status"] = CANCELLING if in_flight and self.chains.running(job_id) else CANCELLED
             self.book.save(job)
         if was == SCHEDULED:
             self.deps.cancel_scheduled(f"mass:{job_id}")
         self.audit(by, "mass.cancel", job_id)
         if job["status"] == CANCELLED:
-            await self.finish(job_id)
+            await self.finisher.finish(job_id)
         else:
             await self.notifier.progress(job, force=True)
         return job
@@ -224,7 +220,7 @@ class MassRunner:
     ) -> tuple[bool, JobDoc | None]:
         """An admin's word on an ``unknown`` (or ``failed``) unit: ``resend``, ``skip`` or
         ``resend_missing`` (see :func:`bot.massjobs.transitions.resolve`)."""
-        async with self.lock(job_id):
+        async with self.book.lock(job_id):
             job = self.book.get(job_id)
             if job is None or job["status"] in FINISHED or not tr.can_resolve(job, index):
                 return False, job
@@ -240,161 +236,8 @@ class MassRunner:
     # --- start-up
 
     async def recover(self) -> list[str]:
-        """After a restart: in-flight units become unknown (and are shown to the admins), running
-        jobs continue, finished jobs whose report was not sent get it, old drafts and jobs past
-        the retention period are deleted. Returns the ids of the resumed jobs."""
-        resumed: list[str] = []
-        for job_id, raw in list(self.store.table(TABLE).items()):
-            job = job_from_doc(raw)
-            if self._expired(job):
-                drop_spool(job)
-                self.book.forget(job_id)
-                delete_job(self.store, job_id)
-            elif job["status"] in ACTIVE and await self._recover_active(job_id):
-                resumed.append(job_id)
-            elif job["status"] in FINISHED and not job.get("report_sent"):
-                await self.finish(job_id)
-        return resumed
-
-    def _expired(self, job: JobDoc) -> bool:
-        """An unconfirmed draft a day old, or a reported job past the retention period."""
-        now = self.now()
-        if job["status"] == DRAFT:
-            return now - float(job.get("created_at", now)) > DRAFT_TTL
-        keep = self.deps.retention_days * 86400.0
-        return (
-            job["status"] in FINISHED
-            and bool(job.get("report_sent"))
-            and (now - float(job.get("finished_at", now)) > keep)
+        """After a restart; see :class:`~bot.massjobs.recovery.Recovery`. Returns resumed job ids."""
+        recovery = Recovery(
+            self.book, self.notifier, self.chains, self.finisher, self.deps.clock, self.deps.retention_days
         )
-
-    async def _recover_active(self, job_id: str) -> bool:
-        """A job that was running, paused or cancelling at the restart. True when it resumes."""
-        async with self.lock(job_id):
-            job = self.book.get(job_id)
-            assert job is not None
-            newly = tr.in_flight_to_unknown(job)
-            self.book.save(job, newly)
-        if newly:
-            log.warning("mass job %s: unit(s) %s were in flight at a restart: unknown", job_id, newly)
-        for index, unit in enumerate(job["units"]):
-            if index in newly or (unit["state"] == UNKNOWN and not unit.get("card")):
-                await self.notifier.unknown_unit(job, index)
-        if job["status"] == CANCELLED:
-            await self.finish(job_id)
-        elif job["status"] == RUNNING:
-            self.kick(job_id, 1.0)
-            return True
-        else:
-            await self.notifier.progress(job, force=True)
-        return False
-
-    # --- one step
-
-    async def step(self, job_id: str) -> bool:
-        """Send the next unit of ``job_id``. True when another step should follow; False when
-        the job stopped (paused, finished, waiting for an admin): it is then no longer ``active``."""
-        async with self.lock(job_id):
-            picked = self._next_unit(job_id)
-        if picked is True:
-            await self.finish(job_id)
-        if isinstance(picked, bool):
-            return False
-        job, index, to_send = picked
-        await self.notifier.progress(job)
-        answer, reasons = await self.sender.send(job, index, to_send) if to_send else ({}, {})
-        return await self._record(job_id, index, answer, reasons)
-
-    def _next_unit(self, job_id: str) -> tuple[JobDoc, int, list[str]] | bool:
-        """Under the job's lock: the unit the last step already put in flight, if the job still
-        runs; else the next pending one (see :meth:`_begin_next`)."""
-        index = self._prepared.pop(job_id, None)
-        job = self.book.get(job_id)
-        if index is None or job is None:
-            return self._begin_next(job_id)
-        unit = job["units"][index]
-        if job["status"] == RUNNING and unit["state"] == IN_FLIGHT:
-            return job, index, list(unit.get("sending", []))
-        if unit["state"] == IN_FLIGHT:  # paused or cancelled before its request went out
-            tr.unbegin(job, index)
-            self.book.save(job, [index], doc=False)
-        return self._begin_next(job_id)
-
-    def _begin_next(self, job_id: str) -> tuple[JobDoc, int, list[str]] | bool:
-        """Put the next pending unit in flight (written before the request goes out) and return
-        it with its numbers; or stop the chain, True when the job just finished."""
-        job = self.book.get(job_id)
-        if job is None or job["status"] not in (RUNNING, CANCELLING):
-            self.halt(job_id)
-            return False
-        index = next_pending(job) if job["status"] == RUNNING else None
-        if index is None:
-            self.halt(job_id)
-            return self._stop_chain(job)
-        to_send = tr.begin(job, index, self.optout(), self.now())
-        self.book.save(job, [index], doc=False)
-        return job, index, to_send
-
-    def _stop_chain(self, job: JobDoc) -> bool:
-        """Nothing to send: cancelled, waiting for decisions, or done. True when finished."""
-        if job["status"] == CANCELLING:
-            job["status"] = CANCELLED
-        elif any(u["state"] in (UNKNOWN, FAILED, IN_FLIGHT) for u in job["units"]):
-            tr.pause(job, UNKNOWN_BATCH)
-        else:
-            job["status"] = DONE
-        self.book.save(job)
-        return job["status"] in FINISHED
-
-    async def _record(self, job_id: str, index: int, answer: tr.Answer, reasons: dict[str, str]) -> bool:
-        async with self.lock(job_id):
-            job = self.book.get(job_id)
-            assert job is not None
-            before = _status_of(job)
-            recorded = tr.record(job, index, answer, reasons, self.now())
-            stopped = job["status"] != RUNNING or recorded.pause is not None
-            changed = [index] if stopped else [index, *self._prepare(job)]
-            # one write: this unit's outcome with the next unit in flight; the job document
-            # (with the whole audience) only when its state changed
-            self.book.save(job, changed, doc=_status_of(job) != before)
-            if stopped:
-                self.halt(job_id)
-        if recorded.unknown:
-            await self.notifier.unknown_unit(job, index)
-        elif recorded.pause is not None:
-            await self.notifier.paused(job, *recorded.pause)
-        if job["status"] in FINISHED:
-            await self.finish(job_id)
-            return False
-        await self.notifier.progress(job, force=stopped)
-        return not stopped
-
-    def _prepare(self, job: JobDoc) -> list[int]:
-        """Put the job's next pending unit in flight now, so its write travels with the outcome
-        just recorded (one write per batch instead of two); the next step sends it."""
-        index = next_pending(job)
-        if index is None:
-            return []
-        tr.begin(job, index, self.optout(), self.now())
-        self._prepared[job["id"]] = index
-        return [index]
-
-    async def finish(self, job_id: str) -> None:
-        """A finished job: its progress drawn a last time, its report sent once, its file dropped."""
-        async with self.lock(job_id):
-            job = self.book.get(job_id)
-            if job is None or job["status"] not in FINISHED or job.get("report_sent"):
-                return
-            job.setdefault("finished_at", self.now())
-            self.book.save(job)
-        await self.notifier.progress(job, force=True)
-        if job.get("units"):  # a job stopped before it started has nothing to report
-            await self.notifier.finished(job)
-        async with self.lock(job_id):
-            job = self.book.get(job_id) or job
-            job["report_sent"] = True
-            self.book.save(job)
-        drop_spool(job)
-        c = count(job)
-        self.audit("bot", f"mass.{job['status']}", job_id, sent=c.sent, unknown=c.unknown)
-        self.book.forget(job_id)
+        return await recovery.run()

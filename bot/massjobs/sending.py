@@ -21,8 +21,9 @@ class UnitSender:
         self.load_media = load_media
         self.locks = locks
 
-    async def send(self, job: JobDoc, index: int, numbers: list[str]) -> tuple[Answer, dict[str, str]]:
-        """(number → outcome, or the error) and the reasons of invalid numbers."""
+    async def send(self, job: JobDoc, index: int, numbers: list[str], robot: str = "") -> tuple[Answer, dict[str, str]]:
+        """Unit ``index`` through agent ``robot`` (``""``: the account's default): (number →
+        outcome, or the error) and the reasons of invalid numbers."""
         if self.client is None:
             return MioGramServiceError("MioGram is not configured"), {}
         part = job["units"][index]["part"]
@@ -31,20 +32,21 @@ class UnitSender:
         except Exception as exc:  # the file is gone and cannot be fetched again: nothing was sent
             log.warning("mass job %s: media unavailable: %s", job["id"], exc)
             return MioGramServiceError(f"media unavailable: {exc}"), {}
-        return await self._request(self.client, job, numbers, media)
+        return await self._request(self.client, job, numbers, media, robot)
 
     async def _request(
-        self, client: MassClient, job: JobDoc, numbers: list[str], media: Media | None
+        self, client: MassClient, job: JobDoc, numbers: list[str], media: Media | None, robot: str
     ) -> tuple[Answer, dict[str, str]]:
         # the numbers were normalised when the audience was read: no second parse
         client.remember_valid(numbers)
         whatsapp = job.get("channel") == "whatsapp"
         try:
-            async with self.locks("miogram:send"):  # one request at a time per account
+            async with self.locks(f"miogram:send:{robot}"):  # one request in flight per agent
                 if media is not None:
-                    result = await client.send_mass_batch(numbers, media=media)
+                    result = await client.send_mass_batch(numbers, media=media, robot=robot or None)
                 else:
-                    result = await client.send_mass_batch(numbers, text=job["content"]["text"], whatsapp=whatsapp)
+                    text = job["content"]["text"]
+                    result = await client.send_mass_batch(numbers, text=text, whatsapp=whatsapp, robot=robot or None)
         except MioGramError as exc:
             return exc, {}
         except Exception as exc:  # anything unexpected after the request may have left: unknown

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
 from bot.massjobs.docs import TABLE, UNITS, JobDoc, job_from_doc, job_to_doc, unit_from_doc, unit_to_doc
-from bot.massjobs.ports import StateStore
+from bot.massjobs.ports import Locks, StateStore
 from bot.massjobs.units import make_units, parts_of
 
 
@@ -77,9 +78,14 @@ class JobBook:
     Jobs returned by :meth:`get` are the cached objects themselves: change them only under the
     job's lock and write them with :meth:`save` (or use :meth:`update`/:meth:`update_unit`)."""
 
-    def __init__(self, store: StateStore) -> None:
+    def __init__(self, store: StateStore, locks: Locks) -> None:
         self.store = store
+        self.locks = locks
         self._jobs: dict[str, JobDoc] = {}
+
+    def lock(self, job_id: str) -> AbstractAsyncContextManager[Any]:
+        """``async with book.lock(job_id):`` one change of a job at a time."""
+        return self.locks(f"mass:{job_id}")
 
     def get(self, job_id: str) -> JobDoc | None:
         job = self._jobs.get(job_id)

@@ -92,8 +92,9 @@ def resume(job: JobDoc) -> list[int]:
     return retried
 
 
-def begin(job: JobDoc, index: int, optout: NumberSet, now: float) -> list[str]:
-    """Unit ``index`` goes in flight: the numbers it sends now (opted-out ones recorded as such)."""
+def begin(job: JobDoc, index: int, optout: NumberSet, now: float, lane: str = "") -> list[str]:
+    """Unit ``index`` goes in flight on ``lane``: the numbers it sends now (opted-out ones
+    recorded as such)."""
     unit = job["units"][index]
     to_send = []
     for number in numbers_to_send(job, index):
@@ -105,6 +106,7 @@ def begin(job: JobDoc, index: int, optout: NumberSet, now: float) -> list[str]:
     unit["started"] = now
     unit["attempts"] = unit.get("attempts", 0) + 1
     unit["sending"] = to_send
+    unit["lane"] = lane
     return to_send
 
 
@@ -165,9 +167,11 @@ def record(job: JobDoc, index: int, answer: Answer, reasons: dict[str, str], now
             pause(job, *paused)
         elif job["status"] == PAUSED and job.get("pause_reason") == BY_ADMIN:
             job["pause_reason"], job["pause_detail"] = paused
-    if job["status"] == CANCELLING:  # an unknown unit stays unknown in the report
+    # other lanes may still have a request out: the job ends when the last one is recorded
+    out = any(u["state"] == IN_FLIGHT for u in job["units"])
+    if job["status"] == CANCELLING and not out:  # an unknown unit stays unknown in the report
         job["status"] = CANCELLED
-    more = any(u["state"] == PENDING for u in job["units"])
+    more = out or any(u["state"] == PENDING for u in job["units"])
     if job["status"] == RUNNING and not more and paused is None:
         job["status"] = DONE
     return Recorded(paused, unit["state"] == UNKNOWN)

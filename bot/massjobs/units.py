@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.clients.miogram.models import Outcome
-from bot.massjobs.docs import MEDIA_PART, PENDING, TEXT_PART, ContentDoc, JobDoc, UnitDoc
+from bot.massjobs.docs import IN_FLIGHT, MEDIA_PART, PENDING, TEXT_PART, ContentDoc, JobDoc, UnitDoc
 
 
 def parts_of(content: ContentDoc) -> list[str]:
@@ -94,6 +94,19 @@ def request_numbers(unit: UnitDoc) -> list[str]:
         if isinstance(numbers, list):
             return list(numbers)
     return [n for n in unit["numbers"] if n not in unit["results"]]
+
+
+def next_ready(job: JobDoc) -> int | None:
+    """The index of the first unit that can be sent now: pending, and for a caption, its file
+    no longer pending or in flight (on another lane)."""
+    caption = has_caption(job)
+    for index, unit in enumerate(job.get("units", [])):
+        if unit["state"] != PENDING:
+            continue
+        if caption and unit["part"] == TEXT_PART and job["units"][index - 1]["state"] in (PENDING, IN_FLIGHT):
+            continue
+        return index
+    return None
 
 
 def numbers_to_send(job: JobDoc, index: int) -> list[str]:

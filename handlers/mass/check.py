@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.clients.miogram.models import Credits, Limits, MediaKind
 from bot.massjobs.docs import JobDoc
+from bot.massjobs.quiet import QuietHours
 from bot.massjobs.units import parts_of
 
 
@@ -22,6 +23,9 @@ class PreviewFacts:
     credits: Credits | None = None
     error: str | None = None
     text_bytes: tuple[int, int] | None = None  # (bytes counted, of which the ad footer)
+    lanes: int = 1  # sending agents side by side
+    quiet: QuietHours | None = None
+    now: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,16 @@ class CreditCheck:
 
 
 @dataclass(frozen=True)
+class QuietCheck:
+    """The quiet hours against the send: their window, when the send would end with them
+    counted, and whether they hold it up (then "send anyway" is offered)."""
+
+    window: str
+    finish_at: float
+    delays: bool
+
+
+@dataclass(frozen=True)
 class PreviewCheck:
     """The verdict on a draft: the facts the card shows and the issues that block it."""
 
@@ -67,6 +81,7 @@ class PreviewCheck:
     minutes: int
     issues: list[Issue]
     recheck: bool  # MioGram is configured but could not be asked: the admin may try again
+    quiet: QuietCheck | None = None
 
     @property
     def blocked(self) -> bool:
@@ -119,6 +134,19 @@ def _reach(facts: PreviewFacts, issues: list[Issue]) -> None:
         issues.append(Issue("mass.preview_unchecked", {"error": facts.error}))
 
 
+def send_seconds(job: JobDoc, lanes: int) -> float:
+    """How long the send takes: the gateway sends about one number a second per agent."""
+    return len(job["numbers"]) * len(parts_of(job["content"])) / max(1, lanes)
+
+
+def _quiet(job: JobDoc, facts: PreviewFacts) -> QuietCheck | None:
+    if facts.quiet is None or not job["numbers"]:
+        return None
+    seconds = send_seconds(job, facts.lanes)
+    finish_at = facts.quiet.finish_time(facts.now, seconds)
+    return QuietCheck(facts.quiet.label(), finish_at, finish_at > facts.now + seconds + 1)
+
+
 def check_preview(job: JobDoc, facts: PreviewFacts) -> PreviewCheck:
     """The verdict on ``job`` given ``facts``; issues in the order the card lists them."""
     issues: list[Issue] = [] if job["numbers"] else [Issue("mass.preview_no_numbers")]
@@ -130,6 +158,6 @@ def check_preview(job: JobDoc, facts: PreviewFacts) -> PreviewCheck:
         credits = [CreditCheck(k, n, facts.credits.for_kind(k)) for k, n in credit_needs(job).items()]
     numbers, parts = len(job["numbers"]), len(parts_of(job["content"]))
     batches = -(-numbers // job["batch_size"]) if numbers else 0
-    minutes = max(1, round(numbers * parts / 60)) if numbers else 0
+    minutes = max(1, round(send_seconds(job, facts.lanes) / 60)) if numbers else 0
     recheck = facts.configured and facts.error is not None
-    return PreviewCheck(media, text, credits, batches, batches * parts, minutes, issues, recheck)
+    return PreviewCheck(media, text, credits, batches, batches * parts, minutes, issues, recheck, _quiet(job, facts))

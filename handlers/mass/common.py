@@ -16,6 +16,7 @@ from telegram.error import BadRequest
 from bot.clients.miogram.client import Media
 from bot.runtime.services import Services
 from bot.text.digits import to_persian_digits
+from bot.text.timeparse import format_when
 
 #: the most saved lists offered as buttons
 MAX_LIST_BUTTONS = 12
@@ -33,14 +34,17 @@ class Speech:
     t: Callable[..., str]
     lang: str
     reason: Callable[[str], str]
+    when: Callable[[float], str] = str  # a UTC timestamp as a time in the bot's zone
 
 
 def speech(services: Services, user_id: int | None) -> Speech:
     """The catalogue in ``user_id``'s language (the chat's default for None)."""
+    lang = services.lang(user_id)
     return Speech(
         t=lambda key, **values: services.t(key, user_id, **values),
-        lang=services.lang(user_id),
+        lang=lang,
         reason=lambda reason: reason_text(services, user_id, reason),
+        when=lambda ts: format_when(datetime.fromtimestamp(ts, tz=UTC), tz=services.tz, lang=lang),
     )
 
 

@@ -26,23 +26,36 @@ class Controls:
         self.painter = painter
 
     async def on_go(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+        """Send now (from the preview, or a scheduled send started early)."""
+        await self._go(update, context, job, anyway=False)
+
+    async def on_go_anyway(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+        """Send now and through the quiet hours (the preview's "send anyway")."""
+        await self._go(update, context, job, anyway=True)
+
+    async def _go(self, update: Update, context: Context, job: JobDoc, *, anyway: bool) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] == md.DRAFT and job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
             return
         was_scheduled = job["status"] == md.SCHEDULED
-        ok, job = await self.runtime.runner.confirm(job["id"], user_id)
-        if not ok:
+        ok, after = await self.runtime.runner.confirm(job["id"], user_id, anyway=anyway)
+        if not ok or after is None:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
         if was_scheduled:
             services.scheduler.cancel(f"mass:{job['id']}")
         await query.answer(services.t("mass.started", user_id))
-        if query.message is not None and (job.get("progress") or {}).get("message_id") != query.message.message_id:
+        if query.message is not None and (after.get("progress") or {}).get("message_id") != query.message.message_id:
             who = html.escape(query.from_user.full_name)
-            await self.runtime.edit_query_message(
-                update, services.t("mass.confirmed_card", user_id, job=job["id"], who=who)
-            )
+            text = services.t("mass.confirmed_card", user_id, job=job["id"], who=who)
+            await self.runtime.edit_query_message(update, text)
+
+    async def on_anyway(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+        """A send paused for the quiet hours goes on now (the progress message's button)."""
+        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        ok = await self.runtime.runner.send_anyway(job["id"], user_id)
+        await query.answer(services.t("mass.anyway_ok" if ok else "mass.already_finished", user_id))
 
     async def on_schedule(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id

@@ -62,18 +62,20 @@ class Drafts:
 
     async def facts(self, job: JobDoc) -> PreviewFacts:
         """What MioGram says about the account (limits, credit), or why it could not be asked."""
-        client = self.runtime.services.miogram
+        services, runner = self.runtime.services, self.runtime.runner
+        client = services.miogram
         if client is None:
             return PreviewFacts(configured=False)
         text = job["content"].get("text")
         text_bytes = client.message_bytes(text) if text else None
+        lanes, quiet, now = len(runner.lanes.live), runner.deps.quiet, runner.now()
         limits = credits = None
         try:
             limits = await client.limits()
             credits = await client.credits()
         except MioGramError as exc:
-            return PreviewFacts(True, limits, None, str(exc), text_bytes)
-        return PreviewFacts(True, limits, credits, None, text_bytes)
+            return PreviewFacts(True, limits, None, str(exc), text_bytes, lanes, quiet, now)
+        return PreviewFacts(True, limits, credits, None, text_bytes, lanes, quiet, now)
 
     async def card(self, job: JobDoc, user_id: int | None) -> tuple[str, InlineKeyboardMarkup]:
         """The preview card; stores whether the send is ``blocked`` (then it cannot be confirmed)."""

@@ -75,7 +75,7 @@ class ProgressPainter:
             job = self.runtime.jobs.get(job_id)
             if job is None or job["status"] == md.DRAFT:
                 return
-            text, markup = render_progress(job, speech(services, None), services.tz)
+            text, markup = render_progress(job, speech(services, None), self.runtime.runner.lanes)
             shown = f"{text}\n{markup.to_json() if markup else ''}"
             where = job.get("progress")
             if where and self._last_text.get(job_id) == shown:

@@ -70,6 +70,8 @@ def _sending(job: JobDoc, check: PreviewCheck, say: Speech) -> list[str]:
             minutes=check.minutes,
         )
     )
+    if check.quiet is not None:
+        lines.append(t("mass.preview_quiet", window=check.quiet.window, when=say.when(check.quiet.finish_at)))
     return lines
 
 
@@ -100,6 +102,8 @@ def _buttons(job: JobDoc, check: PreviewCheck, say: Speech) -> list[InlineKeyboa
             button(t("mass.btn_send"), f"mass:go:{job_id}"),
             button(t("mass.btn_schedule"), f"mass:sched:{job_id}"),
         ]
+        if check.quiet is not None and check.quiet.delays:
+            buttons.append(button(t("mass.btn_send_anyway"), f"mass:goq:{job_id}"))
     elif check.recheck:
         buttons.append(button(t("mass.btn_recheck"), f"mass:prev:{job_id}"))
     if job["invalid"]:

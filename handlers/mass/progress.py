@@ -4,25 +4,36 @@
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.massjobs import counts
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
-from bot.text.timeparse import format_when
+from bot.massjobs.lanes import Lanes
 from handlers.mass.common import Speech, button, fmt_duration, fmt_num, rows
 
 
-def when_text(timestamp: float | None, say: Speech, tz: tzinfo) -> str:
-    return format_when(datetime.fromtimestamp(float(timestamp or 0), tz=UTC), tz=tz, lang=say.lang)
-
-
 def pause_line(job: JobDoc, say: Speech) -> str:
-    """Why the job is paused, in words."""
+    """Why the job is paused, in words (quiet hours: when it goes on by itself)."""
     reason = job.get("pause_reason") or md.BY_ADMIN
-    return say.t(f"mass.paused_{reason}", detail=html.escape(job.get("pause_detail") or ""))
+    when = say.when(job.get("resume_at", 0.0)) if reason == md.QUIET else ""
+    return say.t(f"mass.paused_{reason}", detail=html.escape(job.get("pause_detail") or ""), when=when)
+
+
+def lanes_line(job: JobDoc, say: Speech, lanes: Lanes) -> str:
+    """Each sending agent: the batch it is sending, idle, or refused by MioGram."""
+    busy = {u.get("lane", ""): u["batch"] for u in job.get("units", []) if u["state"] == md.IN_FLIGHT}
+    parts = []
+    for robot in lanes.robots:
+        name = html.escape(robot) if robot else say.t("mass.robot_default")
+        if robot in lanes.refused:
+            parts.append(say.t("mass.lane_out", robot=name))
+        elif robot in busy:
+            parts.append(say.t("mass.lane_busy", robot=name, batch=busy[robot] + 1))
+        else:
+            parts.append(say.t("mass.lane_idle", robot=name))
+    return say.t("mass.progress_lanes", lanes=" · ".join(parts))
 
 
 def _count_lines(job: JobDoc, say: Speech) -> list[str]:
@@ -40,8 +51,10 @@ def _count_lines(job: JobDoc, say: Speech) -> list[str]:
     return lines
 
 
-def _state_lines(job: JobDoc, say: Speech) -> list[str]:
+def _state_lines(job: JobDoc, say: Speech, lanes: Lanes | None) -> list[str]:
     status, lines = job["status"], []
+    if lanes is not None and len(lanes.robots) > 1 and status in (md.RUNNING, md.CANCELLING, md.PAUSED):
+        lines.append(lanes_line(job, say, lanes))
     if status in (md.RUNNING, md.CANCELLING):
         rate, eta = counts.rate_per_minute(job), counts.eta_seconds(job)
         if rate is not None and eta is not None:
@@ -65,6 +78,8 @@ def _buttons(job: JobDoc, say: Speech) -> list[InlineKeyboardButton]:
         return [button(t("mass.btn_csv"), f"mass:csv:{job_id}")] if job.get("units") else []
     if status != md.PAUSED:
         return []
+    if job.get("pause_reason") == md.QUIET:
+        return [button(t("mass.btn_send_anyway"), f"mass:anyway:{job_id}"), stop]
     unknown = next((i for i, u in enumerate(job.get("units", [])) if u["state"] == md.UNKNOWN), None)
     if unknown is None:
         return [button(t("mass.btn_resume"), f"mass:resume:{job_id}"), stop]
@@ -76,12 +91,13 @@ def _buttons(job: JobDoc, say: Speech) -> list[InlineKeyboardButton]:
     ]
 
 
-def render_progress(job: JobDoc, say: Speech, tz: tzinfo) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The progress message of ``job``: status, bar, counts, rate and the buttons that fit."""
+def render_progress(job: JobDoc, say: Speech, lanes: Lanes | None = None) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The progress message of ``job``: status, bar, counts, rate, the lanes (when there are
+    several) and the buttons that fit."""
     status_word = say.t(f"mass.status_{job['status']}")
     lines = [say.t("mass.progress_title", job=job["id"], status=status_word)]
     if job["status"] == md.SCHEDULED:
-        lines.append(say.t("mass.progress_scheduled", when=when_text(job.get("run_at"), say, tz)))
-    lines += _count_lines(job, say) + _state_lines(job, say)
+        lines.append(say.t("mass.progress_scheduled", when=say.when(job.get("run_at", 0.0))))
+    lines += _count_lines(job, say) + _state_lines(job, say, lanes)
     buttons = _buttons(job, say)
     return "\n".join(lines), InlineKeyboardMarkup(rows(buttons)) if buttons else None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
@@ -32,13 +33,16 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.config import Config
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
-from bot.massjobs.runner import MassRunner, RunnerDeps
+from bot.massjobs.ports import RunnerDeps
+from bot.massjobs.quiet import QuietHours
+from bot.massjobs.runner import MassRunner
 from bot.massjobs.storage import JobBook
 from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
 from bot.runtime.roles import ADMINS
 from bot.runtime.services import Services
 from handlers.mass import flow as mass_flow
+from handlers.mass import lanes
 from handlers.mass import lists as mass_lists
 from handlers.mass.bridge import Bridge, PostToSend
 from handlers.mass.controls import Controls
@@ -86,7 +90,7 @@ def feature(config: Config) -> Feature:
             "mass.when": ReplyRoute(ADMINS, mass.on_when_reply),
             **mass_lists.replies(),
         },
-        scheduled={"mass.start": mass.on_scheduled_start},
+        scheduled={"mass.start": mass.on_scheduled_start, "mass.wake": mass.on_wake},
         on_start=[mass.on_start],
         status_lines=[mass.status_lines],
         mass=mass,
@@ -148,39 +152,55 @@ class Mass(UnknownMixin, ReportMixin):
     async def progress(self, job: JobDoc, *, force: bool = False) -> None:
         await self.painter.progress(job, force=force)
 
+    async def lane_refused(self, job: JobDoc, robot: str, detail: str) -> None:
+        await lanes.lane_refused(self.services, self.runtime.bot, job, robot, detail)
+
     # --- lifecycle and the job-queue chain
 
     async def on_start(self, app: Application) -> None:
         services: Services = app.bot_data.services
+        config = services.config
         deps = RunnerDeps(
             store=services.store,
             client=services.miogram,
             locks=services.locks,
             clock=lambda: services.clock().timestamp(),
             cancel_scheduled=services.scheduler.cancel,
-            retention_days=float(getattr(services.config, "retention_days", 30)),
+            retention_days=float(config.retention_days),
+            quiet=QuietHours.parse(config.mass_quiet_hours, services.tz) if config.mass_quiet_hours else None,
+            wake=self._wake_at,
+            robots=await lanes.checked_robots(services, app.bot),
         )
         self.runtime.bind(app, MassRunner(deps, self, self.media.load, self._kick))
         resumed = await self.runtime.runner.recover()
         if resumed:
             log.info("resuming %d mass job(s) after a restart: %s", len(resumed), ", ".join(resumed))
 
-    def _kick(self, job_id: str, delay: float) -> None:
+    def _kick(self, job_id: str, lane: str, delay: float) -> None:
         assert self.app is not None and self.app.job_queue is not None
-        self.app.job_queue.run_once(self._step_job, when=delay, data=job_id, name=f"mass:{job_id}")
+        name = f"mass:{job_id}:{lane}"
+        self.app.job_queue.run_once(self._step_job, when=delay, data=(job_id, lane), name=name)
+
+    def _wake_at(self, job_id: str, timestamp: float) -> None:
+        """A send paused for quiet hours is woken at their end (kept across restarts)."""
+        when = datetime.fromtimestamp(timestamp, tz=UTC)
+        self.services.scheduler.schedule("mass.wake", when, {"job_id": job_id}, key=f"mass-wake:{job_id}")
+
+    async def on_wake(self, context: Context, data: dict[str, Any]) -> None:
+        await self.runtime.runner.wake(str(data.get("job_id", "")))
 
     async def _step_job(self, context: Context) -> None:
         """A job's chain of steps, one after the other in this one job-queue run (no scheduling
         hop between two batches); it ends when the job stops or the bot shuts down (the job then
         stays "running" in the state and resumes at the next start)."""
-        runner, job_id = self.runtime.runner, context.job.data
+        runner, (job_id, lane) = self.runtime.runner, context.job.data
         try:
-            while await runner.step(job_id):
+            while await runner.step(job_id, lane):
                 if not context.application.running:
-                    await runner.park(job_id)
+                    await runner.park(job_id, lane)
                     return
         except Exception:
-            await runner.park(job_id)
+            await runner.park(job_id, lane)
             raise
 
     async def on_scheduled_start(self, context: Context, data: dict[str, Any]) -> None:
@@ -216,6 +236,8 @@ class Mass(UnknownMixin, ReportMixin):
             "pause": self.controls.on_pause,
             "resume": self.controls.on_resume,
             "cancel": self.controls.on_cancel,
+            "goq": self.controls.on_go_anyway,
+            "anyway": self.controls.on_anyway,
             "resend": self._on_resolve,
             "skip": self._on_resolve,
             "check": self._on_check,

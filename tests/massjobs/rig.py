@@ -15,8 +15,9 @@ import httpx
 from bot.clients.miogram.client import Media, MioGramClient, RetryPolicy
 from bot.massjobs import docs as md
 from bot.massjobs import storage
+from bot.massjobs.ports import RunnerDeps
 from bot.massjobs.report import report_csv
-from bot.massjobs.runner import MassRunner, RunnerDeps
+from bot.massjobs.runner import MassRunner
 from bot.runtime.i18n import Catalogue
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services
@@ -97,7 +98,7 @@ class Rig:
             cancel_scheduled=self.services.scheduler.cancel,
         )
         self.runner = MassRunner(
-            deps, self.notifier, self._load_media, lambda job_id, delay: self.kicked.append(job_id)
+            deps, self.notifier, self._load_media, lambda job_id, lane, delay: self.kicked.append(job_id)
         )
 
     async def _load_media(self, job: dict[str, Any]) -> Media:

@@ -56,7 +56,7 @@ async def test_a_send_runs_batch_by_batch_and_reports_every_number_once(rig):
     assert outcomes["12"] == md.INVALID_INPUT
     c = count(job)
     assert (c.total, c.sent, c.not_delivered, c.left, c.batches, c.batches_done) == (250, 249, 1, 0, 3, 3)
-    assert r.runner.active == set()
+    assert r.runner.chains.active == set()
 
 
 async def test_a_double_confirm_starts_one_send(rig):

@@ -73,7 +73,7 @@ async def test_cancel_during_a_batch_stops_after_it(rig):
     audience = numbers(250)
     job_id = r.draft(audience)
     await r.runner.confirm(job_id, 1)
-    r.runner.active.add(job_id)  # as kick() does
+    r.runner.chains.active.add((job_id, ""))  # as kick() does
     task = asyncio.create_task(r.run(job_id))
     await asyncio.wait_for(gate.arrived.wait(), 5)
     after = await r.runner.cancel(job_id, by=1)

@@ -331,7 +331,7 @@ class MioGramClient:
 
     async def _body(self, func: str, fields: Mapping[str, str], media: Media | None) -> tuple[Any, dict[str, str]]:
         """The request body (bytes, or a stream when a file is attached) and its headers."""
-        pairs = [("Secret", self._secret.reveal()), ("Func", func), ("Robot", self.robot)]
+        pairs = [("Secret", self._secret.reveal()), ("Func", func), ("Robot", fields.get("Robot", self.robot))]
         pairs += [(name, fields.get(name, "")) for name in ("Misc", "Phone", "Message")]
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept-Charset": "UTF-8"}
         if media is None:
@@ -548,9 +548,11 @@ class MioGramClient:
         text: str | None = None,
         media: Media | None = None,
         whatsapp: bool = False,
+        robot: str | None = None,
     ) -> BatchResult:
         """ONE *Mass request of at most 100 numbers, with an :class:`Outcome` for every input number.
 
+        ``robot`` sends through that agent instead of the configured one (a mass send's lanes).
         Invalid numbers are reported INVALID and not sent, repeats are sent once. Raises
         :class:`MioGramOutcomeUnknown` (never retried) when the answer is lost, and
         :class:`MioGramNoCredit` / :class:`MioGramLowCredit` when nothing went out for credit.
@@ -559,18 +561,20 @@ class MioGramClient:
             if text is not None or whatsapp:
                 raise ValueError("a Mass carries either a text or a file, and WhatsApp only text")
             func, limit_kind = _media_mass_func(media)
-            return await self._media_mass(func, numbers, media, limit_kind)
+            return await self._media_mass(func, numbers, media, limit_kind, robot)
         if text is None:
             raise ValueError("a text or a file is needed")
         plan = self._plan_batch(numbers)
         await self.check_message(text)
         func = "SendMessageWhatsAppMass" if whatsapp else "SendMessageMass"
-        return await self._run_batch(func, numbers, plan, Message=text)
+        return await self._run_batch(func, numbers, plan, Message=text, Robot=robot or self.robot)
 
-    async def _media_mass(self, func: str, numbers: list[str], media: Media, limit_kind: str) -> BatchResult:
+    async def _media_mass(
+        self, func: str, numbers: list[str], media: Media, limit_kind: str, robot: str | None = None
+    ) -> BatchResult:
         plan = self._plan_batch(numbers)
         await self.check_media(media, limit_kind)
-        return await self._run_batch(func, numbers, plan, media, Misc=media.extension)
+        return await self._run_batch(func, numbers, plan, media, Misc=media.extension, Robot=robot or self.robot)
 
     def _plan_batch(self, numbers: Sequence[str]) -> _BatchPlan:
         if isinstance(numbers, str):

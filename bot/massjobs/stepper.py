@@ -1,0 +1,231 @@
+"""The steps of a job on one lane: pick the next unit, write it in flight, send it through the
+lane's agent, record the answer — exactly once, whatever happens between.
+
+Every step writes before its request goes out, so a crash leaves at most the units in flight
+(one per lane) to be decided by the admins. The outcome of a unit is written with the lane's
+next unit marked in flight (one write per batch); a chain that stops before sending that unit
+puts it back to pending (:meth:`Stepper.park`). No batch starts inside the quiet hours: the job
+pauses and is woken at their end. An agent MioGram refuses leaves the lanes, its batch goes back
+to the queue and the other lanes take it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.massjobs import transitions as tr
+from bot.massjobs.docs import (
+    CANCELLED,
+    CANCELLING,
+    DONE,
+    FAILED,
+    FINISHED,
+    IN_FLIGHT,
+    QUIET,
+    RUNNING,
+    UNKNOWN,
+    UNKNOWN_BATCH,
+    JobDoc,
+)
+from bot.massjobs.finish import Finisher
+from bot.massjobs.lanes import Chains, is_refusal
+from bot.massjobs.ports import Notifier, RunnerDeps, Table
+from bot.massjobs.sending import UnitSender
+from bot.massjobs.storage import JobBook
+from bot.massjobs.units import next_ready
+
+#: why a chain stops: nothing for it to do, the job finished, or quiet hours began
+HALT, FINISH, QUIET_PAUSE = "halt", "finish", "quiet"
+
+
+@dataclass(frozen=True)
+class Picked:
+    job: JobDoc
+    index: int
+    numbers: list[str]
+
+
+def _status_of(job: JobDoc) -> tuple[str, str | None, str]:
+    return job["status"], job.get("pause_reason"), job.get("pause_detail", "")
+
+
+class Stepper:
+    """Runs the steps of jobs, one unit per step, on the lanes of :class:`Chains`."""
+
+    def __init__(
+        self,
+        deps: RunnerDeps,
+        book: JobBook,
+        chains: Chains,
+        finisher: Finisher,
+        sender: UnitSender,
+        notifier: Notifier,
+    ) -> None:
+        self.deps = deps
+        self.book = book
+        self.chains = chains
+        self.finisher = finisher
+        self.sender = sender
+        self.notifier = notifier
+        #: (job, lane) → the unit its last step put in flight, whose request the next step sends
+        self.prepared: dict[tuple[str, str], int] = {}
+
+    def optout(self) -> Table:
+        return self.deps.store.table("optout")
+
+    def quiet_until(self, job: JobDoc) -> float | None:
+        """The end of the quiet hours now under way, unless they are off or overridden."""
+        if self.deps.quiet is None or job.get("send_anyway"):
+            return None
+        window = self.deps.quiet.window_at(self.deps.clock())
+        return None if window is None else window[1]
+
+    async def step(self, job_id: str, lane: str = "") -> bool:
+        """Send the job's next unit on ``lane``. True when another step should follow; False when
+        this lane's chain stops (the job paused, finished, or has nothing for this lane)."""
+        async with self.book.lock(job_id):
+            picked = self._next_unit(job_id, lane)
+        if isinstance(picked, str):
+            await self._stopped(job_id, picked)
+            return False
+        await self.notifier.progress(picked.job)
+        numbers = picked.numbers
+        answer, reasons = await self.sender.send(picked.job, picked.index, numbers, lane) if numbers else ({}, {})
+        return await self._record(job_id, lane, picked.index, answer, reasons)
+
+    async def _stopped(self, job_id: str, why: str) -> None:
+        if why == FINISH:
+            await self.finisher.finish(job_id)
+        elif why == QUIET_PAUSE:
+            job = self.book.get(job_id)
+            if job is not None:
+                await self.notifier.progress(job, force=True)
+
+    def _next_unit(self, job_id: str, lane: str) -> Picked | str:
+        """Under the job's lock: the unit this lane's last step put in flight, if the job still
+        runs outside quiet hours; else the next ready one (see :meth:`_begin_next`)."""
+        job = self.book.get(job_id)
+        index = self.prepared.pop((job_id, lane), None)
+        if job is None:
+            self.chains.halt(job_id, lane)
+            return HALT
+        if index is not None and job["units"][index]["state"] == IN_FLIGHT:
+            if job["status"] == RUNNING and self.quiet_until(job) is None:
+                return Picked(job, index, list(job["units"][index].get("sending", [])))
+            tr.unbegin(job, index)  # paused, cancelled or quiet before its request went out
+            self.book.save(job, [index], doc=False)
+        return self._begin_next(job, lane)
+
+    def _begin_next(self, job: JobDoc, lane: str) -> Picked | str:
+        """Put the next ready unit in flight (written before the request goes out) and return
+        it with its numbers; or say why this lane's chain stops."""
+        job_id = job["id"]
+        if job["status"] not in (RUNNING, CANCELLING) or lane not in self.chains.lanes.live:
+            self.chains.halt(job_id, lane)
+            return HALT
+        if job["status"] == RUNNING and self._quiet_pause(job):
+            self.chains.halt(job_id, lane)
+            return QUIET_PAUSE
+        index = next_ready(job) if job["status"] == RUNNING else None
+        if index is None:
+            self.chains.halt(job_id, lane)
+            if any(u["state"] == IN_FLIGHT for u in job["units"]):
+                return HALT  # another lane's request is out: that lane ends the job
+            return FINISH if self._stop_chain(job) else HALT
+        numbers = tr.begin(job, index, self.optout(), self.deps.clock(), lane)
+        self.book.save(job, [index], doc=False)
+        return Picked(job, index, numbers)
+
+    def _quiet_pause(self, job: JobDoc) -> bool:
+        """Inside quiet hours: pause the job until they end and ask to be woken then."""
+        until = self.quiet_until(job)
+        if until is None:
+            return False
+        tr.pause(job, QUIET)
+        job["resume_at"] = until
+        self.book.save(job)
+        if self.deps.wake is not None:
+            self.deps.wake(job["id"], until)
+        return True
+
+    def _stop_chain(self, job: JobDoc) -> bool:
+        """Nothing left to send: cancelled, waiting for decisions, or done. True when finished."""
+        if job["status"] == CANCELLING:
+            job["status"] = CANCELLED
+        elif any(u["state"] in (UNKNOWN, FAILED) for u in job["units"]):
+            tr.pause(job, UNKNOWN_BATCH)
+        else:
+            job["status"] = DONE
+        self.book.save(job)
+        return job["status"] in FINISHED
+
+    async def _record(self, job_id: str, lane: str, index: int, answer: tr.Answer, reasons: dict[str, str]) -> bool:
+        async with self.book.lock(job_id):
+            job = self.book.get(job_id)
+            assert job is not None
+            refused = self._refused(job, lane, index, answer)
+            if refused is None:
+                before = _status_of(job)
+                recorded = tr.record(job, index, answer, reasons, self.deps.clock())
+                stopped = job["status"] != RUNNING or recorded.pause is not None
+                changed = [index] if stopped else [index, *self._prepare(job, lane)]
+                # one write: this outcome with the lane's next unit in flight; the job document
+                # (with the whole audience) only when its status changed
+                self.book.save(job, changed, doc=_status_of(job) != before)
+                if stopped:
+                    self.chains.halt(job_id, lane)
+        if refused is not None:
+            await self._lane_out(job, lane, refused)
+            return False
+        return await self._after_record(job, index, recorded, stopped)
+
+    def _refused(self, job: JobDoc, lane: str, index: int, answer: tr.Answer) -> str | None:
+        """MioGram refused this lane's agent and another lane is left: the unit (nothing went
+        out) is pending again, the lane is out. Returns the reason, or None to record as usual."""
+        lanes = self.chains.lanes
+        if not is_refusal(answer) or (lane not in lanes.refused and not lanes.refuse(lane, str(answer))):
+            return None
+        tr.unbegin(job, index)
+        self.book.save(job, [index], doc=False)
+        self.chains.halt(job["id"], lane)
+        self.chains.kick(job["id"])  # lanes that ran out of ready units take its batch
+        return str(answer)[:300]
+
+    async def _lane_out(self, job: JobDoc, lane: str, reason: str) -> None:
+        await self.notifier.lane_refused(job, lane, reason)
+        await self.notifier.progress(job, force=True)
+
+    async def _after_record(self, job: JobDoc, index: int, recorded: tr.Recorded, stopped: bool) -> bool:
+        if recorded.unknown:
+            await self.notifier.unknown_unit(job, index)
+        elif recorded.pause is not None:
+            await self.notifier.paused(job, *recorded.pause)
+        if job["status"] in FINISHED:
+            await self.finisher.finish(job["id"])
+            return False
+        await self.notifier.progress(job, force=stopped)
+        return not stopped
+
+    def _prepare(self, job: JobDoc, lane: str) -> list[int]:
+        """Put the lane's next ready unit in flight now, so its write travels with the outcome
+        just recorded; the next step of this lane sends it."""
+        index = next_ready(job)
+        if index is None or self.quiet_until(job) is not None:
+            return []
+        tr.begin(job, index, self.optout(), self.deps.clock(), lane)
+        self.prepared[(job["id"], lane)] = index
+        return [index]
+
+    async def park(self, job_id: str, lane: str | None = None) -> None:
+        """A chain stops without finishing (shutdown, a failure): the unit its last step put in
+        flight, whose request never went out, is pending again, so a restart does not take it
+        for a request that may have been sent."""
+        async with self.book.lock(job_id):
+            job = self.book.get(job_id)
+            keys = [key for key in self.prepared if key[0] == job_id and lane in (None, key[1])]
+            for key in keys:
+                index = self.prepared.pop(key)
+                if job is not None and job["units"][index]["state"] == IN_FLIGHT:
+                    tr.unbegin(job, index)
+                    self.book.save(job, [index], doc=False)
+        self.chains.halt(job_id, lane)
