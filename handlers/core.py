@@ -86,7 +86,7 @@ async def on_status(update: Update, context: Context) -> None:
 
 async def _check_resont(services: Services) -> tuple[bool, str]:
     try:
-        me = await asyncio.wait_for(services.resont.me(), STATUS_CHECK_TIMEOUT)
+        me = await asyncio.wait_for(services.resont.users.me(), STATUS_CHECK_TIMEOUT)
     except TimeoutError:
         services.health.upstream("resont", False, "timeout")
         return False, "timeout"

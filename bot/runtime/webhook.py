@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.clients.resont.errors import ResontMalformed
-from bot.clients.resont.models import WebhookEvent, parse_webhook
+from bot.clients.resont.inbox_models import WebhookEvent, parse_webhook
 from bot.runtime.web import WebRoute
 from bot.store.state import Store
 

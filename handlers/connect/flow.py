@@ -90,7 +90,7 @@ async def _exchange(services: Services, attempt: Attempt | None, code: str) -> O
 async def _who(services: Services) -> str:
     """The connected Resont user as people know it (name and e-mail), or "" when unknown."""
     try:
-        me = await services.resont.me()
+        me = await services.resont.users.me()
     except ResontError as exc:
         log.warning("OAuth: connected, but reading the user failed: %s", exc)
         return ""

@@ -167,7 +167,7 @@ async def _like_comment(query: CallbackQuery, context: Context, key: str, record
     user_id = query.from_user.id
     item = record["item"]
     try:
-        await services.resont.like_comment(item["id"])
+        await services.resont.comments.like(item["id"])
     except ResontError as exc:
         await answer_button(query, plain(resont_failure(services, user_id, exc, "error_gone_comment")), alert=True)
         return
@@ -183,7 +183,7 @@ async def _delete_comment(query: CallbackQuery, context: Context, key: str, reco
     services = context.services
     user_id = query.from_user.id
     try:
-        await services.resont.delete_comment(record["item"]["id"])
+        await services.resont.comments.delete(record["item"]["id"])
     except ResontNotFound:
         pass  # already gone: the card closes all the same
     except ResontError as exc:
@@ -209,8 +209,8 @@ async def _mark_done(query: CallbackQuery, context: Context, key: str, record: d
 
 async def _tags_for(services: Services, prefix: str) -> list[Any]:
     if prefix == "dm":
-        return await services.resont.conversation_tags()
-    return await services.resont.comment_tags()
+        return await services.resont.conversations.tags()
+    return await services.resont.comments.tags()
 
 
 def _tag_holder(record: dict[str, Any]) -> dict[str, Any]:
@@ -251,9 +251,9 @@ async def _toggle_tag(
     try:
         tags = await _tags_for(services, prefix)
         if prefix == "dm":
-            result = await services.resont.tag_conversation(holder["id"], wanted)
+            result = await services.resont.conversations.tag(holder["id"], wanted)
         else:
-            result = await services.resont.tag_comment(holder["id"], wanted)
+            result = await services.resont.comments.tag(holder["id"], wanted)
     except ResontError as exc:
         gone = "error_gone_dm" if prefix == "dm" else "error_gone_comment"
         await answer_button(query, plain(resont_failure(services, user_id, exc, gone)), alert=True)
@@ -314,7 +314,7 @@ async def _like_message(
     services = context.services
     user_id = query.from_user.id
     try:
-        await services.resont.react_message(message_id)
+        await services.resont.conversations.react(message_id)
     except ResontError as exc:
         await answer_button(query, plain(resont_failure(services, user_id, exc, "error_gone_dm")), alert=True)
         return

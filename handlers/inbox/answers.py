@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.clients.resont.client import Upload
 from bot.clients.resont.errors import ResontError
+from bot.clients.resont.forms import Upload
 from bot.runtime.context import Context
 from handlers.inbox import cards
 from handlers.inbox.common import log_action, redraw, resont_failure, save, tr
@@ -101,7 +101,7 @@ async def _reply_comment(
         return False, None
     item = record["item"]
     try:
-        created = await services.resont.reply_comment(item["id"], text, username=item.get("username"))
+        created = await services.resont.comments.reply(item["id"], text, username=item.get("username"))
     except ResontError as exc:
         await _refused(message, services, user_id, key, exc, "error_gone_comment")
         return False, None
@@ -127,7 +127,7 @@ async def _reply_dm(
         return False, None
     conversation_id = record["item"]["conversation"]["id"]
     try:
-        sent = await services.resont.reply_conversation(conversation_id, text, attachment=upload)
+        sent = await services.resont.conversations.reply(conversation_id, text, attachment=upload)
     except ResontError as exc:
         await _refused(message, services, user_id, key, exc, "error_gone_dm")
         return False, None

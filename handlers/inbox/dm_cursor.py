@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.clients.resont.models import Message
+from bot.clients.resont.inbox_models import Message
 
 #: How far before the newest handled message the cursor still remembers ids.
 SEEN_WINDOW = timedelta(days=1)

@@ -34,7 +34,7 @@ async def cached_accounts(services: Services, rt: InboxRuntime) -> dict[int, dic
     if rt.accounts and now - rt.accounts_at < ACCOUNTS_TTL:
         return rt.accounts
     try:
-        accounts = await services.resont.accounts()
+        accounts = await services.resont.accounts.all()
     except ResontError as exc:
         log.warning("inbox: accounts unavailable for cards: %s", exc)
         return rt.accounts
@@ -59,7 +59,7 @@ async def enrich_comment(services: Services, record: dict[str, Any], accounts: d
     resont = services.resont
     if not record.get("enriched"):
         try:
-            post = await resont.comment_post(item["id"])
+            post = await resont.comments.post(item["id"])
             item["post_excerpt"] = snapshots.excerpt(post.content, snapshots.POST_EXCERPT_MAX) if post.content else None
             item["permalink"] = post.permalink
             if item.get("account_id") is None:
@@ -70,7 +70,7 @@ async def enrich_comment(services: Services, record: dict[str, Any], accounts: d
             log.info("inbox: no post for comment %s: %s", item["id"], exc)
         if not item.get("username") and not item.get("name") and item.get("social_user_id") is not None:
             try:
-                user = await resont.social_user(item["social_user_id"])
+                user = await resont.comments.social_user(item["social_user_id"])
                 item["username"], item["name"] = user.username, user.name
             except ResontError as exc:
                 log.info("inbox: no commenter for comment %s: %s", item["id"], exc)
@@ -93,7 +93,7 @@ async def resolve_message(
         conversation = cache.get(conversation_id)
         if conversation is None:
             try:
-                conversation = await services.resont.conversation(conversation_id)
+                conversation = await services.resont.conversations.get(conversation_id)
             except ResontNotFound:
                 return "skip"
             except ResontError as exc:

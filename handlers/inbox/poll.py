@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.clients.resont.errors import ResontError
-from bot.clients.resont.models import Comment, Conversation, Message
+from bot.clients.resont.inbox_models import Comment, Conversation, Message
 from bot.runtime.services import NO_PREVIEW  # noqa: F401 - re-exported
 from handlers.inbox import dm_cursor
 from handlers.inbox.delivery import (  # noqa: F401 - re-exported
@@ -154,7 +154,7 @@ async def _fetch_comments(services: Services) -> list[Comment]:
     backfill = services.config.backfill
     if cursor is None:
         # First start: remember where history ends; forward only the configured backfill.
-        newest = [c async for c in resont.comments(with_=COMMENT_EXPAND, limit=max(1, backfill))]
+        newest = [c async for c in resont.comments.walk(with_=COMMENT_EXPAND, limit=max(1, backfill))]
         for comment in reversed(newest[:backfill]):
             claim_comment(services, comment, "backfill")
         cursors.put(
@@ -171,7 +171,7 @@ async def _fetch_comments(services: Services) -> list[Comment]:
         stop_before -= timedelta(days=1)  # a safety net if every remembered id was deleted
     new = [
         c
-        async for c in resont.comments(
+        async for c in resont.comments.walk(
             with_=COMMENT_EXPAND, seen_ids=cursor.get("seen") or None, stop_before=stop_before
         )
     ]
@@ -231,13 +231,13 @@ async def _fetch_dms(services: Services) -> _DmWork | None:
         await _first_dm_start(services)
         return None
     since = _from_iso(cursor.get("since"))
-    conversations = [c async for c in services.resont.conversations(stop_before=since)]
+    conversations = [c async for c in services.resont.conversations.walk(stop_before=since)]
     work: list[tuple[Conversation, list[Message], list[Message]]] = []
     for conversation in reversed(conversations):  # least recently updated first
         if conversation.id is None:
             continue
         conv_cursor = cursors.get(CONV_CURSOR_PREFIX + str(conversation.id))
-        messages = await services.resont.conversation_messages(conversation.id)
+        messages = await services.resont.conversations.messages(conversation.id)
         new = dm_cursor.unseen(messages, conv_cursor) if conv_cursor else _since(messages, since)
         # The bot's own replies move the conversation too: only the other side's messages go.
         inbound = [m for m in new if m.id is not None and m.sent_by_participant(conversation)]
@@ -252,12 +252,12 @@ async def _first_dm_start(services: Services) -> None:
     forward their last inbound message); everything older is history."""
     resont = services.resont
     backfill = services.config.backfill
-    newest = [c async for c in resont.conversations(limit=max(INIT_CONVERSATIONS, backfill))]
+    newest = [c async for c in resont.conversations.walk(limit=max(INIT_CONVERSATIONS, backfill))]
     marks: dict[str, dict[str, Any]] = {}
     for index, conversation in enumerate(newest):
         if conversation.id is None:
             continue
-        messages = await resont.conversation_messages(conversation.id)
+        messages = await resont.conversations.messages(conversation.id)
         inbound = [m for m in messages if m.id is not None and m.sent_by_participant(conversation)]
         if inbound and index < backfill:
             claim_message(services, inbound[-1], conversation, "backfill")

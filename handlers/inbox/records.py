@@ -22,7 +22,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bot.clients.resont.models import Comment, Conversation, Message
+from bot.clients.resont.inbox_models import Comment, Conversation, Message
 from handlers.inbox import snapshots
 
 if TYPE_CHECKING:

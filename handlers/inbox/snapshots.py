@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from bot.clients.resont.models import Account, Comment, Conversation, Message, Tag, to_bool
+from bot.clients.resont.inbox_models import Comment, Conversation, Message
+from bot.clients.resont.models import Account, Tag
+from bot.clients.resont.values import to_bool
 
 POST_EXCERPT_MAX = 120
 

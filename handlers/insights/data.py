@@ -211,7 +211,7 @@ def read_insights(
 
 async def connected_accounts(services: Services) -> list[Any]:
     """Resont's accounts that have an id, in their insights order. Raises ResontError."""
-    accounts = [a for a in await services.resont.accounts() if a.id is not None]
+    accounts = [a for a in await services.resont.accounts.all() if a.id is not None]
     accounts.sort(key=lambda a: (a.insights_order if a.insights_order is not None else 1 << 30, a.id))
     return accounts
 
@@ -229,12 +229,12 @@ async def fetch_report(
     """Ask Resont for ``target``'s insights over ``period`` and read them. Raises ResontError."""
     kwargs: dict[str, Any] = {"date_from": start, "date_to": end} if period == "custom" else {}
     if target.kind == "account":
-        ask = services.resont.account_insights
+        ask = services.resont.insights.account
     else:
-        ask = services.resont.post_insights
+        ask = services.resont.insights.post
     response = await ask(target.item_id, target.metrics, PERIODS[period], **kwargs)
     tz = services.tz
-    dates = DateParser.from_settings(services.resont.user, tz)
+    dates = DateParser.from_settings(services.resont.users.last, tz)
     last_day = end if (period == "custom" and end is not None) else services.clock().astimezone(tz).date()
     series, missing = read_insights(response.by_metric(), target.metrics, dates=dates, tz=tz, end=last_day)
     report = Report(name=name, period_label=label, series=series, missing=missing)

@@ -71,7 +71,7 @@ async def target_name(services: Services, target: Target, lang: str) -> str:
     if target.kind == "post":
         shown = str(target.item_id)
         return services.i18n.t("insights.post_name", lang, id=to_persian_digits(shown) if lang == "fa" else shown)
-    account = await services.resont.account(target.item_id)
+    account = await services.resont.accounts.get(target.item_id)
     return account_label(services, account, lang)
 
 

@@ -16,7 +16,7 @@ from telegram import InlineKeyboardMarkup, Update, User
 
 from bot.clients.resont.errors import ResontError, ResontNotFound
 from bot.clients.resont.forms import PostEdit
-from bot.clients.resont.models import Post, PostGroup
+from bot.clients.resont.post_models import Post, PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from handlers.posts.cards import FINAL_STATES, SENDING, fingerprint_of
@@ -130,7 +130,7 @@ async def fresh(update: Update, context: Context, doc: dict[str, Any], action: s
     deleted, closed, changed since the card was drawn, or Resont failed."""
     services = context.services
     user_id = update.callback_query.from_user.id
-    ok, group = await call_resont(update, context, doc, action, services.resont.post_group(doc["pg"]))
+    ok, group = await call_resont(update, context, doc, action, services.resont.posts.group(doc["pg"]))
     if not ok:
         return None
     if is_over(group):
@@ -177,7 +177,7 @@ async def edit_in_resont(
     see :class:`PostEdit`) to Resont; False once a failure was told (as :func:`call_resont`)."""
 
     async def send() -> Post:
-        return await context.services.resont.edit_post(doc["pg"], change(PostEdit.of(group)))
+        return await context.services.resont.posts.edit(doc["pg"], change(PostEdit.of(group)))
 
     ok, _ = await call_resont(update, context, doc, action, send())
     return ok

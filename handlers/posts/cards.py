@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.clients.resont.models import PostGroup
+from bot.clients.resont.post_models import PostGroup
 from bot.text.timeparse import format_when
 from handlers.posts.slots import is_missed, missed_keyboard
 

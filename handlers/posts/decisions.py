@@ -20,7 +20,7 @@ from telegram import InlineKeyboardMarkup, Update, User
 from telegram.error import TelegramError
 
 from bot.clients.resont.errors import ResontError, ResontNotFound
-from bot.clients.resont.models import PostGroup
+from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import NO_PREVIEW, Services
 from bot.text.timeparse import format_when
@@ -224,7 +224,7 @@ async def on_reject(update: Update, context: Context, pg: int, extra: list[str])
     async with locked_pending(update, context, pg) as doc:
         if doc is None:
             return
-        call = services.resont.delete_post(pg) if delete else services.resont.cancel_post(pg)
+        call = services.resont.posts.delete(pg) if delete else services.resont.posts.cancel(pg)
         ok, _ = await call_resont(update, context, doc, "post.reject", call)
         if not ok:
             return
@@ -288,7 +288,7 @@ async def _retry(update: Update, context: Context, pg: int, doc: dict[str, Any],
     services = context.services
     user_id = update.callback_query.from_user.id
     try:
-        await services.resont.retry_post(pg)
+        await services.resont.posts.retry(pg)
     except ResontNotFound:
         doc.update(state="gone", at=time.time())
         table(services).put(f"retry:{pg}", doc)

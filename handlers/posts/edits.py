@@ -22,7 +22,7 @@ from telegram import Message, Update, User
 
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.forms import PostEdit
-from bot.clients.resont.models import PostGroup
+from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.text.timeparse import TimeParseError, format_when, parse_when
@@ -92,7 +92,7 @@ async def _edit_in_resont(
     if not await edit_in_resont(update, context, doc, group, action, change):
         return None
     try:
-        return await context.services.resont.post_group(doc["pg"])
+        return await context.services.resont.posts.group(doc["pg"])
     except ResontError as exc:
         log.info("post %s was edited but could not be read back: %r", doc["pg"], exc)
         return _as_edited(group, change(PostEdit.of(group)))

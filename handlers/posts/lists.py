@@ -39,9 +39,9 @@ async def on_posts(update: Update, context: Context) -> None:
     lang = services.lang(user_id)
     moment = now(services)
     try:
-        accounts = remember_accounts(services, await services.resont.accounts())
+        accounts = remember_accounts(services, await services.resont.accounts.all())
         since = moment.astimezone(services.tz).date()
-        groups = [g async for g in services.resont.posts(order="schedule_date", publish_from=since)]
+        groups = [g async for g in services.resont.posts.walk(order="schedule_date", publish_from=since)]
     except ResontError as exc:
         await update.effective_message.reply_text(
             error_text(services, exc.message, exc.trace_id, lang), parse_mode="HTML"

@@ -120,7 +120,7 @@ async def upload_all(context: Context, user_id: int, media: list[Item]) -> list[
     for item in media:
         if item.get("resont_id") is None:
             content = await _download(context, user_id, item)
-            uploaded = await context.services.resont.upload_file(content, item["name"], item["mime"])
+            uploaded = await context.services.resont.files.upload(content, item["name"], item["mime"])
             item["resont_id"] = uploaded.id
         ids.append(int(item["resont_id"]))
     return ids
@@ -130,7 +130,7 @@ async def _check_storage(context: Context, user_id: int, media: list[Item]) -> N
     """Refuse when Resont's per-file limit or free space is too small (unknown limits pass)."""
     t = context.services.t
     try:
-        storage = await context.services.resont.storage()
+        storage = await context.services.resont.users.storage()
     except ResontError as exc:
         log.info("Resont storage limits unknown (%s): uploading without checking them", exc)
         return

@@ -21,9 +21,9 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
-from bot.clients.resont.client import PostInput
 from bot.clients.resont.errors import ResontError
-from bot.clients.resont.models import PostGroup
+from bot.clients.resont.forms import PostInput
+from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.text.timeparse import TimeParseError, parse_when
 from handlers import replies
@@ -503,7 +503,7 @@ async def _create_draft(update: Update, context: Context, draft: dict[str, Any],
     accounts = {a[0]: [a[1], a[2]] for a in draft["choices"]["accounts"]}
     # Under the poll lock, so that no poll cards the new draft before its author is on the card.
     async with services.locks(POLL_LOCK):
-        group = await services.resont.create_post(post)
+        group = await services.resont.posts.create(post)
         try:
             # ``schedule_ts``: the card keeps the proposed time should Resont drop it from the draft.
             await create_card(context, group, accounts, author=display_name(update.effective_user), schedule_ts=when)

@@ -19,8 +19,8 @@ Rows = list[list[tuple[str, str]]]  # button rows of (text, callback data)
 
 async def load_choices(services: Services) -> dict[str, Any]:
     """The accounts and account groups to pick from (raises ResontError)."""
-    accounts = await services.resont.accounts()
-    groups = await services.resont.account_groups()
+    accounts = await services.resont.accounts.all()
+    groups = await services.resont.accounts.groups()
     return {
         "accounts": [
             [a.id, a.name or f"#{a.id}", a.type or "", bool(a.login_required)] for a in accounts if a.id is not None

@@ -21,7 +21,8 @@ from telegram import Message
 from telegram.error import BadRequest, TelegramError
 
 from bot.clients.resont.errors import ResontError
-from bot.clients.resont.models import Account, PostGroup
+from bot.clients.resont.models import Account
+from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from handlers.posts.cards import (
@@ -87,13 +88,13 @@ async def poll_posts(context: Context) -> None:
 async def _poll(context: Context) -> str:
     services = context.services
     resont = services.resont
-    listed_accounts = await resont.accounts()
+    listed_accounts = await resont.accounts.all()
     mapping = remember_accounts(services, listed_accounts)
     await _check_logins(context, listed_accounts)
     moment = now(services)
-    drafts = [g async for g in resont.drafts()]
+    drafts = [g async for g in resont.posts.drafts()]
     since = (moment - LOOKBACK).astimezone(services.tz).date()
-    listed = [g async for g in resont.posts(publish_from=since)]
+    listed = [g async for g in resont.posts.walk(publish_from=since)]
     candidates = [g for g in drafts if g.id is not None]
     candidates += [g for g in listed if g.id is not None and is_waiting(g, moment)]
     sent = await _card_or_refresh(context, sorted(candidates, key=lambda g: g.id or 0), mapping)
@@ -205,7 +206,7 @@ async def _preview(services: Services, group: PostGroup) -> tuple[str, str]:
     if not media:
         return "", ""
     try:
-        first = await services.resont.file(media[0])
+        first = await services.resont.files.get(media[0])
     except ResontError as exc:
         log.info("no preview for post %s: %s", group.id, exc)
         guess = {"image": "image", "album": "image", "video": "video", "document": "document"}

@@ -19,7 +19,8 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, User
 from telegram.error import BadRequest, TelegramError
 
-from bot.clients.resont.models import Account, PostGroup
+from bot.clients.resont.models import Account
+from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import NO_PREVIEW, Services
 from handlers.posts.cards import (

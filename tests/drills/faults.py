@@ -64,7 +64,7 @@ def fast_retries(app: Any, factor: float = 0.01, cap: float = 0.05) -> list[floa
 
     services = app.bot_data.services
     resont = services.resont
-    resont._retry = dataclasses.replace(resont._retry, sleep=sleep)
+    resont.sender.retry = dataclasses.replace(resont.sender.retry, sleep=sleep)
     if services.miogram is not None:
         services.miogram._sleep = sleep
     return waits

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 
 from bot.clients.resont.dates import DateParser
 from bot.clients.resont.errors import ResontAuthError, ResontMalformed, ResontValidationError
-from bot.clients.resont.models import to_float, to_str
+from bot.clients.resont.values import to_float, to_str
 
 #: The scopes the bot uses (the document's list, minus ``mobile`` and ``implicit_approve``):
 #: reading the user and accounts, posts and publishing, insights, comments, the inbox, and

@@ -201,7 +201,8 @@ def _hour(groups: dict[str, str]) -> int:
 
 def _calendar_date(year: int, month: int, day: int) -> date:
     if year < _JALALI_BEFORE:
-        return jdatetime.date(year, month, day).togregorian()
+        gregorian: date = jdatetime.date(year, month, day).togregorian()
+        return gregorian
     return date(year, month, day)
 
 

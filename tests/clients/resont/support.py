@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.clients.resont.client import ENDPOINTS, RetryPolicy
+from bot.clients.resont.endpoints import ENDPOINTS
+from bot.clients.resont.sender import RetryPolicy
 from tests.fakes.base import FakeRequest
 from tests.fakes.resont import FakeResont
 

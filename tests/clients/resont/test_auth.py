@@ -13,7 +13,9 @@ import pytest
 
 from bot.app import StoredTokens, resont_client
 from bot.clients.resont.auth import SCOPE, SCOPES, MemoryTokenStore, OAuthSettings, OAuthTokens
-from bot.clients.resont.client import ENDPOINTS, ResontAuthError, ResontClient, ResontServerError, oauth_base_url
+from bot.clients.resont.client import ResontClient, oauth_base_url
+from bot.clients.resont.endpoints import ENDPOINTS
+from bot.clients.resont.errors import ResontAuthError, ResontServerError
 from bot.config import Config
 from bot.store.state import Store
 from tests.clients.resont.support import BASE, TOKEN, recording_retry
@@ -76,7 +78,7 @@ def api_requests(fake: FakeResont) -> list:
 async def test_token_mode_from_the_configuration(http: httpx.AsyncClient, fake: FakeResont, store: Store) -> None:
     client = resont_client(make_config(resont_token=TOKEN), http, store)
     fake.add_account("Shop")
-    assert [a.name for a in await client.accounts()] == ["Shop"]
+    assert [a.name for a in await client.accounts.all()] == ["Shop"]
     assert client.oauth is None
     assert all(r.api == "token" and r.query["token"] == [TOKEN] for r in fake.requests)
     with pytest.raises(ResontAuthError):
@@ -89,7 +91,7 @@ async def test_oauth_mode_refreshes_the_configured_refresh_token(
     _, refresh = fake.issue_tokens()
     client = resont_client(oauth_config(fake, refresh), http, store)
     fake.add_account("Shop")
-    assert [a.name for a in await client.accounts()] == ["Shop"]
+    assert [a.name for a in await client.accounts.all()] == ["Shop"]
     [token_call] = fake.requests_to(r"^POST web/oauth/token$")
     assert token_call.path == ENDPOINTS["oauth.token"].path
     assert token_call.form == {
@@ -112,7 +114,7 @@ async def test_stored_tokens_win_over_the_configured_refresh_token(
     access, refresh = fake.issue_tokens()
     StoredTokens(store).save(OAuthTokens(access, refresh, expires_at=None))
     client = resont_client(oauth_config(fake, "rt-from-config"), http, store)
-    await client.me()
+    await client.users.me()
     assert fake.token_requests == 0
     stored = StoredTokens(store).load()
     assert stored is not None and stored.refresh_token == refresh
@@ -123,17 +125,17 @@ async def test_forgotten_tokens_stay_forgotten_though_a_refresh_token_is_configu
 ) -> None:
     _, refresh = fake.issue_tokens()
     client = resont_client(oauth_config(fake, refresh), http, store)
-    await client.me()
+    await client.users.me()
     assert client.oauth is not None and client.oauth.connected
     client.oauth.forget()
     restarted = resont_client(oauth_config(fake, refresh), http, store)  # same state, same setting
     assert restarted.oauth is not None and not restarted.oauth.connected
     with pytest.raises(ResontAuthError) as caught:
-        await restarted.me()
+        await restarted.users.me()
     assert "/connect" in str(caught.value)
     assert refresh not in str(store.table("oauth").get(StoredTokens.SEED_KEY))  # a digest, never the token
     _, another = fake.issue_tokens()  # the operator configures a new one: it is used
-    assert (await resont_client(oauth_config(fake, another), http, store).me()).name == "Brand Team"
+    assert (await resont_client(oauth_config(fake, another), http, store).users.me()).name == "Brand Team"
 
 
 def test_oauth_base_url() -> None:
@@ -147,10 +149,10 @@ async def test_access_token_is_refreshed_shortly_before_it_expires(http: httpx.A
     access, refresh = fake.issue_tokens()
     tokens = held(access, refresh, expires_at=now[0] + 3600)
     client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, clock=lambda: now[0])
-    await client.me()
+    await client.users.me()
     assert fake.refresh_count == 0
     now[0] += 3600 - 60  # inside the refresh margin: refresh before using it
-    await client.me()
+    await client.users.me()
     assert fake.refresh_count == 1
     last = api_requests(fake)[-1]
     assert last.query["access_token"] != [access] and client.oauth is not None
@@ -162,10 +164,10 @@ async def test_401_refreshes_once_for_concurrent_requests(http: httpx.AsyncClien
     tokens = held(access, refresh)
     client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
     fake.add_account("Shop")
-    await client.me()
+    await client.users.me()
     fake.expire_access_tokens()  # Resont revokes it; the client still believes it valid
     fake.latency = 0.01  # let all five requests meet the 401 before the refresh lands
-    results = await asyncio.gather(*(client.accounts() for _ in range(5)))
+    results = await asyncio.gather(*(client.accounts.all() for _ in range(5)))
     assert [[a.name for a in r] for r in results] == [["Shop"]] * 5
     assert fake.refresh_count == 1
     rejected = [r for r in api_requests(fake) if r.path == "account" and r.query["access_token"] == [access]]
@@ -179,7 +181,7 @@ async def test_a_refused_refresh_token_is_a_clear_auth_error(http: httpx.AsyncCl
     tokens = held(refresh="rt-revoked")
     client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
     with pytest.raises(ResontAuthError) as caught:
-        await client.accounts()
+        await client.accounts.all()
     assert "refresh token" in str(caught.value) and "/connect" in str(caught.value)
     assert "rt-revoked" not in str(caught.value)
     assert fake.token_requests == 1 and api_requests(fake) == []
@@ -189,7 +191,7 @@ async def test_without_any_token_oauth_asks_for_authorisation(http: httpx.AsyncC
     client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake))
     assert client.oauth is not None and not client.oauth.connected
     with pytest.raises(ResontAuthError) as caught:
-        await client.me()
+        await client.users.me()
     assert "not authorised" in str(caught.value) and fake.requests == []
 
 
@@ -225,7 +227,7 @@ async def test_authorize_link_asks_for_the_bots_scopes_and_the_exchange_sends_th
         "code": back["code"],
         "redirect_uri": [fake.redirect_uri],
     }
-    assert (await client.me()).name == "Brand Team"
+    assert (await client.users.me()).name == "Brand Team"
     with pytest.raises(ResontAuthError) as caught:  # a code is good for one exchange only
         await client.exchange_code(back["code"][0])
     assert "authorisation code" in str(caught.value)
@@ -245,7 +247,7 @@ async def test_rotating_refresh_tokens_are_stored(http: httpx.AsyncClient, fake:
     _, refresh = fake.issue_tokens()
     tokens = held(refresh=refresh)
     client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens)
-    await client.me()
+    await client.users.me()
     await client.refresh_tokens()
     stored = tokens.load() or OAuthTokens()
     assert stored.refresh_token != refresh and stored.refresh_token in fake.refresh_tokens
@@ -258,7 +260,7 @@ async def test_a_token_endpoint_failure_is_not_repeated(http: httpx.AsyncClient,
     client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
     fake.faults.add("status", status=500, times=5, match=r"^POST web/oauth/token$")
     with pytest.raises(ResontServerError):
-        await client.me()
+        await client.users.me()
     assert len(fake.requests_to(r"web/oauth/token")) == 1  # a refresh may rotate tokens: never blindly
 
 
@@ -269,9 +271,9 @@ async def test_oauth_secrets_never_reach_the_logs(
     _, refresh = fake.issue_tokens()
     tokens = held(refresh=refresh)
     client = ResontClient(http, f"{ROOT}/v1", oauth=settings(fake), tokens=tokens, retry=recording_retry([]))
-    await client.me()
+    await client.users.me()
     fake.expire_access_tokens()
-    await client.me()
+    await client.users.me()
     secrets = [refresh, fake.client_secret, *fake.access_tokens]
     assert not [s for s in secrets if s in caplog.text]
     assert "access_token=***" in caplog.text

@@ -11,10 +11,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.clients.resont.client import ResontClient, encode_fields, parse_webhook, unwrap
+from bot.clients.resont.client import ResontClient
 from bot.clients.resont.dates import DateParser, render_php, to_timezone
 from bot.clients.resont.errors import ResontMalformed
-from bot.clients.resont.models import Account, Comment, Conversation, Message, PostGroup, Tag, as_items
+from bot.clients.resont.forms import encode_fields
+from bot.clients.resont.inbox_models import Comment, Conversation, Message, parse_webhook
+from bot.clients.resont.models import Account, Tag
+from bot.clients.resont.paging import unwrap
+from bot.clients.resont.post_models import PostGroup
+from bot.clients.resont.values import as_items
 from tests.fakes.resont import FakeResont, php_to_strftime
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -200,7 +205,7 @@ def test_malformed_webhooks(body: object) -> None:
 async def test_client_reads_webhook_dates_with_the_users_settings(client: ResontClient, fake: FakeResont) -> None:
     fake.user.update(dateformat="d/m/Y", timeformat="H:i", timezone="Asia/Tehran")
     stored = fake.add_comment(fake.add_account()["id"], "pushed", created=datetime(2024, 3, 5, 7, 0, tzinfo=UTC))
-    await client.me()
+    await client.users.me()
     event = client.parse_webhook(fake.webhook_payload("comment_created", stored["id"], user_id_as_string=True))
     assert event is not None and event.user_id == fake.user_id
     assert event.comment is not None and event.comment.date == stored["date"]

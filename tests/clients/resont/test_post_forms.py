@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from bot.clients.resont.client import PostInput, ResontClient, ResontValidationError
-from bot.clients.resont.errors import ResontMalformed
-from bot.clients.resont.forms import PostEdit
-from bot.clients.resont.models import PostGroup
+from bot.clients.resont.client import ResontClient
+from bot.clients.resont.errors import ResontMalformed, ResontValidationError
+from bot.clients.resont.forms import PostEdit, PostInput
+from bot.clients.resont.post_models import PostGroup
 from tests.fakes.resont import WHOLE_POST, FakeResont
 
 WHEN = datetime(2031, 6, 1, 9, 0, tzinfo=UTC)
@@ -34,7 +34,7 @@ async def test_create_takes_the_group_id_from_whatever_shape_answers(
     account = fake.add_account()
     fake.add_post_group("someone else's draft", [account["id"]])  # a group id unlike the post id
     post = PostInput(caption="New", type="text", account_ids=[account["id"]], is_draft=True, schedule_date=WHEN)
-    group = await client.create_post(post)
+    group = await client.posts.create(post)
     [created_id] = [g for g in fake.post_groups if fake.post_groups[g]["caption"] == "New"]
     assert group.id == created_id and group.is_draft and group.caption == "New"
     assert group.posts and group.posts[0].id != group.id  # a post id is never taken for the group id
@@ -48,7 +48,7 @@ async def test_create_without_a_findable_group_is_a_clear_error(client: ResontCl
     post = PostInput(caption="Now", type="text", account_ids=[account["id"]])
     fake.faults.add("status", status=200, body={"data": [], "paging": {}}, times=10, match="GET post")
     with pytest.raises(ResontMalformed, match="did not say which post group"):
-        await client.create_post(post)
+        await client.posts.create(post)
 
 
 @pytest.mark.parametrize("field", [*WHOLE_POST, "location"])
@@ -59,11 +59,11 @@ async def test_an_edit_without_a_required_field_is_refused(
     fake.post_groups[stored["id"]]["location"] = "501"
     for post_id in stored["post_ids"]:
         fake.posts[post_id]["location"] = "501"
-    form = PostEdit.of(await client.post_group(stored["id"])).to_form()
+    form = PostEdit.of(await client.posts.group(stored["id"])).to_form()
     assert form["location"] == "501"
     del form[field]
     with pytest.raises(ResontValidationError, match="required"):
-        await client.edit_post(stored["id"], _Raw(form))  # type: ignore[arg-type]
+        await client.posts.edit(stored["id"], _Raw(form))  # type: ignore[arg-type]
     assert fake.post_groups[stored["id"]]["status"] == "draft"
 
 
@@ -79,17 +79,17 @@ class _Raw:
 
 async def test_the_whole_post_comes_from_the_group_s_posts(client: ResontClient, fake: FakeResont) -> None:
     stored = album(fake)
-    group = await client.post_group(stored["id"])
+    group = await client.posts.group(stored["id"])
     assert "media_ids" not in group.raw  # the group carries none: the posts do
     edit = PostEdit.of(group)
     assert edit.media_ids == tuple(stored["media_ids"]) and edit.type == "album" and edit.is_draft
     # a draft stays a draft through a new caption and a new time, until it is approved
     moved = edit.with_caption("New words").rescheduled(int(WHEN.timestamp()) + 3600)
     assert moved.is_draft and moved.is_scheduled and moved.media_ids == edit.media_ids
-    await client.edit_post(stored["id"], moved)
+    await client.posts.edit(stored["id"], moved)
     after = fake.post_groups[stored["id"]]
     assert after["status"] == "draft" and after["caption"] == "New words" and after["media_ids"] == stored["media_ids"]
-    await client.edit_post(stored["id"], PostEdit.of(await client.post_group(stored["id"])).approved(None))
+    await client.posts.edit(stored["id"], PostEdit.of(await client.posts.group(stored["id"])).approved(None))
     assert fake.post_groups[stored["id"]]["status"] == "published"
 
 

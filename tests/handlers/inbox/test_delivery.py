@@ -354,7 +354,7 @@ async def test_status_shows_inbox_line(botapi, resont):
 
 def test_webhook_payload_parsing_rejects_garbage():
     from bot.clients.resont.errors import ResontMalformed
-    from bot.clients.resont.models import parse_webhook
+    from bot.clients.resont.inbox_models import parse_webhook
 
     assert parse_webhook(json.dumps({"type": "autoform_completed", "payload": {}})) is None
     with pytest.raises(ResontMalformed):

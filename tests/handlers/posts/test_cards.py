@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.clients.resont.dates import DateParser
-from bot.clients.resont.models import PostGroup
+from bot.clients.resont.post_models import PostGroup
 from bot.runtime.i18n import Catalogue
 from handlers.posts.cards import (
     APPROVED,
