@@ -1,5 +1,6 @@
 """Mass sends through MioGram: audience, content, preview, progress, reports."""
 
-from handlers.mass.wiring import feature
+from handlers.mass.wiring import feature, start_from_post
 
-__all__ = ["feature"]
+#: ``start_from_post`` is the Bridge: the one entry point other features (posts) may use.
+__all__ = ["feature", "start_from_post"]

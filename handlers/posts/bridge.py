@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from telegram import Update
 
+import handlers.mass
 from bot.runtime.context import Context
-from handlers.mass import bridge as mass_bridge
 from handlers.posts.actions import answer
 from handlers.posts.cards import APPROVED, PostView
 from handlers.posts.state import table
@@ -25,7 +25,7 @@ async def on_send_to_list(update: Update, context: Context, pg: int, extra: list
         return
     await answer(update)
     view = PostView.from_doc(doc.get("view", {}))
-    await mass_bridge.start_from_post(
+    await handlers.mass.start_from_post(
         context,
         admin_id=user_id,
         chat_id=services.config.admin_chat_id,

@@ -274,6 +274,7 @@ async def test_like_tag_delete_and_done_buttons(botapi, resont):
         assert "Brand Shop" in text_of(listing) and "@gina" in text_of(listing) and "spammer" not in text_of(listing)
         cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, f"cmt:ok:{first['id']}")
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
+        await botapi.wait_for(lambda: "done by" in text_of(botapi.message(ADMIN_CHAT, mid)))
         done = botapi.message(ADMIN_CHAT, mid)
         assert "done by Agnes" in text_of(done) and button_datas(done) == []
         botapi.user_sends(AGENT_USER, ADMIN_CHAT, "/inbox")
