@@ -36,23 +36,22 @@ from typing import Any, Protocol
 import jdatetime
 import matplotlib
 import matplotlib.dates as mdates
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from bot.text.charts import Point
 from bot.text.digits import to_persian_digits
+from bot.text.timewords import JALALI_MONTHS_FA
 
 __all__ = ["insights_figure", "render_insights_chart"]
 
 _RLM = "\u200f"
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
-_JALALI_MONTHS_FA = (
-    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
-    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
-)  # fmt: skip
 _MIN_SIDE, _MAX_SIDE = 200, 4096
 _SHORT_SIDE_INCHES = 4.5  # fonts are in points: a fixed short side in inches scales them with the image
+_TITLE_SIZE, _LABEL_SIZE, _TICK_SIZE, _NOTE_SIZE = 20.0, 15.0, 13.0, 13.0  # points
 
 
 class Texts(Protocol):
@@ -112,7 +111,7 @@ def _jalali_date_formatter(span_days: float) -> FuncFormatter:
         if span_days <= 2:
             return to_persian_digits(f"{moment:%H:%M}")
         j = jdatetime.date.fromgregorian(date=moment.date())
-        return to_persian_digits(f"{j.day} {_JALALI_MONTHS_FA[j.month - 1]}")
+        return to_persian_digits(f"{j.day} {JALALI_MONTHS_FA[j.month - 1]}")
 
     return FuncFormatter(fmt)
 
@@ -189,33 +188,39 @@ def _draw(
     height: int,
     cat: Texts,
 ) -> Figure:
+    """The figure: a title, a note naming the metrics not reported, and one line per metric (or
+    "no data")."""
     dpi = min(width, height) / _SHORT_SIDE_INCHES
     fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained", facecolor="white")
     FigureCanvasAgg(fig)
-    title_size, label_size, tick_size, note_size = 20.0, 15.0, 13.0, 13.0
-
-    def wrapped(text: str, size: float) -> str:
-        """Long titles wrap rather than run off a narrow (portrait) image."""
-        chars = max(12, int(width / dpi * 72 / (size * 0.62)))
-        return "\n".join(_text(line, lang) for line in textwrap.wrap(text, chars) or [""])
-
-    fig.suptitle(wrapped(title, title_size), fontsize=title_size, fontweight="bold")
+    width_inches = width / dpi
+    fig.suptitle(_wrapped(title, _TITLE_SIZE, width_inches, lang), fontsize=_TITLE_SIZE, fontweight="bold")
     ax = fig.add_subplot()
-
     if not_reported:
         separator = "، " if lang == "fa" else ", "
         note = cat.t("time.chart.not_reported", lang, metrics=separator.join(not_reported))
         # upright on purpose: DejaVu Sans Oblique has no Arabic-script glyphs
-        ax.set_title(wrapped(note, note_size), fontsize=note_size, color="#7a4b00")
-
+        ax.set_title(_wrapped(note, _NOTE_SIZE, width_inches, lang), fontsize=_NOTE_SIZE, color="#7a4b00")
     if not drawn:
         ax.set_axis_off()
         ax.text(
             0.5, 0.5, _text(cat.t("time.chart.no_data", lang), lang),
-            transform=ax.transAxes, ha="center", va="center", fontsize=title_size, color="#555555",
+            transform=ax.transAxes, ha="center", va="center", fontsize=_TITLE_SIZE, color="#555555",
         )  # fmt: skip
         return fig
+    _plot_lines(ax, drawn, lang)
+    _format_axes(ax, drawn, lang, x_label, y_label)
+    fig.legend(fontsize=_TICK_SIZE, frameon=False, loc="outside lower center", ncols=min(len(drawn), 4))
+    return fig
 
+
+def _wrapped(text: str, size: float, width_inches: float, lang: str) -> str:
+    """Long titles wrap rather than run off a narrow (portrait) image."""
+    chars = max(12, int(width_inches * 72 / (size * 0.62)))
+    return "\n".join(_text(line, lang) for line in textwrap.wrap(text, chars) or [""])
+
+
+def _plot_lines(ax: Axes, drawn: Mapping[str, list[tuple[datetime, float]]], lang: str) -> None:
     many_points = max(len(points) for points in drawn.values()) > 60
     for name, points in drawn.items():
         xs = mdates.date2num([x for x, _ in points])
@@ -225,6 +230,11 @@ def _draw(
             marker=None if many_points else "o", markersize=7,
         )  # fmt: skip
 
+
+def _format_axes(
+    ax: Axes, drawn: Mapping[str, list[tuple[datetime, float]]], lang: str, x_label: str, y_label: str
+) -> None:
+    """Dates along x (Jalali in Persian), compact numbers up y, labels, grid."""
     all_x = [x for points in drawn.values() for x, _ in points]
     span_days = (max(all_x) - min(all_x)).total_seconds() / 86400
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
@@ -236,20 +246,17 @@ def _draw(
     if span_days == 0:  # one instant: give the axis some room around it
         center = mdates.date2num(all_x[0])
         ax.set_xlim(center - 1, center + 1)
-
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=_all_integers(drawn)))
     ax.yaxis.set_major_formatter(
         FuncFormatter(lambda y, _pos: _number(y, lang, compact=max(map(abs, ax.get_ylim())) >= 1e4))
     )
-    ax.set_xlabel(_text(x_label, lang), fontsize=label_size)
-    ax.set_ylabel(_text(y_label, lang), fontsize=label_size)
-    ax.tick_params(labelsize=tick_size, length=6, width=1.2)
+    ax.set_xlabel(_text(x_label, lang), fontsize=_LABEL_SIZE)
+    ax.set_ylabel(_text(y_label, lang), fontsize=_LABEL_SIZE)
+    ax.tick_params(labelsize=_TICK_SIZE, length=6, width=1.2)
     ax.grid(True, alpha=0.35, linewidth=1)
     ax.spines[["top", "right"]].set_visible(False)
     if _all_nonnegative(drawn):
         ax.set_ylim(bottom=0)
-    fig.legend(fontsize=tick_size, frameon=False, loc="outside lower center", ncols=min(len(drawn), 4))
-    return fig
 
 
 def _all_integers(drawn: Mapping[str, list[tuple[datetime, float]]]) -> bool:

@@ -16,11 +16,12 @@ import math
 import threading
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypedDict, cast
 
-__all__ = ["DRAWING_MODULE", "ChartRenderer", "Point", "has_data", "headline_figures"]
+__all__ = ["DRAWING_MODULE", "ChartRenderer", "Headline", "Point", "has_data", "headline_figures"]
 
 Point = tuple[date | datetime, float | int | None]
+_Value = tuple[date | datetime, float]  # a point with a real value
 
 #: The module :class:`ChartRenderer` loads on its first render.
 DRAWING_MODULE = "bot.text.chart_drawing"
@@ -69,12 +70,25 @@ def has_data(series: Mapping[str, Sequence[Point] | None]) -> bool:
     )
 
 
+class Headline(TypedDict):
+    """The caption's numbers for one metric (see :func:`headline_figures`)."""
+
+    total: float | int
+    last: float | int
+    last_at: date | datetime
+    peak: float | int
+    peak_at: date | datetime
+    points: int
+    change: float | int | None
+    change_pct: float | None
+
+
 def headline_figures(
     series: Mapping[str, Sequence[Point] | None],
     *,
     previous: Mapping[str, Sequence[Point] | None] | None = None,
     cumulative: Collection[str] = (),
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Headline]:
     """The caption's numbers for each metric that has data (metrics without any are left out).
 
     For each metric: ``total`` (sum of the values; for a ``cumulative`` metric such as followers,
@@ -84,37 +98,38 @@ def headline_figures(
     cumulative metric without ``previous``, the growth over the period (last − first). ``None``
     where it cannot be derived (no previous period, or a percentage of zero).
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Headline] = {}
     for name, points in series.items():
         values = _values(points)
-        if not values:
-            continue
-        is_cumulative = name in cumulative
-        total = values[-1][1] if is_cumulative else math.fsum(v for _, v in values)
-        peak_at, peak = max(values, key=lambda item: item[1])
-        change: float | None = None
-        base: float | None = None
-        previous_values = _values((previous or {}).get(name))
-        if previous_values:
-            base = previous_values[-1][1] if is_cumulative else math.fsum(v for _, v in previous_values)
-        elif is_cumulative and len(values) >= 2:
-            base = values[0][1]
-        if base is not None:
-            change = total - base
-        out[name] = {
-            "total": _tidy(total),
-            "last": _tidy(values[-1][1]),
-            "last_at": values[-1][0],
-            "peak": _tidy(peak),
-            "peak_at": peak_at,
-            "points": len(values),
-            "change": None if change is None else _tidy(change),
-            "change_pct": None if change is None or not base else round(change / abs(base) * 100, 1),
-        }
+        if values:
+            earlier = _values((previous or {}).get(name))
+            out[name] = _headline(values, earlier, cumulative=name in cumulative)
     return out
 
 
-def _values(points: Sequence[Point] | None) -> list[tuple[date | datetime, float]]:
+def _headline(values: list[_Value], earlier: list[_Value], *, cumulative: bool) -> Headline:
+    """The figures of one metric's ``values``, compared with ``earlier`` (the previous period)."""
+    total = values[-1][1] if cumulative else math.fsum(v for _, v in values)
+    peak_at, peak = max(values, key=lambda item: item[1])
+    base: float | None = None
+    if earlier:
+        base = earlier[-1][1] if cumulative else math.fsum(v for _, v in earlier)
+    elif cumulative and len(values) >= 2:
+        base = values[0][1]
+    change = None if base is None else total - base
+    return {
+        "total": _tidy(total),
+        "last": _tidy(values[-1][1]),
+        "last_at": values[-1][0],
+        "peak": _tidy(peak),
+        "peak_at": peak_at,
+        "points": len(values),
+        "change": None if change is None else _tidy(change),
+        "change_pct": None if change is None or not base else round(change / abs(base) * 100, 1),
+    }
+
+
+def _values(points: Sequence[Point] | None) -> list[_Value]:
     clean = [(x, float(v)) for x, v in points or () if v is not None and math.isfinite(float(v))]
     clean.sort(key=lambda item: _sort_key(item[0]))
     return clean

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.clients.resont.dates import DateParser
 from bot.runtime.services import Services
-from bot.text.charts import Point, headline_figures
+from bot.text.charts import Headline, Point, headline_figures
 from bot.text.digits import to_ascii_digits
 
 #: Period code (in callback data and catalogue keys) → the value Resont expects.
@@ -73,7 +73,7 @@ class Report:
     period_label: str
     series: dict[str, list[Point]]  # raw metric name → points (only metrics with data)
     missing: list[str]  # raw metric names requested or returned without data
-    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    figures: dict[str, Headline] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

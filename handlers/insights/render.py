@@ -16,6 +16,7 @@ from telegram import InputFile, Message
 from bot.clients.resont.errors import ResontError
 from bot.runtime.context import Context
 from bot.runtime.services import Services
+from bot.text.charts import Headline
 from bot.text.digits import to_persian_digits
 from bot.text.timeparse import format_date
 from handlers.insights.data import CUMULATIVE, Report, Target
@@ -94,18 +95,19 @@ def caption_of(services: Services, report: Report, lang: str) -> str:
     return text if len(text) <= CAPTION_LIMIT else text[: CAPTION_LIMIT - 1] + "…"
 
 
-def _figure_line(services: Services, name: str, figures: dict[str, Any], lang: str) -> str:
+def _figure_line(services: Services, name: str, figures: Headline, lang: str) -> str:
     """One metric's caption line: its total (or level), and its change over the period if known."""
     t = services.i18n.t
     shown = html.escape(metric_name(services, name, lang))
     value = format_number(figures["total"], lang)
     key = "insights.caption_level" if name in CUMULATIVE else "insights.caption_total"
     line = t(key, lang, metric=shown, value=value)
-    if figures.get("change") is None:
+    change_value, change_pct = figures["change"], figures["change_pct"]
+    if change_value is None:
         return line
-    change = format_number(figures["change"], lang, signed=True)
-    if figures.get("change_pct") is not None:
-        pct = format_number(figures["change_pct"], lang, signed=True)
+    change = format_number(change_value, lang, signed=True)
+    if change_pct is not None:
+        pct = format_number(change_pct, lang, signed=True)
         return line + t("insights.caption_change_pct", lang, change=change, pct=pct)
     return line + t("insights.caption_change", lang, change=change)
 

@@ -4,7 +4,7 @@ Flow: ``/insights`` lists the connected accounts as buttons (``ins:acct:<account
 ``/insights <post group id>`` goes straight to a post group; then a period is picked
 (``ins:period:<target>:<period>``, target ``<account id>`` or ``p<post group id>``). Week, month,
 three months and lifetime fetch at once; "custom" asks for a date range by force-reply (read by
-:func:`bot.text.timeparse.parse_date_range`: Gregorian or Jalali, Persian digits, "last 7 days").
+:func:`bot.text.dateranges.parse_date_range`: Gregorian or Jalali, Persian digits, "last 7 days").
 The answer is a PNG chart (rendered off the event loop) with a caption of headline figures.
 
 This module is the feature: its declaration, the command, the buttons and the range reply.
@@ -32,8 +32,9 @@ from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
 from bot.runtime.roles import INBOX
 from bot.runtime.services import Services
+from bot.text.dateranges import parse_date_range
 from bot.text.digits import to_ascii_digits
-from bot.text.timeparse import TimeParseError, parse_date_range
+from bot.text.timewords import TimeParseError
 from handlers.insights.data import (
     ACCOUNT_METRICS,
     CUMULATIVE,

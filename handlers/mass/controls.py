@@ -12,7 +12,8 @@ from telegram.error import TelegramError
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
 from bot.runtime.context import Context
-from bot.text.timeparse import TimeParseError, format_when, parse_when
+from bot.text.timeparse import format_when, parse_when
+from bot.text.timewords import TimeParseError
 from handlers.mass.painter import ProgressPainter
 from handlers.mass.runtime import MassRuntime
 from handlers.replies import ask

@@ -25,7 +25,8 @@ from bot.clients.resont.forms import PostEdit
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
-from bot.text.timeparse import TimeParseError, format_when, parse_when
+from bot.text.timeparse import format_when, parse_when
+from bot.text.timewords import TimeParseError
 from handlers.posts.actions import (
     answer,
     ask_on_card,

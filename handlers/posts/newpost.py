@@ -25,7 +25,8 @@ from bot.clients.resont.errors import ResontError
 from bot.clients.resont.forms import PostInput
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
-from bot.text.timeparse import TimeParseError, parse_when
+from bot.text.timeparse import parse_when
+from bot.text.timewords import TimeParseError
 from handlers import replies
 from handlers.posts.actions import answer
 from handlers.posts.cards import error_text, excerpt, when_text

@@ -1,4 +1,5 @@
-"""bot.text.timeparse: typed times in English/Persian, Jalali dates, zones, and formatting back."""
+"""Typed times in English/Persian, Jalali dates, zones, and formatting back (bot.text.timeparse,
+timeparts, timewords) and typed date ranges (bot.text.dateranges)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.runtime.i18n import Catalogue
-from bot.text.timeparse import (
-    DEFAULT_TIME,
-    TimeParseError,
-    format_date,
-    format_when,
-    parse_date_range,
-    parse_when,
-)
+from bot.text.dateranges import parse_date_range
+from bot.text.timeparse import DEFAULT_TIME, format_date, format_when, parse_when
+from bot.text.timewords import TimeParseError
 
 TEHRAN = ZoneInfo("Asia/Tehran")  # UTC+03:30 all year since 2022
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -222,7 +218,9 @@ def test_now_must_be_aware():
 
 
 def test_every_reason_key_the_module_can_raise_is_in_the_catalogue():
-    source = Path(__file__).resolve().parents[2].joinpath("bot", "text", "timeparse.py").read_text(encoding="utf-8")
+    text_dir = Path(__file__).resolve().parents[2].joinpath("bot", "text")
+    modules = ("timewords.py", "timeparts.py", "timeparse.py", "dateranges.py")
+    source = "".join(text_dir.joinpath(name).read_text(encoding="utf-8") for name in modules)
     keys = set(re.findall(r'"(time\.[a-z_.]+)"', source))
     assert "time.err_unknown_format" in keys
     catalogue = Catalogue.load()
