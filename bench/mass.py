@@ -130,11 +130,11 @@ async def bare_round_trip(latency: float, requests: int = 20) -> float:
     with fake.serve() as server:
         async with httpx.AsyncClient() as http:
             client = MioGramClient(http, url=f"{server.url}/dojob.php", secret=MIOGRAM_SECRET)
-            client.remember_valid(numbers)
-            await client.limits()
+            client.mass.remember_valid(numbers)
+            await client.checks.limits()
             for start in range(0, len(numbers), BATCH):
                 began = time.perf_counter()
-                await client.send_mass_batch(numbers[start : start + BATCH], text="Our spring offer: 20% off.")
+                await client.mass.send_mass_batch(numbers[start : start + BATCH], text="Our spring offer: 20% off.")
                 times.append(time.perf_counter() - began)
     return statistics.median(times)
 

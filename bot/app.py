@@ -159,6 +159,20 @@ def resont_client(config: Config, http: httpx.AsyncClient, store: Store) -> Reso
     return ResontClient(http, base, oauth=settings, tokens=tokens, default_tz=config.timezone)
 
 
+def miogram_client(config: Config, http: httpx.AsyncClient) -> MioGramClient:
+    """The MioGram client of the configured account: its URL, secret, robot, phone region, Mass
+    batch size and the ad footer the service appends to every message."""
+    return MioGramClient(
+        http,
+        url=config.miogram_url,
+        secret=config.miogram_secret,
+        robot=config.miogram_robot,
+        region=config.phone_region,
+        batch_size=config.mass_batch_size,
+        ad_footer=config.miogram_ad_footer,
+    )
+
+
 async def _post_init(app: Application) -> None:
     """Open the services, restore one-off jobs, start recurring jobs, register commands."""
     pending: dict[str, Any] = app.bot_data.setup
@@ -175,7 +189,7 @@ async def _post_init(app: Application) -> None:
         scheduler=Scheduler(store, kinds),
         http=resont_http,
         resont=resont_client(config, resont_http, store),
-        miogram=MioGramClient.from_config(config, mio_http) if config.miogram_enabled else None,
+        miogram=miogram_client(config, mio_http) if config.miogram_enabled else None,
         clock=pending["clock"],
     )
     services.owned_http.append(mio_http)

@@ -102,7 +102,7 @@ async def _check_miogram(services: Services) -> tuple[bool | None, str]:
     if services.miogram is None:
         return None, ""
     try:
-        credits = await asyncio.wait_for(services.miogram.credits(), STATUS_CHECK_TIMEOUT)
+        credits = await asyncio.wait_for(services.miogram.account.credits(), STATUS_CHECK_TIMEOUT)
     except TimeoutError:
         services.health.upstream("miogram", False, "timeout")
         return False, "timeout"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from bot.clients.miogram.models import MioGramError, MioGramNoRobot, MioGramPermissionDenied
+from bot.clients.miogram.errors import MioGramError, MioGramNoRobot, MioGramPermissionDenied
 
 #: the errors that mean "this agent may not send", not "this batch is bad"
 REFUSALS = (MioGramNoRobot, MioGramPermissionDenied)

@@ -8,7 +8,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.clients.miogram.models import BatchResult, Media
+from bot.clients.miogram.media import Media
+from bot.clients.miogram.models import BatchResult
 from bot.massjobs.docs import JobDoc
 from bot.massjobs.quiet import QuietHours
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.clients.miogram.models import Media, MioGramError, MioGramOutcomeUnknown, MioGramServiceError
+from bot.clients.miogram.errors import MioGramError, MioGramOutcomeUnknown, MioGramServiceError
+from bot.clients.miogram.media import Media
 from bot.massjobs.docs import MEDIA_PART, JobDoc
 from bot.massjobs.ports import Locks, MassClient, MediaLoader
 from bot.massjobs.transitions import Answer

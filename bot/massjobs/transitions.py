@@ -17,13 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.clients.miogram.models import (
-    MioGramCreditError,
-    MioGramError,
-    MioGramLowCredit,
-    MioGramOutcomeUnknown,
-    Outcome,
-)
+from bot.clients.miogram.errors import MioGramCreditError, MioGramError, MioGramLowCredit, MioGramOutcomeUnknown
+from bot.clients.miogram.models import Outcome
 from bot.massjobs.docs import (
     BY_ADMIN,
     CANCELLED,

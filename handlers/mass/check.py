@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.clients.miogram.models import Credits, Limits, MediaKind
+from bot.clients.miogram.media import MediaKind
+from bot.clients.miogram.models import Credits, Limits
 from bot.massjobs.docs import JobDoc
 from bot.massjobs.quiet import QuietHours
 from bot.massjobs.units import parts_of

@@ -13,7 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardButton
 from telegram.error import BadRequest
 
-from bot.clients.miogram.client import Media
+from bot.clients.miogram.media import Media
 from bot.runtime.services import Services
 from bot.text.digits import to_persian_digits
 from bot.text.timeparse import format_when

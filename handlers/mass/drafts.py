@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 
-from bot.clients.miogram.models import MioGramError
+from bot.clients.miogram.errors import MioGramError
 from bot.massjobs import docs as md
 from bot.massjobs.docs import ContentDoc, JobDoc
 from bot.runtime.context import Context
@@ -67,12 +67,12 @@ class Drafts:
         if client is None:
             return PreviewFacts(configured=False)
         text = job["content"].get("text")
-        text_bytes = client.message_bytes(text) if text else None
+        text_bytes = client.checks.message_bytes(text) if text else None
         lanes, quiet, now = len(runner.lanes.live), runner.deps.quiet, runner.now()
         limits = credits = None
         try:
-            limits = await client.limits()
-            credits = await client.credits()
+            limits = await client.checks.limits()
+            credits = await client.account.credits()
         except MioGramError as exc:
             return PreviewFacts(True, limits, None, str(exc), text_bytes, lanes, quiet, now)
         return PreviewFacts(True, limits, credits, None, text_bytes, lanes, quiet, now)

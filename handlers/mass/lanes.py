@@ -9,7 +9,7 @@ import logging
 
 from telegram import Bot
 
-from bot.clients.miogram.models import MioGramError
+from bot.clients.miogram.errors import MioGramError
 from bot.massjobs.docs import JobDoc
 from bot.runtime.services import Services
 
@@ -34,7 +34,7 @@ async def checked_robots(services: Services, bot: Bot) -> tuple[str, ...]:
     if services.miogram is None or robots == ("",):
         return robots
     try:
-        active = await services.miogram.api_get_robot()
+        active = await services.miogram.account.api_get_robot()
     except MioGramError as exc:
         log.warning("could not check the sending agents against APIGetRobot: %s", exc)
         return robots

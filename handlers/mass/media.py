@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.clients.miogram.models import Media
+from bot.clients.miogram.media import Media
 from bot.massjobs.docs import JobDoc
 from bot.massjobs.spool import spool_dir
 from handlers.mass.files import TooBig

@@ -11,7 +11,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
-from bot.clients.miogram.client import MioGramError
+from bot.clients.miogram.errors import MioGramError
 from bot.clients.miogram.report import ReportRow
 from bot.massjobs import counts
 from bot.massjobs import docs as md
@@ -123,7 +123,7 @@ class ReportMixin:
 
     async def on_credits(self, update: Update, context: Context) -> None:
         services, user_id = context.services, update.effective_user.id
-        credits = await self._ask_miogram(update, context, lambda client: client.credits())
+        credits = await self._ask_miogram(update, context, lambda client: client.account.credits())
         if credits is None:
             return
         lang = services.lang(user_id)
@@ -138,7 +138,7 @@ class ReportMixin:
 
     async def on_limits(self, update: Update, context: Context) -> None:
         services, user_id = context.services, update.effective_user.id
-        limits = await self._ask_miogram(update, context, lambda client: client.limits(refresh=True))
+        limits = await self._ask_miogram(update, context, lambda client: client.checks.limits(refresh=True))
         if limits is None:
             return
         lang = services.lang(user_id)
@@ -153,7 +153,7 @@ class ReportMixin:
             can_get=yes if limits.can_get else no,
             is_super=yes if limits.is_super else no,
         )
-        footer = services.miogram.message_bytes("")[1]
+        footer = services.miogram.checks.message_bytes("")[1]
         if footer:
             text += "\n" + services.t("mass.preview_footer", user_id, footer=fmt_num(footer, lang))
         await update.effective_message.reply_text(text, parse_mode="HTML")
@@ -185,7 +185,7 @@ async def miogram_report_lines(services: Services, user_id: int) -> list[str]:
     if services.miogram is None:
         return [t("mass.not_configured")]
     try:
-        report = await services.miogram.report(REPORT_RECORDS)
+        report = await services.miogram.account.report(REPORT_RECORDS)
     except MioGramError as exc:
         return [t("mass.mio_error", error=html.escape(str(exc)))]
     delivered, failed = report.delivered_count, report.not_delivered_count

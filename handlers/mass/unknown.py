@@ -11,7 +11,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
-from bot.clients.miogram.client import MioGramError, Outcome
+from bot.clients.miogram.errors import MioGramError
+from bot.clients.miogram.models import Outcome
 from bot.clients.miogram.report import RequestCheck, Verdict
 from bot.massjobs import counts
 from bot.massjobs import docs as md
@@ -159,8 +160,8 @@ class UnknownMixin:
                     text = services.t("mass.check_no_file", None, error=html.escape(str(exc)[:200]))
                     await context.bot.send_message(chat_id, text, parse_mode="HTML")
                     return None
-                return await client.find_request(numbers, media=media)
-            return await client.find_request(numbers, text=job["content"]["text"])
+                return await client.account.find_request(numbers, media=media)
+            return await client.account.find_request(numbers, text=job["content"]["text"])
         except MioGramError as exc:
             text = services.t("mass.mio_error", None, error=html.escape(str(exc)))
             await context.bot.send_message(chat_id, text, parse_mode="HTML")

@@ -162,7 +162,7 @@ class Mass(UnknownMixin, ReportMixin):
         config = services.config
         deps = RunnerDeps(
             store=services.store,
-            client=services.miogram,
+            client=services.miogram.mass if services.miogram is not None else None,
             locks=services.locks,
             clock=lambda: services.clock().timestamp(),
             cancel_scheduled=services.scheduler.cancel,

@@ -66,7 +66,7 @@ def fast_retries(app: Any, factor: float = 0.01, cap: float = 0.05) -> list[floa
     resont = services.resont
     resont.sender.retry = dataclasses.replace(resont.sender.retry, sleep=sleep)
     if services.miogram is not None:
-        services.miogram._sleep = sleep
+        services.miogram.transport.sleep = sleep
     return waits
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import httpx
 
-from bot.clients.miogram.client import Media, MioGramClient, RetryPolicy
+from bot.clients.miogram.client import MioGramClient
+from bot.clients.miogram.media import Media
+from bot.clients.miogram.transport import RetryPolicy
 from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.ports import RunnerDeps
@@ -92,7 +94,7 @@ class Rig:
         self.media: dict[str, Media] = {}
         deps = RunnerDeps(
             store=self.store,
-            client=client,
+            client=client.mass,
             locks=self.services.locks,
             clock=lambda: self.services.clock().timestamp(),
             cancel_scheduled=self.services.scheduler.cancel,

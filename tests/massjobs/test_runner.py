@@ -13,7 +13,7 @@ import asyncio
 import httpx
 import pytest
 
-from bot.clients.miogram.client import Outcome
+from bot.clients.miogram.models import Outcome
 from bot.massjobs import docs as md
 from bot.massjobs.counts import count
 from bot.massjobs.units import make_units

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.clients.miogram.client import Media
+from bot.clients.miogram.media import Media
 from bot.massjobs import docs as md
 from tests.fakes.miogram import FakeMioGram
 from tests.harness import MIOGRAM_SECRET
@@ -60,7 +60,7 @@ async def test_a_refused_batch_fails_pauses_and_is_retried(rig):
     assert job["units"][0]["state"] == md.FAILED and r.fake.sent == []
     assert r.notifier.of("paused") == [md.ERROR]
     r.fake.set_limit("Message", 4096)
-    await r.services.miogram.limits(refresh=True)
+    await r.services.miogram.checks.limits(refresh=True)
     assert (await r.runner.resume(job_id, 1))[0]
     await r.run(job_id)
     assert r.job()["status"] == md.DONE and len(r.fake.sent) == 30

@@ -146,6 +146,21 @@ def normalize(raw: str, region: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+def from_service(text: str, region: str, known: frozenset[str] = frozenset()) -> str | None:
+    """A number as the service writes it back (as sent, without ``+``, or national) in E.164,
+    or None. ``known`` are the numbers expected (a request's): those need no parse."""
+    value = text.strip()
+    for direct in (value, f"+{value}"):
+        if direct in known:
+            return direct
+    for candidate in [value] if value.startswith("+") else [f"+{value}", value]:
+        try:
+            return normalize(candidate, region)
+        except InvalidPhone:
+            continue
+    return None
+
+
 def _invalid_reason(number: phonenumbers.PhoneNumber, region: str) -> str:
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible == ValidationResult.TOO_SHORT:

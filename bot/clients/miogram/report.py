@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.clients.miogram.phones import InvalidPhone, normalize
+from bot.clients.miogram.phones import from_service
 
 #: the most records the document lets a client ask for ("a number from 1 to 999")
 MAX_RECORDS = 999
@@ -247,7 +247,7 @@ def find_request(report: Report, numbers: Sequence[str], content: SentContent, r
         return RequestCheck(verdict, wanted, matches=len(found), report_filled=report.filled)
     row, mapped = found[0]
     # Delivered may write a number otherwise than Number does (without "+", say): map each.
-    got = {mapped.get(text) or reported_number(text, region, wanted_set) for text in row.delivered}
+    got = {mapped.get(text) or from_service(text, region, wanted_set) for text in row.delivered}
     return RequestCheck(
         Verdict.FOUND,
         wanted,
@@ -264,22 +264,8 @@ def _as_request_numbers(written: Sequence[str], wanted: frozenset[str], region: 
     numbers are not exactly the request's."""
     mapped: dict[str, str] = {}
     for text in written:
-        number = reported_number(text, region, wanted)
+        number = from_service(text, region, wanted)
         if number is None or number not in wanted:
             return None
         mapped[text] = number
     return mapped if set(mapped.values()) == wanted else None
-
-
-def reported_number(text: str, region: str, known: frozenset[str] = frozenset()) -> str | None:
-    """A number as the server wrote it (as sent, without ``+``, or national) in E.164, or None."""
-    value = text.strip()
-    for direct in (value, f"+{value}"):
-        if direct in known:  # the common case: no parse needed
-            return direct
-    for candidate in [value] if value.startswith("+") else [f"+{value}", value]:
-        try:
-            return normalize(candidate, region)
-        except InvalidPhone:
-            continue
-    return None

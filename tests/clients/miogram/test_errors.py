@@ -6,14 +6,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.clients.miogram.client import (
+from bot.clients.miogram.client import MioGramClient
+from bot.clients.miogram.errors import (
     ERRORS_BY_CODE,
-    Media,
     MioGramAccessError,
     MioGramAccountNotActivated,
     MioGramBadFunc,
     MioGramBadRequest,
-    MioGramClient,
     MioGramCreditError,
     MioGramEmptySecret,
     MioGramError,
@@ -42,9 +41,10 @@ from bot.clients.miogram.client import (
     MioGramSessionBlocked,
     MioGramTransportError,
     MioGramWhatsAppNotSupported,
-    Outcome,
-    parse_reply,
 )
+from bot.clients.miogram.media import Media
+from bot.clients.miogram.models import Outcome
+from bot.clients.miogram.replies import parse_reply
 from tests.fakes.miogram import FakeMioGram
 
 URL = "http://miogram.test/dojob.php"
@@ -143,7 +143,7 @@ async def test_each_code_in_each_shape_through_the_client(
     # SetStatusOnline is a write: it is never retried, so the first answer decides.
     fake.faults.add("status", status=200, match="SetStatusOnline", body=SHAPES[shape](code, text))
     with pytest.raises(cls) as caught:
-        await client.set_status_online()
+        await client.chats.set_status_online()
     assert caught.value.code == code
     assert caught.value.func == "SetStatusOnline"
     assert str(caught.value).startswith(f"MioGram {code} ")
@@ -203,14 +203,14 @@ def test_fail_with_a_code_or_error_text_is_an_error() -> None:
 
 async def test_a_send_answer_without_result_is_unknown(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.faults.add("status", status=200, match="SendMessage$", body={"Status": "success"})
-    assert await client.send_message(A, "hi") is Outcome.UNKNOWN
+    assert await client.sends.send_message(A, "hi") is Outcome.UNKNOWN
     fake.faults.add(
         "status",
         status=200,
         match="SendMessageMass",
         body={"Result": {A: None, "+989351112222": "queued"}, "Status": "checking"},
     )
-    batch = await client.send_message_mass([A, "+989351112222"], "hi")
+    batch = await client.mass.send_message_mass([A, "+989351112222"], "hi")
     assert set(batch.outcomes.values()) == {Outcome.UNKNOWN}
 
 
@@ -253,14 +253,14 @@ def test_malformed_bodies(body: str, fragment: str) -> None:
 async def test_truncated_answer_on_a_read_is_malformed(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.faults.add("truncated", match="APIGetCredits")
     with pytest.raises(MioGramMalformed):
-        await client.credits()
+        await client.account.credits()
 
 
 async def test_truncated_answer_on_a_send_is_unknown(client: MioGramClient, fake: FakeMioGram) -> None:
-    await client.limits()
+    await client.checks.limits()
     fake.faults.add("truncated", match="SendMessageMass")
     with pytest.raises(MioGramOutcomeUnknown) as caught:
-        await client.send_message_mass([A], "hi")
+        await client.mass.send_message_mass([A], "hi")
     assert isinstance(caught.value.cause, MioGramMalformed)
     assert fake.sent == [("SendMessageMass", A)]
 
@@ -268,7 +268,7 @@ async def test_truncated_answer_on_a_send_is_unknown(client: MioGramClient, fake
 async def test_a_gateway_html_error_page_is_a_transport_error(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.faults.add("non_json", times=3, match="APIGetAds")
     with pytest.raises(MioGramTransportError) as caught:
-        await client.api_get_ads()
+        await client.account.api_get_ads()
     assert caught.value.status == 502
     assert len(fake.calls_of("APIGetAds")) == 3  # a 5xx on a read is retried
 
@@ -284,7 +284,7 @@ async def test_check_order_of_the_server(fake: FakeMioGram, http: httpx.AsyncCli
     ]
     for client, cls in expectations:
         with pytest.raises(cls):
-            await client.set_status_online()
+            await client.chats.set_status_online()
     client = MioGramClient(http, url=URL, secret=fake.secret, sleep=_no_sleep)
     for cls, fix in [
         (MioGramAccountNotActivated, "active"),
@@ -293,21 +293,21 @@ async def test_check_order_of_the_server(fake: FakeMioGram, http: httpx.AsyncCli
         (MioGramPermissionDenied, "is_super"),
     ]:
         with pytest.raises(cls):
-            await client.set_status_online()
+            await client.chats.set_status_online()
         setattr(fake, fix, {"active": True, "robots": ["Miogram"], "allowed_ips": "*", "is_super": True}[fix])
-    assert await client.set_status_online() is True
+    assert await client.chats.set_status_online() is True
 
 
 async def test_robot_not_among_the_active_agents(fake: FakeMioGram, http: httpx.AsyncClient) -> None:
     client = MioGramClient(http, url=URL, secret=fake.secret, robot="Other", sleep=_no_sleep)
     with pytest.raises(MioGramNoRobot):
-        await client.api_get_robot()
+        await client.account.api_get_robot()
 
 
 async def test_can_get_permission(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.can_get = False
     with pytest.raises(MioGramPermissionDenied):
-        await client.get_dialog_list()
+        await client.chats.get_dialog_list()
     assert len(fake.calls_of("GetDialogList")) == 1  # an error, not a transient fault: no retry
 
 
@@ -323,7 +323,7 @@ async def test_non_post_is_812_then_the_session_is_blocked(fake: FakeMioGram, ht
     assert codes == [812, 812, 815]
     client = MioGramClient(http, url=URL, secret=fake.secret, sleep=_no_sleep)
     with pytest.raises(MioGramSessionBlocked):
-        await client.set_status_online()
+        await client.chats.set_status_online()
 
 
 @pytest.mark.parametrize("as_text", [False, True])
@@ -346,26 +346,26 @@ async def test_bad_base64_is_the_gateways_400(fake: FakeMioGram, http: httpx.Asy
 
 async def test_single_send_to_a_wrong_number_is_invalid(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.wrong_numbers.add(A)
-    assert await client.send_message(A, "hi") is Outcome.INVALID
+    assert await client.sends.send_message(A, "hi") is Outcome.INVALID
     assert fake.sent == []
 
 
 async def test_single_send_goes_out_at_zero_credit_then_305(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.set_credit("Message", 0)
-    assert await client.send_message(A, "hi") is Outcome.SENT
+    assert await client.sends.send_message(A, "hi") is Outcome.SENT
     with pytest.raises(MioGramNoCredit) as caught:
-        await client.send_message(A, "hi")
+        await client.sends.send_message(A, "hi")
     assert caught.value.numbers == (A,)
     assert fake.credit("Message") == -1 and len(fake.sent) == 1
 
 
 async def test_stale_limits_let_the_server_refuse_with_304_and_303(client: MioGramClient, fake: FakeMioGram) -> None:
-    await client.limits()
+    await client.checks.limits()
     fake.limits["Message"], fake.limits["Photo"] = 5, 10
     with pytest.raises(MioGramMessageTooLong) as too_long:
-        await client.send_message(A, "a longer text")
+        await client.sends.send_message(A, "a longer text")
     with pytest.raises(MioGramFileTooBig) as too_big:
-        await client.send_photo(A, Media(b"x" * 11, "png"))
+        await client.sends.send_photo(A, Media(b"x" * 11, "png"))
     assert too_long.value.limit is None and too_big.value.limit is None  # the server gives no figures
     assert fake.sent == []
 
@@ -373,7 +373,7 @@ async def test_stale_limits_let_the_server_refuse_with_304_and_303(client: MioGr
 async def test_999_on_a_send_is_unknown_and_not_retried(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.mass_999_over = 1
     with pytest.raises(MioGramOutcomeUnknown) as caught:
-        await client.send_message_mass([A, "+989351112222"], "hi")
+        await client.mass.send_message_mass([A, "+989351112222"], "hi")
     assert caught.value.code == 999 and isinstance(caught.value.cause, MioGramNoResponse)
     assert caught.value.numbers == (A, "+989351112222")
     assert len(fake.calls_of("SendMessageMass")) == 1
@@ -383,7 +383,7 @@ async def test_999_on_a_send_is_unknown_and_not_retried(client: MioGramClient, f
 async def test_whatsapp_not_supported_comes_from_the_gateway(client: MioGramClient, fake: FakeMioGram) -> None:
     fake.whatsapp_supported = False
     with pytest.raises(MioGramWhatsAppNotSupported):
-        await client.send_message_whatsapp(A, "hi")
+        await client.sends.send_message_whatsapp(A, "hi")
     with pytest.raises(MioGramWhatsAppNotSupported) as caught:
-        await client.send_mass_batch([A], text="hi", whatsapp=True)
+        await client.mass.send_mass_batch([A], text="hi", whatsapp=True)
     assert caught.value.numbers == (A,) and fake.sent == []

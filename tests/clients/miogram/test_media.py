@@ -14,7 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.clients.miogram.client import Media, MediaKind, MioGramClient, MioGramFileTooBig, Outcome
+from bot.clients.miogram.client import MioGramClient
+from bot.clients.miogram.errors import MioGramFileTooBig
+from bot.clients.miogram.media import Media, MediaKind
+from bot.clients.miogram.models import Outcome
 from tests.fakes.miogram import MIB, FakeMioGram
 
 URL = "http://miogram.test/dojob.php"
@@ -106,21 +109,21 @@ async def test_file_over_the_limit_is_refused_before_sending(
     with path.open("wb") as handle:
         handle.truncate(50 * MIB + 1)
     with pytest.raises(MioGramFileTooBig) as caught:
-        await client.send_video(A, Media(path))
+        await client.sends.send_video(A, Media(path))
     assert (caught.value.limit, caught.value.actual) == (50 * MIB, 50 * MIB + 1)
     assert "52,428,801" in str(caught.value) and "52,428,800" in str(caught.value)
     with pytest.raises(MioGramFileTooBig):
-        await client.send_photo_mass([A, B], Media(b"x" * (5 * MIB + 1), "jpg"))
+        await client.mass.send_photo_mass([A, B], Media(b"x" * (5 * MIB + 1), "jpg"))
     with pytest.raises(MioGramFileTooBig):
-        await client.send_mass([A, B], media=Media(b"x" * (20 * MIB + 1), "pdf"))
+        await client.mass.send_mass([A, B], media=Media(b"x" * (20 * MIB + 1), "pdf"))
     assert [call["Func"] for call in fake.calls] == ["APIGetLimits"]
 
 
 async def test_check_media_against_another_kind(client: MioGramClient) -> None:
     media = Media(b"x" * (6 * MIB), "mp4")
-    await client.check_media(media)  # a video: 50 MB allowed
+    await client.checks.check_media(media)  # a video: 50 MB allowed
     with pytest.raises(MioGramFileTooBig):
-        await client.check_media(media, "photo")
+        await client.checks.check_media(media, "photo")
 
 
 async def test_media_reaches_the_fake_intact_over_the_loopback_server(tmp_path: Path) -> None:
@@ -131,8 +134,8 @@ async def test_media_reaches_the_fake_intact_over_the_loopback_server(tmp_path: 
     with fake.serve() as server:
         async with httpx.AsyncClient() as http:
             client = MioGramClient(http, url=f"{server.url}/dojob.php", secret=fake.secret, robot="Miogram")
-            assert await client.send_video(A, Media(path)) is Outcome.SENT
-            batch = await client.send_video_mass([A, B], Media(path))
+            assert await client.sends.send_video(A, Media(path)) is Outcome.SENT
+            batch = await client.mass.send_video_mass([A, B], Media(path))
     assert batch.sent == [A, B]
     digest = hashlib.sha256(data).hexdigest()
     assert [(f.func, f.extension, f.size, f.sha256) for f in fake.received_files] == [
@@ -186,10 +189,10 @@ async def test_a_large_video_is_streamed_not_copied(fake: FakeMioGram, tmp_path:
     sink = StreamingSink(fake)
     async with httpx.AsyncClient(transport=sink) as http:
         client = MioGramClient(http, url=URL, secret=fake.secret, robot="Miogram")
-        await client.limits()
+        await client.checks.limits()
         tracemalloc.start()
         try:
-            assert await client.send_video(A, Media(path)) is Outcome.SENT
+            assert await client.sends.send_video(A, Media(path)) is Outcome.SENT
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

@@ -9,7 +9,10 @@ import hashlib
 import httpx
 import pytest
 
-from bot.clients.miogram.client import Media, MioGramClient, MioGramOutcomeUnknown, Outcome
+from bot.clients.miogram.client import MioGramClient
+from bot.clients.miogram.errors import MioGramOutcomeUnknown
+from bot.clients.miogram.media import Media
+from bot.clients.miogram.models import Outcome
 from bot.clients.miogram.report import (
     FIELDS,
     Report,
@@ -42,7 +45,7 @@ async def client(fake: FakeMioGram):
 
 async def test_a_mass_send_is_one_record_with_its_numbers_and_those_delivered(client, fake) -> None:
     fake.not_delivered.update({B, C})
-    await client.send_message_mass([A, B, C], "Hello team")
+    await client.mass.send_message_mass([A, B, C], "Hello team")
     assert fake.report_log == [
         {
             "Username": fake.username,
@@ -54,7 +57,7 @@ async def test_a_mass_send_is_one_record_with_its_numbers_and_those_delivered(cl
             "Delivered": A,
         }
     ]
-    report = await client.report(999)
+    report = await client.account.report(999)
     assert report.rows == (
         ReportRow(
             fake.username,
@@ -71,40 +74,40 @@ async def test_a_mass_send_is_one_record_with_its_numbers_and_those_delivered(cl
 
 async def test_a_mass_with_nothing_delivered_is_logged_with_delivered_empty(client, fake) -> None:
     fake.not_delivered.update({A, B})
-    await client.send_message_mass([A, B], "hi")
+    await client.mass.send_message_mass([A, B], "hi")
     assert fake.report_log[0]["Delivered"] == ""
-    row = (await client.report(1)).rows[0]
+    row = (await client.account.report(1)).rows[0]
     assert row.delivered == () and row.not_delivered == (A, B)
 
 
 async def test_a_single_send_is_logged_only_when_delivered(client, fake) -> None:
     fake.not_delivered.add(B)
-    assert await client.send_message(A, "one") is Outcome.SENT
-    assert await client.send_message(B, "two") is Outcome.NOT_DELIVERED
-    rows = (await client.report(999)).rows
+    assert await client.sends.send_message(A, "one") is Outcome.SENT
+    assert await client.sends.send_message(B, "two") is Outcome.NOT_DELIVERED
+    rows = (await client.account.report(999)).rows
     assert [(r.numbers, r.delivered, r.data) for r in rows] == [((A,), (A,), "one")]
 
 
 async def test_a_file_send_logs_the_base64_of_the_file(client, fake) -> None:
-    await client.send_photo_mass([A, B], Media(PHOTO, "png"))
-    row = (await client.report(5)).rows[0]
+    await client.mass.send_photo_mass([A, B], Media(PHOTO, "png"))
+    row = (await client.account.report(5)).rows[0]
     assert row.data == base64.b64encode(PHOTO).decode() and row.file_size == len(PHOTO)
 
 
 async def test_a_999_writes_no_record_and_charges_nothing(client, fake) -> None:
     fake.mass_999_over = 1
     with pytest.raises(MioGramOutcomeUnknown):
-        await client.send_message_mass([A, B], "hi")
+        await client.mass.send_message_mass([A, B], "hi")
     assert fake.sent_numbers() == [A, B]  # the gateway went on sending
     assert fake.report_log == [] and fake.credit("Message") == 1000
-    assert (await client.report(999)).rows == ()  # 111 No DATA: an empty report
+    assert (await client.account.report(999)).rows == ()  # 111 No DATA: an empty report
 
 
 async def test_the_server_reads_only_the_first_1000_records_of_the_log(client, fake) -> None:
     fake.add_old_records(SERVER_WINDOW)
-    await client.send_message_mass([A, B], "news")
+    await client.mass.send_message_mass([A, B], "news")
     assert len(fake.report_log) == SERVER_WINDOW + 1
-    report = await client.report(999)
+    report = await client.account.report(999)
     assert len(report.rows) == 999 and report.filled
     assert all(row.data != "news" for row in report.rows)  # the newest send never shows
     assert report.rows[0].data == f"old news {SERVER_WINDOW - 1}"  # newest of the window first
@@ -112,8 +115,8 @@ async def test_the_server_reads_only_the_first_1000_records_of_the_log(client, f
 
 async def test_records_newest_first_and_at_most_misc(client, fake) -> None:
     for index in range(5):
-        await client.send_message(A, f"m{index}")
-    rows = (await client.report(3)).rows
+        await client.sends.send_message(A, f"m{index}")
+    rows = (await client.account.report(3)).rows
     assert [r.data for r in rows] == ["m4", "m3", "m2"]
 
 
@@ -141,8 +144,8 @@ async def test_a_logged_mass_proves_who_got_it_and_who_did_not(client, fake) -> 
     fake.not_delivered.add(B)
     fake.faults.add("drop", match="SendMessageMass")  # the answer is lost after the server logged it
     with pytest.raises(MioGramOutcomeUnknown):
-        await client.send_message_mass([A, B, C], "Hello team")
-    check = await client.find_request([A, B, C], text="Hello team")
+        await client.mass.send_message_mass([A, B, C], "Hello team")
+    check = await client.account.find_request([A, B, C], text="Hello team")
     assert check.verdict is Verdict.FOUND and check.proven
     assert (check.delivered, check.not_delivered) == ((A, C), (B,))
     assert check.row is not None and check.row.when
@@ -150,30 +153,30 @@ async def test_a_logged_mass_proves_who_got_it_and_who_did_not(client, fake) -> 
 
 async def test_numbers_written_without_plus_are_matched(client, fake) -> None:
     fake.mass_keys_without_plus = True
-    await client.send_message_mass([A, B], "hi")
+    await client.mass.send_message_mass([A, B], "hi")
     assert fake.report_log[0]["Delivered"] == f"{A[1:]},{B[1:]}"
-    check = await client.find_request([B, A], text="hi")
+    check = await client.account.find_request([B, A], text="hi")
     assert check.proven and check.delivered == (B, A)
 
 
 async def test_the_content_must_match_too(client, fake) -> None:
-    await client.send_message_mass([A, B], "first text")
-    assert (await client.find_request([A, B], text="another text")).verdict is Verdict.NOT_FOUND
-    assert (await client.find_request([A], text="first text")).verdict is Verdict.NOT_FOUND  # other numbers
+    await client.mass.send_message_mass([A, B], "first text")
+    assert (await client.account.find_request([A, B], text="another text")).verdict is Verdict.NOT_FOUND
+    assert (await client.account.find_request([A], text="first text")).verdict is Verdict.NOT_FOUND  # other numbers
 
 
 async def test_a_file_is_matched_by_its_content(client, fake) -> None:
-    await client.send_photo_mass([A, B], Media(PHOTO, "png"))
-    assert (await client.find_request([A, B], media=Media(PHOTO, "png"))).proven
+    await client.mass.send_photo_mass([A, B], Media(PHOTO, "png"))
+    assert (await client.account.find_request([A, B], media=Media(PHOTO, "png"))).proven
     other = PHOTO[:-1] + b"!"
-    assert (await client.find_request([A, B], media=Media(other, "png"))).verdict is Verdict.NOT_FOUND
+    assert (await client.account.find_request([A, B], media=Media(other, "png"))).verdict is Verdict.NOT_FOUND
 
 
 async def test_a_999_cannot_be_told(client, fake) -> None:
     fake.mass_999_over = 0
     with pytest.raises(MioGramOutcomeUnknown):
-        await client.send_message_mass([A, B], "hi")
-    check = await client.find_request([A, B], text="hi")
+        await client.mass.send_message_mass([A, B], "hi")
+    check = await client.account.find_request([A, B], text="hi")
     assert check.verdict is Verdict.NOT_FOUND and not check.proven
     assert check.delivered == () and check.not_delivered == ()
 
@@ -182,17 +185,17 @@ async def test_a_busy_account_cannot_tell(client, fake) -> None:
     fake.add_old_records(SERVER_WINDOW)
     fake.faults.add("drop", match="SendMessageMass")
     with pytest.raises(MioGramOutcomeUnknown):
-        await client.send_message_mass([A, B], "hi")
-    check = await client.find_request([A, B], text="hi")
+        await client.mass.send_message_mass([A, B], "hi")
+    check = await client.account.find_request([A, B], text="hi")
     assert check.verdict is Verdict.NOT_FOUND and check.report_filled
 
 
 async def test_two_identical_requests_cannot_be_told_apart(client, fake) -> None:
     fake.not_delivered.add(B)
-    await client.send_message_mass([A, B], "hi")
+    await client.mass.send_message_mass([A, B], "hi")
     fake.not_delivered.clear()
-    await client.send_message_mass([B, A], "hi")
-    check = await client.find_request([A, B], text="hi")
+    await client.mass.send_message_mass([B, A], "hi")
+    check = await client.account.find_request([A, B], text="hi")
     assert check.verdict is Verdict.AMBIGUOUS and check.matches == 2 and check.delivered == ()
 
 

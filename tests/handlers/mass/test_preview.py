@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.clients.miogram.models import Credits, Limits, MediaKind
+from bot.clients.miogram.media import MediaKind
+from bot.clients.miogram.models import Credits, Limits
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
 from handlers.mass.check import PreviewFacts, check_preview
