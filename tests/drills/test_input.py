@@ -131,10 +131,18 @@ phone_lists = (
 
 
 def _start_mass(emu: BotApiEmulator) -> dict[str, Any]:
-    said = say(emu, ADMIN, "/mass")
-    ask = said[-1]
-    assert "step 1 of 3" in text_of(ask), text_of(ask)
-    return ask
+    sent = emu.user_sends(ADMIN, ADMIN_CHAT, "/mass")
+    # A late answer to the previous example may land first on a loaded machine: wait for the step.
+    asks = emu.wait_for_sync(
+        lambda: [
+            m
+            for m in emu.bot_messages(ADMIN_CHAT)
+            if m["message_id"] > sent["message_id"] and "step 1 of 3" in text_of(m)
+        ],
+        timeout=ANSWER_TIMEOUT,
+        message=lambda: f"/mass did not ask for the audience after #{sent['message_id']}",
+    )
+    return asks[-1]
 
 
 def _cancel(emu: BotApiEmulator) -> None:
