@@ -1,8 +1,6 @@
-"""Saved audience lists (``/lists``) and the opt-out list (``/optout``).
+"""Saved audience lists (``/lists``); the opt-out list is :mod:`handlers.mass.optout`.
 
-Lists live in the ``lists`` table (key: a short id; name, E.164 numbers, who/when). Opted-out
-numbers live in the ``optout`` table keyed by the E.164 number; every send excludes them (at the
-preview, at confirmation and again before each batch).
+Lists live in the ``lists`` table (key: a short id; name, E.164 numbers, who/when).
 
 Numbers come pasted (any separators) or as a CSV/TXT file; a file whose phone column cannot be
 found is asked again with the column name as the document's caption.
@@ -10,7 +8,6 @@ found is asked again with the column name as the document's caption.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 import secrets
@@ -21,16 +18,16 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.clients.miogram.phones import PhoneFileError, PhoneParse, parse_csv, parse_numbers
+from bot.clients.miogram.phones import PhoneParse
 from bot.runtime.context import Context
 from bot.runtime.feature import ReplyRoute
 from bot.runtime.roles import ADMINS
-from handlers.mass import files as mass_files
-from handlers.mass.common import button, fmt_num, reason_text, rows
+from handlers.mass.common import button, rows
+from handlers.mass.inputs import read_numbers, rest_of_command, summary, thread_of
+from handlers.mass.optout import on_optout, on_optout_button, on_optout_import
 from handlers.replies import ask
 
 MAX_NAME = 48
-YIELD_EVERY = 100
 _NAME = re.compile(r"^[^\n\r<>]{1,48}$")
 
 
@@ -51,78 +48,13 @@ def replies() -> dict[str, ReplyRoute]:
     }
 
 
-def _rest_of_command(text: str | None) -> tuple[str, str]:
-    """(sub-command, the rest) of ``/cmd sub rest…``."""
-    parts = (text or "").split(None, 2)
-    sub = parts[1].lower() if len(parts) > 1 else ""
-    rest = parts[2] if len(parts) > 2 else ""
-    return sub, rest
-
-
-async def read_numbers(update: Update, context: Context) -> tuple[PhoneParse | None, str | None]:
-    """Numbers from the message: pasted text or a CSV/TXT document (caption = column name).
-    Returns (parse, None) or (None, the text telling the user what is wrong)."""
-    services = context.services
-    user_id = update.effective_user.id
-    message = update.effective_message
-    region = services.config.phone_region
-    attachment = mass_files.attachment_of(message)
-    if attachment is not None:
-        if not mass_files.is_numbers_file(attachment):
-            return None, services.t("mass.audience_file_type", user_id)
-        try:
-            data = await mass_files.download_bytes(context, attachment, mass_files.NUMBERS_FILE_MAX)
-        except mass_files.TooBig as exc:
-            lang = services.lang(user_id)
-            return None, services.t(
-                "mass.file_too_big", user_id, size=fmt_num(exc.size, lang), limit=fmt_num(exc.limit, lang)
-            )
-        column = (message.caption or "").strip() or None
-        try:
-            parsed, _ = parse_csv(data, region, column)
-        except PhoneFileError as exc:
-            if not exc.columns:
-                return None, services.t("mass.audience_none", user_id)
-            names = ", ".join(html.escape(c) for c in exc.columns[:24])
-            return None, services.t("mass.lists_column", user_id, columns=names)
-        return parsed, None
-    return parse_numbers(message.text or "", region), None
-
-
-def _summary(services, user_id: int, parsed: PhoneParse) -> str:
-    text = services.t(
-        "mass.numbers_read",
-        user_id,
-        valid=len(parsed.valid),
-        invalid=len(parsed.invalid),
-        duplicates=len(parsed.duplicates),
-    )
-    if parsed.invalid:
-        shown = [
-            services.t(
-                "mass.preview_invalid_line",
-                user_id,
-                raw=html.escape(raw[:40]),
-                reason=html.escape(reason_text(services, user_id, reason)),
-            )
-            for raw, reason in parsed.invalid[:5]
-        ]
-        text += "\n" + "\n".join(shown)
-    return text
-
-
-def _thread(update: Update) -> int | None:
-    message = update.effective_message
-    return message.message_thread_id if message is not None and message.is_topic_message else None
-
-
 # --- /lists
 
 
 async def on_lists(update: Update, context: Context) -> None:
     services = context.services
     user_id = update.effective_user.id
-    sub, rest = _rest_of_command(update.effective_message.text)
+    sub, rest = rest_of_command(update.effective_message.text)
     if sub in ("new", "add", "create"):
         name = rest.strip()
         if name:
@@ -134,7 +66,7 @@ async def on_lists(update: Update, context: Context) -> None:
                 services.t("mass.ask_list_name", user_id),
                 kind="mass.list_name",
                 user_id=user_id,
-                thread_id=_thread(update),
+                thread_id=thread_of(update),
             )
         return
     text, markup = _overview(services, user_id)
@@ -164,89 +96,77 @@ def _overview(services, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
 
 
 async def on_lists_button(update: Update, context: Context) -> None:
-    query = update.callback_query
-    services = context.services
+    """The buttons of ``/lists``: New, and Show / Replace / Delete (confirmed) of a saved list."""
+    query, services = update.callback_query, context.services
     user_id = query.from_user.id
     parts = (query.data or "").split(":")
     action = parts[1] if len(parts) > 1 else ""
-    table = services.store.table("lists")
     if action == "new":
         await query.answer()
+        text = services.t("mass.ask_list_name", user_id)
         await ask(
-            context,
-            query.message.chat_id,
-            services.t("mass.ask_list_name", user_id),
-            kind="mass.list_name",
-            user_id=user_id,
-            thread_id=_thread(update),
+            context, query.message.chat_id, text, kind="mass.list_name", user_id=user_id, thread_id=thread_of(update)
         )
         return
     key = parts[2] if len(parts) > 2 else ""
-    doc = table.get(key)
-    if doc is None:
-        await query.answer(services.t("mass.list_gone", user_id), show_alert=True)
+    doc = services.store.table("lists").get(key)
+    act = _LIST_ACTIONS.get(action)
+    if doc is None or act is None:
+        await query.answer(services.t("mass.list_gone" if act else "mass.flow_expired", user_id), show_alert=True)
         return
-    name = html.escape(doc.get("name", ""))
-    if action == "show":
-        await query.answer()
-        numbers = doc.get("numbers", [])
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    button(services.t("mass.btn_replace", user_id), f"lists:repl:{key}"),
-                    button(services.t("mass.btn_delete", user_id), f"lists:del:{key}"),
-                ]
-            ]
-        )
-        caption = services.t("mass.list_card", user_id, name=name, count=len(numbers))
-        if numbers:
-            data = ("\n".join(numbers) + "\n").encode("utf-8")
-            await context.bot.send_document(
-                query.message.chat_id,
-                InputFile(data, filename=f"list-{key}.txt"),
-                caption=caption,
-                parse_mode="HTML",
-                reply_markup=markup,
-                message_thread_id=_thread(update),
-            )
-        else:
-            await context.bot.send_message(
-                query.message.chat_id,
-                caption,
-                parse_mode="HTML",
-                reply_markup=markup,
-                message_thread_id=_thread(update),
-            )
-    elif action == "repl":
-        await query.answer()
-        await _ask_list_numbers(update, context, name=doc.get("name", ""), list_id=key)
-    elif action == "del":
-        await query.answer()
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    button(services.t("mass.btn_delete_yes", user_id), f"lists:delok:{key}"),
-                    button(services.t("mass.btn_keep", user_id), f"lists:keep:{key}"),
-                ]
-            ]
-        )
-        await context.bot.send_message(
-            query.message.chat_id,
-            services.t("mass.list_delete_confirm", user_id, name=name),
-            parse_mode="HTML",
-            reply_markup=markup,
-            message_thread_id=_thread(update),
-        )
-    elif action == "delok":
-        table.delete(key)
-        services.store.audit(user_id, "lists.delete", key, name=doc.get("name", ""))
-        await query.answer(services.t("mass.list_deleted", user_id, name=doc.get("name", "")))
-        await _edit(update, services.t("mass.list_deleted", user_id, name=name))
-    elif action == "keep":
-        await query.answer()
-        await _edit(update, services.t("mass.list_kept", user_id, name=name))
+    await act(update, context, key, doc)
+
+
+async def _show(update: Update, context: Context, key: str, doc: dict[str, Any]) -> None:
+    """The list's numbers as a text file, with Replace and Delete."""
+    services, user_id, chat_id = context.services, update.effective_user.id, update.effective_chat.id
+    await update.callback_query.answer()
+    numbers = doc.get("numbers", [])
+    t = lambda k: services.t(k, user_id)  # noqa: E731
+    markup = InlineKeyboardMarkup(
+        [[button(t("mass.btn_replace"), f"lists:repl:{key}"), button(t("mass.btn_delete"), f"lists:del:{key}")]]
+    )
+    caption = services.t("mass.list_card", user_id, name=html.escape(doc.get("name", "")), count=len(numbers))
+    extra: dict[str, Any] = {"parse_mode": "HTML", "reply_markup": markup, "message_thread_id": thread_of(update)}
+    if numbers:
+        document = InputFile(("\n".join(numbers) + "\n").encode("utf-8"), filename=f"list-{key}.txt")
+        await context.bot.send_document(chat_id, document, caption=caption, **extra)
     else:
-        await query.answer(services.t("mass.flow_expired", user_id), show_alert=True)
+        await context.bot.send_message(chat_id, caption, **extra)
+
+
+async def _replace(update: Update, context: Context, key: str, doc: dict[str, Any]) -> None:
+    await update.callback_query.answer()
+    await _ask_list_numbers(update, context, name=doc.get("name", ""), list_id=key)
+
+
+async def _delete(update: Update, context: Context, key: str, doc: dict[str, Any]) -> None:
+    """Ask to confirm the deletion."""
+    services, user_id = context.services, update.effective_user.id
+    await update.callback_query.answer()
+    yes, keep = services.t("mass.btn_delete_yes", user_id), services.t("mass.btn_keep", user_id)
+    markup = InlineKeyboardMarkup([[button(yes, f"lists:delok:{key}"), button(keep, f"lists:keep:{key}")]])
+    text = services.t("mass.list_delete_confirm", user_id, name=html.escape(doc.get("name", "")))
+    await context.bot.send_message(
+        update.effective_chat.id, text, parse_mode="HTML", reply_markup=markup, message_thread_id=thread_of(update)
+    )
+
+
+async def _delete_confirmed(update: Update, context: Context, key: str, doc: dict[str, Any]) -> None:
+    services, user_id, name = context.services, update.effective_user.id, doc.get("name", "")
+    services.store.table("lists").delete(key)
+    services.store.audit(user_id, "lists.delete", key, name=name)
+    await update.callback_query.answer(services.t("mass.list_deleted", user_id, name=name))
+    await _edit(update, services.t("mass.list_deleted", user_id, name=html.escape(name)))
+
+
+async def _keep(update: Update, context: Context, key: str, doc: dict[str, Any]) -> None:
+    await update.callback_query.answer()
+    name = html.escape(doc.get("name", ""))
+    await _edit(update, context.services.t("mass.list_kept", update.effective_user.id, name=name))
+
+
+_LIST_ACTIONS = {"show": _show, "repl": _replace, "del": _delete, "delok": _delete_confirmed, "keep": _keep}
 
 
 async def _edit(update: Update, text: str) -> None:
@@ -272,7 +192,7 @@ async def _ask_list_numbers(update: Update, context: Context, *, name: str, list
         kind="mass.list_numbers",
         user_id=user_id,
         data={"list_id": list_id, "name": name},
-        thread_id=_thread(update),
+        thread_id=thread_of(update),
     )
 
 
@@ -291,183 +211,51 @@ async def on_list_name(update: Update, context: Context, doc: dict[str, Any]) ->
 
 
 async def on_list_numbers(update: Update, context: Context, doc: dict[str, Any]) -> None:
-    services = context.services
-    user_id = update.effective_user.id
+    """The numbers of a new list, or the new numbers of a list being replaced."""
+    services, user_id = context.services, update.effective_user.id
     data = doc.get("data", {})
     parsed, problem = await read_numbers(update, context)
     if parsed is None or not parsed.valid:
         text = problem or services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid) if parsed else 0)
-        await ask(
-            context,
-            update.effective_chat.id,
-            text + "\n" + services.t("mass.try_again", user_id),
-            kind="mass.list_numbers",
-            user_id=user_id,
-            data=data,
-            reply_to=update.effective_message.message_id,
-        )
+        text += "\n" + services.t("mass.try_again", user_id)
+        reply_to = update.effective_message.message_id
+        kind = "mass.list_numbers"
+        await ask(context, update.effective_chat.id, text, kind=kind, user_id=user_id, data=data, reply_to=reply_to)
         return
-    table = services.store.table("lists")
-    list_id = data.get("list_id")
-    now = time.time()
-    if list_id:
-        current = table.get(list_id)
-        if current is None:
-            await update.effective_message.reply_text(services.t("mass.list_gone", user_id))
-            return
-        current.update(numbers=parsed.valid, updated_at=now, updated_by=user_id)
-        table.put(list_id, current)
-        services.store.audit(user_id, "lists.replace", list_id, count=len(parsed.valid))
-        key = "mass.list_replaced"
-        name = current.get("name", "")
-    else:
-        name = str(data.get("name", "")).strip()
-        problem = _name_problem(services, user_id, name)
+    saved = _replace_numbers(services, user_id, data, parsed) if data.get("list_id") else None
+    if data.get("list_id") and saved is None:
+        await update.effective_message.reply_text(services.t("mass.list_gone", user_id))
+        return
+    if saved is None:
+        problem = _name_problem(services, user_id, str(data.get("name", "")).strip())
         if problem:
             await update.effective_message.reply_text(problem)
             return
+        saved = _create(services, user_id, str(data.get("name", "")).strip(), parsed)
+    key, name = saved
+    text = services.t(key, user_id, name=html.escape(name), count=len(parsed.valid)) + "\n"
+    await update.effective_message.reply_text(text + summary(services, user_id, parsed), parse_mode="HTML")
+
+
+def _replace_numbers(services: Any, user_id: int, data: dict[str, Any], parsed: PhoneParse) -> tuple[str, str] | None:
+    """Replace a saved list's numbers: (the text key, its name), or None when it is gone."""
+    table, list_id = services.store.table("lists"), data["list_id"]
+    current = table.get(list_id)
+    if current is None:
+        return None
+    current.update(numbers=parsed.valid, updated_at=time.time(), updated_by=user_id)
+    table.put(list_id, current)
+    services.store.audit(user_id, "lists.replace", list_id, count=len(parsed.valid))
+    return "mass.list_replaced", current.get("name", "")
+
+
+def _create(services: Any, user_id: int, name: str, parsed: PhoneParse) -> tuple[str, str]:
+    """Save a new list under a fresh short id: (the text key, its name)."""
+    table, now = services.store.table("lists"), time.time()
+    list_id = secrets.token_hex(3)
+    while list_id in table:
         list_id = secrets.token_hex(3)
-        while list_id in table:
-            list_id = secrets.token_hex(3)
-        table.put(
-            list_id,
-            {
-                "name": name,
-                "numbers": parsed.valid,
-                "created_at": now,
-                "created_by": user_id,
-                "updated_at": now,
-                "updated_by": user_id,
-            },
-        )
-        services.store.audit(user_id, "lists.create", list_id, name=name, count=len(parsed.valid))
-        key = "mass.list_saved"
-    await update.effective_message.reply_text(
-        services.t(key, user_id, name=html.escape(name), count=len(parsed.valid))
-        + "\n"
-        + _summary(services, user_id, parsed),
-        parse_mode="HTML",
-    )
-
-
-# --- /optout
-
-
-async def on_optout(update: Update, context: Context) -> None:
-    services = context.services
-    user_id = update.effective_user.id
-    message = update.effective_message
-    sub, rest = _rest_of_command(message.text)
-    if sub in ("add", "remove", "del", "delete"):
-        if not rest.strip():
-            await message.reply_text(services.t("mass.optout_usage", user_id), parse_mode="HTML")
-            return
-        parsed = parse_numbers(rest, services.config.phone_region)
-        if sub == "add":
-            added = await add_optout(services, parsed.valid, user_id, "command")
-            text = services.t("mass.optout_added", user_id, added=added, already=len(parsed.valid) - added)
-        else:
-            removed = remove_optout(services, parsed.valid, user_id)
-            text = services.t("mass.optout_removed", user_id, removed=removed, absent=len(parsed.valid) - removed)
-        if parsed.invalid:
-            text += "\n" + _summary(services, user_id, parsed)
-        await message.reply_text(text, parse_mode="HTML")
-        return
-    if sub == "import":
-        await ask(
-            context,
-            message.chat_id,
-            services.t("mass.ask_optout_import", user_id),
-            kind="mass.optout_import",
-            user_id=user_id,
-            thread_id=_thread(update),
-        )
-        return
-    if sub not in ("", "list", "show"):
-        await message.reply_text(services.t("mass.optout_usage", user_id), parse_mode="HTML")
-        return
-    await _send_optout_list(context, services, user_id, message.chat_id, _thread(update))
-
-
-async def _send_optout_list(context: Context, services, user_id: int, chat_id: int, thread_id: int | None) -> None:
-    numbers = sorted(key for key, _ in services.store.table("optout").items())
-    text = (
-        services.t("mass.optout_count", user_id, count=len(numbers)) + "\n" + services.t("mass.optout_usage", user_id)
-    )
-    markup = InlineKeyboardMarkup([[button(services.t("mass.btn_import", user_id), "optout:import")]])
-    if numbers:
-        data = ("\n".join(numbers) + "\n").encode("utf-8")
-        await context.bot.send_document(
-            chat_id,
-            InputFile(data, filename="optout.txt"),
-            caption=text[:1024],
-            parse_mode="HTML",
-            reply_markup=markup,
-            message_thread_id=thread_id,
-        )
-    else:
-        await context.bot.send_message(
-            chat_id, text, parse_mode="HTML", reply_markup=markup, message_thread_id=thread_id
-        )
-
-
-async def on_optout_button(update: Update, context: Context) -> None:
-    query = update.callback_query
-    services = context.services
-    user_id = query.from_user.id
-    if query.data == "optout:import":
-        await query.answer()
-        await ask(
-            context,
-            query.message.chat_id,
-            services.t("mass.ask_optout_import", user_id),
-            kind="mass.optout_import",
-            user_id=user_id,
-            thread_id=_thread(update),
-        )
-        return
-    await query.answer(services.t("mass.flow_expired", user_id), show_alert=True)
-
-
-async def on_optout_import(update: Update, context: Context, doc: dict[str, Any]) -> None:
-    services = context.services
-    user_id = update.effective_user.id
-    parsed, problem = await read_numbers(update, context)
-    if parsed is None or not parsed.valid:
-        text = problem or services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid) if parsed else 0)
-        await ask(
-            context,
-            update.effective_chat.id,
-            text + "\n" + services.t("mass.try_again", user_id),
-            kind="mass.optout_import",
-            user_id=user_id,
-            reply_to=update.effective_message.message_id,
-        )
-        return
-    added = await add_optout(services, parsed.valid, user_id, "import")
-    text = services.t("mass.optout_added", user_id, added=added, already=len(parsed.valid) - added)
-    await update.effective_message.reply_text(text + "\n" + _summary(services, user_id, parsed), parse_mode="HTML")
-
-
-async def add_optout(services, numbers: list[str], user_id: int, source: str) -> int:
-    """Add numbers to the opt-out table (one durable write each: the event loop is given a turn
-    every :data:`YIELD_EVERY` numbers so that a large import does not stall the bot)."""
-    table = services.store.table("optout")
-    now = time.time()
-    added = 0
-    for i, number in enumerate(numbers, 1):
-        if table.insert_new(number, {"at": now, "by": user_id, "source": source}):
-            added += 1
-        if i % YIELD_EVERY == 0:
-            await asyncio.sleep(0)
-    if added:
-        services.store.audit(user_id, "optout.add", source, count=added)
-    return added
-
-
-def remove_optout(services, numbers: list[str], user_id: int) -> int:
-    table = services.store.table("optout")
-    removed = sum(1 for number in numbers if table.delete(number))
-    if removed:
-        services.store.audit(user_id, "optout.remove", "command", count=removed)
-    return removed
+    doc = {"name": name, "numbers": parsed.valid, "created_at": now, "created_by": user_id}
+    table.put(list_id, {**doc, "updated_at": now, "updated_by": user_id})
+    services.store.audit(user_id, "lists.create", list_id, name=name, count=len(parsed.valid))
+    return "mass.list_saved", name

@@ -15,21 +15,26 @@ from bot.clients.miogram.errors import MioGramError
 from bot.clients.miogram.report import ReportRow
 from bot.massjobs import counts
 from bot.massjobs import docs as md
+from bot.massjobs.docs import JobDoc
 from bot.massjobs.report import report_csv
 from bot.massjobs.storage import load
 from bot.runtime.context import Context
 from bot.runtime.services import NO_PREVIEW, Services
 from bot.text.timeparse import format_when
 from handlers.mass.common import button, fmt_num, fmt_size, rows, status_label, utc
+from handlers.mass.runtime import MassRuntime
 
-log = logging.getLogger("handlers.mass.wiring")
+log = logging.getLogger("handlers.mass")
 
 
-class ReportMixin:
-    """Reports and the commands that answer directly; mixed into :class:`handlers.mass.wiring.Mass`."""
+class Reports:
+    """A finished job's report, the CSV button, and ``/report``, ``/credits`` and ``/limits``."""
 
-    async def finished(self, job: dict[str, Any]) -> None:
-        services = self.services
+    def __init__(self, runtime: MassRuntime) -> None:
+        self.runtime = runtime
+
+    async def finished(self, job: JobDoc) -> None:
+        services = self.runtime.services
         c = counts.count(job)
         key = "mass.finished_done" if job["status"] == md.DONE else "mass.finished_cancelled"
         caption = services.t(
@@ -44,12 +49,12 @@ class ReportMixin:
             skipped=c.skipped + c.left + c.failed,
             total=c.total,
         )
-        await self.send_report(self.app.bot, job, caption)  # type: ignore[union-attr]
+        await self.send_report(self.runtime.bot, job, caption)
 
     async def send_report(
-        self, bot, job: dict[str, Any], caption: str, chat_id: int | None = None, thread_id: int | None = None
+        self, bot, job: JobDoc, caption: str, chat_id: int | None = None, thread_id: int | None = None
     ) -> None:
-        services = self.services
+        services = self.runtime.services
         document = InputFile(report_csv(job), filename=f"mass-{job['id']}.csv")
         target = chat_id if chat_id is not None else services.config.admin_chat_id
         thread = thread_id if chat_id is not None else services.topic("mass")
@@ -60,7 +65,7 @@ class ReportMixin:
         except TelegramError as exc:
             log.error("mass job %s: could not send the report: %s", job["id"], exc)
 
-    async def _on_csv(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_csv(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if not job.get("units"):
             await query.answer(services.t("mass.no_report_yet", user_id), show_alert=True)
@@ -85,35 +90,18 @@ class ReportMixin:
         )
 
     async def on_report(self, update: Update, context: Context) -> None:
-        services = context.services
-        user_id = update.effective_user.id
-        lang = services.lang(user_id)
-        recent = sorted(
-            (doc for _, doc in services.store.table(md.TABLE).items() if doc.get("status") != md.DRAFT),
-            key=lambda d: d.get("created_at", 0),
-            reverse=True,
-        )[:8]
-        jobs = [job for job in (load(services.store, doc["id"]) for doc in recent) if job is not None]
+        """``/report``: the recent mass sends (with their CSV buttons) and MioGram's own report."""
+        services, user_id = context.services, update.effective_user.id
+        jobs = recent_jobs(services)
         lines = [services.t("mass.report_title", user_id)]
-        buttons = []
         if not jobs:
             lines.append(services.t("mass.report_no_jobs", user_id))
-        for job in jobs:
-            c = counts.count(job)
-            when = format_when(utc(job.get("created_at")), tz=services.tz, lang=lang)
-            lines.append(
-                services.t(
-                    "mass.report_job",
-                    user_id,
-                    job=job["id"],
-                    status=status_label(services, user_id, job),
-                    sent=c.sent,
-                    total=c.total,
-                    when=when,
-                )
-            )
-            if job.get("units"):
-                buttons.append(button(services.t("mass.btn_csv_of", user_id, job=job["id"]), f"mass:csv:{job['id']}"))
+        lines += [job_line(services, user_id, job) for job in jobs]
+        buttons = [
+            button(services.t("mass.btn_csv_of", user_id, job=job["id"]), f"mass:csv:{job['id']}")
+            for job in jobs
+            if job.get("units")
+        ]
         lines.append("")
         lines += await miogram_report_lines(services, user_id)
         markup = InlineKeyboardMarkup(rows(buttons, 3)) if buttons else None
@@ -219,3 +207,17 @@ def report_row_line(services: Services, user_id: int, lang: str, row: ReportRow)
         delivered=fmt_num(len(row.delivered), lang),
         total=fmt_num(count, lang),
     )
+
+
+def recent_jobs(services: Services, count: int = 8) -> list[JobDoc]:
+    """The latest confirmed jobs, newest first (read from the store: nothing is cached)."""
+    docs = [doc for _, doc in services.store.table(md.TABLE).items() if doc.get("status") != md.DRAFT]
+    docs.sort(key=lambda d: d.get("created_at", 0), reverse=True)
+    return [job for job in (load(services.store, doc["id"]) for doc in docs[:count]) if job is not None]
+
+
+def job_line(services: Services, user_id: int, job: JobDoc) -> str:
+    c = counts.count(job)
+    when = format_when(utc(job.get("created_at")), tz=services.tz, lang=services.lang(user_id))
+    status = status_label(services, user_id, job)
+    return services.t("mass.report_job", user_id, job=job["id"], status=status, sent=c.sent, total=c.total, when=when)

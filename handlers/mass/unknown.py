@@ -1,6 +1,6 @@
 """Batches that need an admin's decision: the card of an ``unknown`` batch (999, lost connection,
 crash) with Resend / Skip / Check, and the alert of a paused job (credit, failed batch). Part of
-the runner's :class:`~bot.massjobs.runner.Notifier`."""
+the runner's notifier."""
 
 from __future__ import annotations
 
@@ -17,18 +17,25 @@ from bot.clients.miogram.report import RequestCheck, Verdict
 from bot.massjobs import counts
 from bot.massjobs import docs as md
 from bot.massjobs import units as mu
+from bot.massjobs.docs import JobDoc, UnitDoc
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from handlers.mass.common import button, rows
+from handlers.mass.media import JobMedia
+from handlers.mass.runtime import MassRuntime
 
-log = logging.getLogger("handlers.mass.wiring")
+log = logging.getLogger("handlers.mass")
 
 
-class UnknownMixin:
-    """Unknown and failed batches; mixed into :class:`handlers.mass.wiring.Mass`."""
+class UnknownBatches:
+    """Unknown and failed batches: their cards, the paused alerts, and the admins' decisions."""
 
-    async def unknown_unit(self, job: dict[str, Any], index: int) -> None:
-        services = self.services
+    def __init__(self, runtime: MassRuntime, media: JobMedia) -> None:
+        self.runtime = runtime
+        self.media = media
+
+    async def unknown_unit(self, job: JobDoc, index: int) -> None:
+        services = self.runtime.services
         t = lambda key, **v: services.t(key, None, **v)  # noqa: E731
         unit = job["units"][index]
         job_id = job["id"]
@@ -51,18 +58,20 @@ class UnknownMixin:
             ]
         )
         try:
-            message = await services.send_admin(self.app.bot, text, topic="mass", markup=markup)  # type: ignore[union-attr]
+            message = await services.send_admin(self.runtime.bot, text, topic="mass", markup=markup)
         except TelegramError as exc:
             log.error("mass job %s: could not show the unknown batch %d: %s", job_id, index, exc)
             return
 
-        self.jobs.update_unit(job_id, index, card={"chat_id": message.chat_id, "message_id": message.message_id})
+        self.runtime.jobs.update_unit(
+            job_id, index, card={"chat_id": message.chat_id, "message_id": message.message_id}
+        )
 
-    async def paused(self, job: dict[str, Any], reason: str, detail: str) -> None:
-        services = self.services
+    async def paused(self, job: JobDoc, reason: str, detail: str) -> None:
+        services = self.runtime.services
         t = lambda key, **v: services.t(key, None, **v)  # noqa: E731
         job_id = job["id"]
-        bot = self.app.bot  # type: ignore[union-attr]
+        bot = self.runtime.bot
         if reason in (md.NO_CREDIT, md.LOW_CREDIT):
             c = counts.count(job)
             text = t(f"mass.alert_{reason}", job=job_id, left=c.left, detail=html.escape(detail))
@@ -87,10 +96,10 @@ class UnknownMixin:
         except TelegramError as exc:
             log.error("mass job %s: could not tell the admins it paused: %s", job_id, exc)
 
-    async def resumed(self, job: dict[str, Any]) -> None:
-        await self.services.alerts.resolve(self.app.bot, f"mass:credit:{job['id']}")  # type: ignore[union-attr]
+    async def resumed(self, job: JobDoc) -> None:
+        await self.runtime.services.alerts.resolve(self.runtime.bot, f"mass:credit:{job['id']}")
 
-    async def _on_resolve(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_resolve(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         """Resend / Skip / take MioGram's report (``rmiss``: its outcomes as final; ``rnd``: and
         resend the numbers it shows not delivered) for an unknown or failed batch."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
@@ -108,20 +117,20 @@ class UnknownMixin:
             # no proof on record (a stale card): taking "the report" would resend every number
             await query.answer(services.t("mass.check_not_checked", user_id), show_alert=True)
             return
-        ok, after = await self.runner.resolve(job["id"], index, action, user_id, known)  # type: ignore[union-attr]
+        ok, after = await self.runtime.runner.resolve(job["id"], index, action, user_id, known)
         if not ok:
             await query.answer(services.t("mass.already_decided", user_id), show_alert=True)
             if after is not None:
-                await self._edit_query_message(update, (query.message.text_html if query.message else "") or "")
+                await self.runtime.edit_query_message(update, (query.message.text_html if query.message else "") or "")
             return
         await query.answer(services.t(f"mass.decided_{action}", user_id))
         who = html.escape(query.from_user.full_name)
         text = services.t(
             f"mass.decided_{action}_card", user_id, job=job["id"], batch=unit["batch"] + 1, who=who, count=count
         )
-        await self._edit_query_message(update, text)
+        await self.runtime.edit_query_message(update, text)
 
-    async def _on_check(self, update: Update, context: Context, job: dict[str, Any], parts: list[str]) -> None:
+    async def on_check(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
         """Check: look the unknown batch's request up in MioGram's send report and show what the
         report proves. Nothing is decided or sent here; the proof is kept on the unit for the
         admin's next press."""
@@ -142,11 +151,11 @@ class UnknownMixin:
         check = await self._look_up(context, job, unit)
         if check is None:
             return
-        self.jobs.update_unit(job["id"], index, checked=proven_outcomes(check))
+        self.runtime.jobs.update_unit(job["id"], index, checked=proven_outcomes(check))
         text, buttons = check_card(services, user_id, job, index, check)
-        await self._edit_query_message(update, text, InlineKeyboardMarkup(rows(buttons, 1)))
+        await self.runtime.edit_query_message(update, text, InlineKeyboardMarkup(rows(buttons, 1)))
 
-    async def _look_up(self, context: Context, job: dict[str, Any], unit: dict[str, Any]) -> RequestCheck | None:
+    async def _look_up(self, context: Context, job: JobDoc, unit: UnitDoc) -> RequestCheck | None:
         """The report's word on the unit's lost request, or None after telling the admin why
         the report could not be read (or the file to compare is gone)."""
         services, chat_id = context.services, context.services.config.admin_chat_id
@@ -155,7 +164,7 @@ class UnknownMixin:
         try:
             if unit["part"] == "media":
                 try:
-                    media = await self.media.load(job)  # type: ignore[attr-defined]
+                    media = await self.media.load(job)
                 except Exception as exc:  # gone from the spool and from Telegram: say so, decide nothing
                     text = services.t("mass.check_no_file", None, error=html.escape(str(exc)[:200]))
                     await context.bot.send_message(chat_id, text, parse_mode="HTML")
@@ -187,7 +196,7 @@ def report_outcomes(unit: dict[str, Any], choice: str) -> dict[str, str]:
 
 
 def check_card(
-    services: Services, user_id: int, job: dict[str, Any], index: int, check: RequestCheck
+    services: Services, user_id: int, job: JobDoc, index: int, check: RequestCheck
 ) -> tuple[str, list[InlineKeyboardButton]]:
     """The text and buttons of an unknown batch's card after Check (pure)."""
     t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731

@@ -14,10 +14,11 @@ Layout: :class:`Mass` is the feature's runtime. It owns its parts and delegates 
 drafts and their preview (:mod:`handlers.mass.drafts`, checked by the pure
 :mod:`handlers.mass.check` and drawn by the pure :mod:`handlers.mass.preview`), the job controls
 (:mod:`handlers.mass.controls`), the progress painter (:mod:`handlers.mass.painter`, drawing
-:mod:`handlers.mass.progress`), the job files (:mod:`handlers.mass.media`); unknown/failed
-batches (:mod:`handlers.mass.unknown`) and reports (:mod:`handlers.mass.report`) are still mixed
-in until their report-matching rework lands. What the parts share is a
-:class:`~handlers.mass.runtime.MassRuntime`. Together they are the runner's notifier.
+:mod:`handlers.mass.progress`), the job files (:mod:`handlers.mass.media`), unknown and failed
+batches (:mod:`handlers.mass.unknown`), reports (:mod:`handlers.mass.report`), the Bridge
+(:mod:`handlers.mass.bridge`) and the lanes' checks and alerts (:mod:`handlers.mass.lanes`).
+What the parts share is a :class:`~handlers.mass.runtime.MassRuntime`; :class:`Mass` is the
+runner's notifier and hands each event to the part it concerns.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.config import Config
@@ -49,9 +50,9 @@ from handlers.mass.controls import Controls
 from handlers.mass.drafts import Drafts
 from handlers.mass.media import JobMedia
 from handlers.mass.painter import ProgressPainter
-from handlers.mass.report import ReportMixin
+from handlers.mass.report import Reports
 from handlers.mass.runtime import MassRuntime
-from handlers.mass.unknown import UnknownMixin
+from handlers.mass.unknown import UnknownBatches
 
 __all__ = ["Mass", "MassFeature", "feature", "mass_of", "start_from_post"]
 
@@ -72,9 +73,9 @@ def feature(config: Config) -> Feature:
         handlers=[
             mass_flow.conversation(mass.drafts),
             CallbackQueryHandler(mass.on_button, pattern=r"^mass:"),
-            CommandHandler("report", mass.on_report),
-            CommandHandler("credits", mass.on_credits),
-            CommandHandler("limits", mass.on_limits),
+            CommandHandler("report", mass.reports.on_report),
+            CommandHandler("credits", mass.reports.on_credits),
+            CommandHandler("limits", mass.reports.on_limits),
             *mass_lists.handlers(),
         ],
         commands=[
@@ -113,7 +114,7 @@ def mass_of(context: Context) -> Mass:
 # --- the runtime
 
 
-class Mass(UnknownMixin, ReportMixin):
+class Mass:
     """Everything the mass feature keeps while the bot runs (built by ``feature(config)``, bound
     to the application at start-up); the runner's notifier."""
 
@@ -125,16 +126,8 @@ class Mass(UnknownMixin, ReportMixin):
         self.controls = Controls(self.runtime, self.painter)
         self.media = JobMedia(self.runtime)
         self.bridge = Bridge(self.runtime, self.drafts, self.media)
-
-    # --- what the unknown-batch and report parts still reach through self
-
-    @property
-    def app(self) -> Application | None:
-        return self.runtime.app
-
-    @property
-    def runner(self) -> MassRunner | None:
-        return self.runtime.runner if self.runtime.bound else None
+        self.unknown = UnknownBatches(self.runtime, self.media)
+        self.reports = Reports(self.runtime)
 
     @property
     def jobs(self) -> JobBook:
@@ -144,13 +137,22 @@ class Mass(UnknownMixin, ReportMixin):
     def services(self) -> Services:
         return self.runtime.services
 
-    async def _edit_query_message(self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-        await self.runtime.edit_query_message(update, text, markup)
-
-    # --- the runner's notifier (the other events are the mixed-in parts')
+    # --- the runner's notifier: each event goes to the part it concerns
 
     async def progress(self, job: JobDoc, *, force: bool = False) -> None:
         await self.painter.progress(job, force=force)
+
+    async def unknown_unit(self, job: JobDoc, index: int) -> None:
+        await self.unknown.unknown_unit(job, index)
+
+    async def paused(self, job: JobDoc, reason: str, detail: str) -> None:
+        await self.unknown.paused(job, reason, detail)
+
+    async def resumed(self, job: JobDoc) -> None:
+        await self.unknown.resumed(job)
+
+    async def finished(self, job: JobDoc) -> None:
+        await self.reports.finished(job)
 
     async def lane_refused(self, job: JobDoc, robot: str, detail: str) -> None:
         await lanes.lane_refused(self.services, self.runtime.bot, job, robot, detail)
@@ -177,9 +179,10 @@ class Mass(UnknownMixin, ReportMixin):
             log.info("resuming %d mass job(s) after a restart: %s", len(resumed), ", ".join(resumed))
 
     def _kick(self, job_id: str, lane: str, delay: float) -> None:
-        assert self.app is not None and self.app.job_queue is not None
+        app = self.runtime.app
+        assert app is not None and app.job_queue is not None
         name = f"mass:{job_id}:{lane}"
-        self.app.job_queue.run_once(self._step_job, when=delay, data=(job_id, lane), name=name)
+        app.job_queue.run_once(self._step_job, when=delay, data=(job_id, lane), name=name)
 
     def _wake_at(self, job_id: str, timestamp: float) -> None:
         """A send paused for quiet hours is woken at their end (kept across restarts)."""
@@ -238,12 +241,12 @@ class Mass(UnknownMixin, ReportMixin):
             "cancel": self.controls.on_cancel,
             "goq": self.controls.on_go_anyway,
             "anyway": self.controls.on_anyway,
-            "resend": self._on_resolve,
-            "skip": self._on_resolve,
-            "check": self._on_check,
-            "rmiss": self._on_resolve,
-            "rnd": self._on_resolve,
-            "csv": self._on_csv,
+            "resend": self.unknown.on_resolve,
+            "skip": self.unknown.on_resolve,
+            "check": self.unknown.on_check,
+            "rmiss": self.unknown.on_resolve,
+            "rnd": self.unknown.on_resolve,
+            "csv": self.reports.on_csv,
             "pick": self.drafts.on_pick,
         }.get(action)
         if handler is None or len(parts) < 3 or not self.runtime.bound:
