@@ -26,7 +26,6 @@ ONE_UNIT_MARK = "One unit:"
 OVERSIZE_MODULES: set[str] = {
     "handlers/inbox/cards.py",
     "handlers/posts/cards.py",
-    "handlers/mass/lists.py",
     "handlers/posts/newpost.py",
     "bot/store/state.py",
 }
@@ -43,8 +42,6 @@ LONG_FUNCTIONS: set[str] = {
     "handlers/inbox/delivery.py:_group_message",
     "handlers/inbox/delivery.py:_send_digests",
     "handlers/inbox/digests.py:_digest_done",
-    "handlers/mass/lists.py:on_list_numbers",
-    "handlers/mass/lists.py:on_lists_button",
     "handlers/posts/cards.py:card_text",
 }
 
