@@ -7,7 +7,7 @@ import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardMarkup
@@ -154,3 +154,19 @@ class Bridge:
         path = directory / f"{job_id}.{ext}"
         await self.media.download_url(url, path)
         return media_info(path, ext, url=url, name=Path(urlsplit(url).path).name or f"post.{ext}")
+
+
+@runtime_checkable
+class HasBridge(Protocol):
+    """A feature that carries the Bridge (the mass feature does)."""
+
+    bridge: Bridge | None
+
+
+async def start_from_post(context: Context, **post: Any) -> str | None:
+    """The Bridge's public entry point for the posts feature: a mass send of an approved post
+    through the usual preview (see :class:`PostToSend` for the fields)."""
+    for item in context.bot_data.features:
+        if isinstance(item, HasBridge) and item.bridge is not None:
+            return await item.bridge.start(context, PostToSend(**post))
+    raise LookupError("the mass feature is not installed")

@@ -2,7 +2,8 @@
 
 - ``/mass`` (the conversation in :mod:`handlers.mass.flow`) builds a *draft* job: audience,
   content, channel. The draft's preview card is stateless (``mass:go|sched|drop|inv|prev:<job>``)
-  so it survives restarts and can be produced by the Bridge as well (:func:`start_from_post`).
+  so it survives restarts and can be produced by the Bridge as well
+  (:func:`handlers.mass.bridge.start_from_post`).
 - A confirmed job is driven by :class:`bot.massjobs.runner.MassRunner` one MioGram request at a
   time through the job queue, never blocking the bot. One progress message in the admin chat
   (topic ``mass``) is edited in place; Pause/Resume/Cancel are buttons on it.
@@ -45,7 +46,7 @@ from bot.runtime.services import Services
 from handlers.mass import flow as mass_flow
 from handlers.mass import lanes
 from handlers.mass import lists as mass_lists
-from handlers.mass.bridge import Bridge, PostToSend
+from handlers.mass.bridge import Bridge
 from handlers.mass.controls import Controls
 from handlers.mass.drafts import Drafts
 from handlers.mass.media import JobMedia
@@ -54,16 +55,18 @@ from handlers.mass.report import Reports
 from handlers.mass.runtime import MassRuntime
 from handlers.mass.unknown import UnknownBatches
 
-__all__ = ["Mass", "MassFeature", "feature", "mass_of", "start_from_post"]
+__all__ = ["Mass", "MassFeature", "feature", "mass_of"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class MassFeature(Feature):
-    """The mass feature, carrying its runtime (``mass``) so :func:`start_from_post` finds it."""
+    """The mass feature, carrying its runtime (``mass``) and the Bridge, which
+    :func:`handlers.mass.bridge.start_from_post` finds."""
 
     mass: Mass | None = None
+    bridge: Bridge | None = None
 
 
 def feature(config: Config) -> Feature:
@@ -95,13 +98,8 @@ def feature(config: Config) -> Feature:
         on_start=[mass.on_start],
         status_lines=[mass.status_lines],
         mass=mass,
+        bridge=mass.bridge,
     )
-
-
-async def start_from_post(context: Context, **post: Any) -> str | None:
-    """The Bridge from the posts feature: a mass send of an approved post through the usual
-    preview (see :class:`~handlers.mass.bridge.PostToSend` for the fields)."""
-    return await mass_of(context).bridge.start(context, PostToSend(**post))
 
 
 def mass_of(context: Context) -> Mass:
