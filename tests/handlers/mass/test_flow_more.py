@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from bot.runtime.context import Context
-from handlers.mass.bridge import start_from_post
+from handlers.mass import start_from_post
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
 from tests.handlers.mass.flows import (
