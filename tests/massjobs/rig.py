@@ -53,6 +53,9 @@ class RecordingNotifier:
     async def resumed(self, job: dict[str, Any]) -> None:
         self.events.append(("resumed", job["id"]))
 
+    async def lane_refused(self, job: dict[str, Any], robot: str, detail: str) -> None:
+        self.events.append(("lane", robot))
+
     def of(self, kind: str) -> list[Any]:
         return [value for name, value in self.events if name == kind]
 
@@ -66,6 +69,7 @@ class Rig:
         store: Store | None = None,
         batch_size: int = 100,
         transport: httpx.AsyncBaseTransport | None = None,
+        robots: tuple[str, ...] = ("",),
     ) -> None:
         self.fake = fake
         self.store = store or Store.memory()
@@ -98,6 +102,7 @@ class Rig:
             locks=self.services.locks,
             clock=lambda: self.services.clock().timestamp(),
             cancel_scheduled=self.services.scheduler.cancel,
+            robots=robots,
         )
         self.runner = MassRunner(
             deps, self.notifier, self._load_media, lambda job_id, lane, delay: self.kicked.append(job_id)
@@ -147,6 +152,17 @@ class Rig:
             if not await self.runner.step(job_id):
                 return
         raise AssertionError("the runner did not stop")
+
+    async def run_lanes(self, job_id: str, limit: int = 1000) -> None:
+        """Every live lane steps side by side until each chain stops (the job queue in the bot)."""
+
+        async def lane(robot: str) -> None:
+            for _ in range(limit):
+                if not await self.runner.step(job_id, robot):
+                    return
+            raise AssertionError("the runner did not stop")
+
+        await asyncio.gather(*(lane(robot) for robot in self.runner.lanes.live))
 
     def job(self, job_id: str = "job1") -> dict[str, Any]:
         return storage.load(self.store, job_id)

@@ -1,0 +1,82 @@
+"""The runner's lanes against the MioGram fake, without Telegram: batches spread over sending
+agents, one request in flight each; a refused agent's batch goes back to the queue; an unknown
+batch stays unknown on its lane; no number is ever sent twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.massjobs import docs as md
+from tests.fakes.miogram import FakeMioGram
+from tests.harness import MIOGRAM_SECRET
+from tests.massjobs.rig import numbers
+
+ROBOTS = ("A", "B", "C")
+
+
+def lanes_fake(latency: float = 0.01) -> FakeMioGram:
+    fake = FakeMioGram(secret=MIOGRAM_SECRET, latency=latency)
+    fake.robots = list(ROBOTS)
+    fake.set_credit("Message", 10_000)
+    return fake
+
+
+def by_robot(fake: FakeMioGram) -> Counter[str]:
+    return Counter(call["Robot"] for call in fake.calls_of("SendMessageMass"))
+
+
+async def test_batches_spread_over_the_lanes_and_each_number_goes_once(rig):
+    r = rig(lanes_fake(), robots=ROBOTS)
+    job_id = r.draft(numbers(900))
+    await r.runner.confirm(job_id, 1)
+    await r.run_lanes(job_id)
+    assert r.job()["status"] == md.DONE
+    sent = r.fake.sent_numbers()
+    assert sorted(sent) == sorted(numbers(900))
+    assert set(by_robot(r.fake)) == set(ROBOTS) and sum(by_robot(r.fake).values()) == 9
+    assert {u.get("lane") for u in r.job()["units"]} == set(ROBOTS)
+
+
+async def test_a_refused_agent_leaves_the_lanes_and_its_batch_goes_to_another(rig):
+    fake = lanes_fake()
+    fake.robots = ["A", "C"]  # B is not active: MioGram answers 827 to it
+    r = rig(fake, robots=ROBOTS)
+    job_id = r.draft(numbers(600))
+    await r.runner.confirm(job_id, 1)
+    await r.run_lanes(job_id)
+    await r.run_lanes(job_id)  # the lanes kicked after the refusal
+    assert r.job()["status"] == md.DONE
+    assert sorted(r.fake.sent_numbers()) == sorted(numbers(600))  # nothing lost, nothing twice
+    assert r.runner.lanes.live == ["A", "C"] and set(r.runner.lanes.refused) == {"B"}
+    assert [e for e in r.notifier.events if e[0] == "lane"] == [("lane", "B")]
+    assert {u.get("lane") for u in r.job()["units"]} == {"A", "C"}
+
+
+async def test_the_last_agent_is_never_taken_out(rig):
+    fake = lanes_fake()
+    fake.robots = ["Z"]  # neither configured agent is active
+    r = rig(fake, robots=("A", "B"))
+    job_id = r.draft(numbers(300))
+    await r.runner.confirm(job_id, 1)
+    await r.run_lanes(job_id)
+    job = r.job()
+    assert r.runner.lanes.live == ["B"] or r.runner.lanes.live == ["A"]
+    assert job["status"] == md.PAUSED and job["pause_reason"] == md.ERROR and r.fake.sent == []
+
+
+async def test_an_unknown_batch_stays_unknown_on_its_lane_and_nothing_is_resent_by_itself(rig):
+    fake = lanes_fake()
+    fake.mass_999_over = 0  # every answer is lost while the gateway sends
+    r = rig(fake, robots=ROBOTS)
+    job_id = r.draft(numbers(900))
+    await r.runner.confirm(job_id, 1)
+    await r.run_lanes(job_id)
+    job = r.job()
+    unknown = [u for u in job["units"] if u["state"] == md.UNKNOWN]
+    assert job["status"] == md.PAUSED and job["pause_reason"] == md.UNKNOWN_BATCH
+    assert 1 <= len(unknown) <= 3 and all(u.get("lane") in ROBOTS for u in unknown)
+    assert all(u["state"] in (md.UNKNOWN, md.PENDING) for u in job["units"])
+    sent_before = list(r.fake.sent_numbers())
+    assert len(sent_before) == len(set(sent_before)) == 100 * len(unknown)
+    await r.run_lanes(job_id)  # nothing moves without an admin
+    assert r.fake.sent_numbers() == sent_before
