@@ -61,31 +61,30 @@ LANES_GOAL = 1.15
 
 
 class _WriteMeter:
-    """Counts the state store's journal records and their bytes (wraps the storage's append)."""
+    """Counts the state store's records and their bytes (wraps the storage backend's persist:
+    a journal line + fdatasync on the file store, one committed statement on PostgreSQL)."""
 
     def __init__(self, store: Any) -> None:
-        self.storage = store._storage
+        self.backend = store.storage.backend
         self.records = 0
         self.bytes = 0
         self.seconds = 0.0
-        original = self.storage._append
+        original = self.backend.persist
 
-        def append(encoded: bytes) -> None:
+        def persist(record: Any, line: str) -> None:
             started = time.perf_counter()
-            original(encoded)
+            original(record, line)
             self.seconds += time.perf_counter() - started
             self.records += 1
-            self.bytes += len(encoded)
+            self.bytes += len(line) + 1
 
-        self.storage._append = append
+        self.backend.persist = persist
 
 
 def _peek(table: Any, key: str, field: str) -> Any:
     """One field of a stored document without copying it (``Table.get`` deep-copies the whole
     job, which at 10,000 numbers would cost the event loop more than the bot's own work)."""
-    doc_id = table._index.get(key)
-    doc = table._table.raw_document(doc_id) if doc_id is not None else None
-    return (doc or {}).get(field)
+    return (table.peek(key) or {}).get(field)
 
 
 def _job(store: Any, job_id: str) -> dict[str, Any]:
@@ -157,7 +156,7 @@ async def _run(robots: tuple[str, ...] = ()) -> dict[str, Any]:
             fake.latency = latency
             mass_requests_before = len(fake.calls_of("SendMessageMass"))
             meter = _WriteMeter(services.store)
-            compactions_before = getattr(services.store._storage, "compactions", 0)
+            compactions_before = getattr(services.store.storage.backend, "compactions", 0)
             with RssSampler() as rss:
                 started = time.monotonic()
                 emu.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], go)
@@ -183,7 +182,7 @@ async def _run(robots: tuple[str, ...] = ()) -> dict[str, Any]:
                 "writes": meter.records,
                 "write_bytes": meter.bytes,
                 "write_seconds": meter.seconds,
-                "compactions": getattr(services.store._storage, "compactions", 0) - compactions_before,
+                "compactions": getattr(services.store.storage.backend, "compactions", 0) - compactions_before,
                 "rss_peak": rss.peak,
                 "rss_base": rss.baseline,
                 "edits": len(emu.requests_of("editMessageText")),

@@ -33,8 +33,9 @@ from typing import Any
 from tinydb import TinyDB  # the baseline; the bot itself reaches TinyDB only through bot.store.state
 from tinydb.storages import MemoryStorage
 
-from bot.store import state as store_module
-from bot.store.state import FORMAT_MARK, FORMAT_VERSION, SNAPSHOT_TABLE, Store
+from bot.store.journal import FORMAT_MARK, FORMAT_VERSION, Compaction
+from bot.store.records import SNAPSHOT_TABLE
+from bot.store.state import Store, file_backend
 
 SIZES = (1_000, 10_000, 100_000)
 STORE_WRITES = 2_000
@@ -116,13 +117,14 @@ def _bench_store(path: Path, n: int, record_bytes: int, rng: random.Random) -> d
         t0 = time.perf_counter()
         table.get(key)
         reads.append(time.perf_counter() - t0)
-    storage = store._storage
-    automatic = storage.compactions  # type: ignore[attr-defined]
+    storage = file_backend(store)
+    assert storage is not None
+    automatic = storage.compactions
     t0 = time.perf_counter()
     store.compact()
     compact_s = time.perf_counter() - t0
     snapshot_bytes = path.stat().st_size
-    threshold = max(store_module.COMPACT_MIN_BYTES, snapshot_bytes * store_module.COMPACT_RATIO)
+    threshold = max(Compaction.min_bytes, snapshot_bytes * Compaction.ratio)
     writes_per_compaction = threshold / record_bytes
     store.close()
     write = _stats(writes)

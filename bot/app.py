@@ -7,6 +7,7 @@ tests and benchmarks that drive the bot inside their own event loop.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -32,7 +33,7 @@ from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services, utc_now
 from bot.runtime.web import start_web
 from bot.store.state import Store
-from handlers import core, guard, lang, replies
+from handlers import core, guard, lang, replies, state
 from handlers.connect import wiring as connect
 from handlers.inbox import wiring as inbox
 from handlers.insights import wiring as insights
@@ -56,6 +57,7 @@ def build_features(config: Config) -> list[Feature]:
         mass.feature(config),
         insights.feature(config),
         lang.feature(config),
+        state.feature(config),
         replies.feature(config),  # last: plain replies to cards and prompts
     ]
 
@@ -72,7 +74,8 @@ def build_application(
     """Build the PTB Application for ``config``. Nothing touches the network until it starts.
 
     ``store``, the transports and ``clock`` are for tests and benchmarks; by default the store is
-    the state file at ``config.state_path`` and the clients reach the configured URLs.
+    chosen by the configuration (``DATABASE_URL``, else the file at ``STATE_PATH``) and the
+    clients reach the configured URLs.
     """
     # Whatever logging the host process sets up, no record may carry a secret (httpx logs every
     # URL, and the bot token is in the Bot API path, the Resont token in the query string).
@@ -178,7 +181,9 @@ async def _post_init(app: Application) -> None:
     pending: dict[str, Any] = app.bot_data.setup
     config: Config = pending["config"]
     features: list[Feature] = pending["features"]
-    store = pending["store"] or Store.open(config.state_path)
+    store = pending["store"] or Store.configured(config.database_url, config.state_path)
+    loop = asyncio.get_running_loop()
+    store.on_taken_over(lambda: loop.call_soon_threadsafe(_taken_over, app))
     resont_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=pending["resont_transport"])
     mio_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=pending["miogram_transport"])
     kinds = {kind: cb for feature in features for kind, cb in feature.scheduled.items()}
@@ -219,7 +224,7 @@ def _start_jobs(app: Application, services: Services, features: list[Feature]) -
             )
     restored = services.scheduler.attach(app.job_queue)
     if restored:
-        log.info("restored %d scheduled job(s) from the state file", restored)
+        log.info("restored %d scheduled job(s) from the state", restored)
 
 
 async def _register_commands(app: Application, services: Services, features: list[Feature]) -> None:
@@ -236,6 +241,13 @@ async def _register_commands(app: Application, services: Services, features: lis
     except TelegramError as exc:
         # A menu is a convenience: the bot works without it (some Bot API servers lack it).
         log.warning("could not register the command menu: %s", exc)
+
+
+def _taken_over(app: Application) -> None:
+    """Another bot got the database while this one was disconnected: this one must stop (both
+    polling Telegram would end in 409 Conflict, both writing in a mixed-up state)."""
+    log.critical("another bot took over the state database; stopping this one")
+    app.stop_running()
 
 
 async def _post_shutdown(app: Application) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -110,6 +111,14 @@ def _as_url(raw: Any) -> str:
     return text
 
 
+def _as_database_url(raw: Any) -> str:
+    """A PostgreSQL URL as Heroku writes it; the error never repeats the value (a password)."""
+    text = _as_str(raw)
+    if urlsplit(text).scheme.lower() not in ("postgres", "postgresql"):
+        raise ValueError("must be a postgres:// or postgresql:// URL")
+    return text
+
+
 def _as_timezone(raw: Any) -> str:
     text = _as_str(raw)
     try:
@@ -171,6 +180,8 @@ class Setting:
     required: bool = False
     secret: bool = False
     help: str = ""
+    #: the parser's error messages never repeat the value, so they may be shown for a secret
+    explained: bool = False
 
     @property
     def env(self) -> str:
@@ -197,6 +208,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("miogram_robots", _as_name_list, (), help="comma-separated sending agents used side by side"),
     Setting("miogram_ad_footer", _as_str, "", help="ad footer MioGram appends to messages, if any"),
     Setting("state_path", _as_str, "./state.json", help="path of the state file"),
+    Setting(
+        "database_url",
+        _as_database_url,
+        "",
+        secret=True,
+        explained=True,
+        help="PostgreSQL URL for the state (Heroku sets it); unset: the state file",
+    ),
     Setting("timezone", _as_timezone, "Asia/Tehran", help="IANA time zone"),
     Setting("language", _choice("en", "fa"), "en", help="interface language"),
     Setting("phone_region", lambda raw: _as_str(raw).upper(), "IR", help="default phone region"),
@@ -248,6 +267,7 @@ class Config:
     miogram_robots: tuple[str, ...] = ()
     miogram_ad_footer: str = ""
     state_path: str = "./state.json"
+    database_url: str = ""
     timezone: str = "Asia/Tehran"
     language: str = "en"
     phone_region: str = "IR"
@@ -282,8 +302,13 @@ class Config:
         return bool(self.miogram_secret)
 
     def secrets(self) -> list[str]:
-        """Every secret value that is set, for log redaction."""
-        return [getattr(self, s.name) for s in SETTINGS if s.secret and getattr(self, s.name)]
+        """Every secret value that is set, for log redaction (the database password alone too,
+        as written in the URL and decoded)."""
+        values = [getattr(self, s.name) for s in SETTINGS if s.secret and getattr(self, s.name)]
+        password = urlsplit(self.database_url).password if self.database_url else None
+        if password:
+            values.extend({password, unquote(password)})
+        return values
 
     def redacted(self) -> dict[str, Any]:
         """The settings with secrets masked: safe to print or log."""
@@ -325,13 +350,7 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     """Read ``path`` (if it exists; required only when given explicitly), apply the environment,
     validate every setting, and return a :class:`Config` or raise :class:`ConfigError`."""
     environ = os.environ if environ is None else environ
-    file_values: dict[str, Any] = {}
-    if path is not None:
-        file_path = Path(path)
-        file_values = _read_yaml(file_path)
-    elif Path("config.yaml").is_file():
-        file_path = Path("config.yaml")
-        file_values = _read_yaml(file_path)
+    file_values = _file_values(path)
     known = {s.name for s in SETTINGS}
     values: dict[str, Any] = {}
     for setting in SETTINGS:
@@ -350,6 +369,28 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
             f"unknown setting {unknown[0]!r} in the config file: check its spelling against config.example.yaml"
         )
     return Config(**values)
+
+
+def _file_values(path: str | Path | None) -> dict[str, Any]:
+    """The config file's settings: ``path`` when given, else ./config.yaml if present."""
+    if path is not None:
+        return _read_yaml(Path(path))
+    if Path("config.yaml").is_file():
+        return _read_yaml(Path("config.yaml"))
+    return {}
+
+
+def load_state_location(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """Only ``DATABASE_URL`` and ``STATE_PATH`` (for ``python -m bot state …``, which needs no
+    Telegram or Resont settings): ``(database_url, state_path)``; ConfigError as load_config."""
+    environ = os.environ if environ is None else environ
+    file_values = _file_values(path)
+    found = {}
+    for setting in SETTINGS:
+        if setting.name in ("database_url", "state_path"):
+            raw, source = _raw_value(setting, file_values, environ)
+            found[setting.name] = _parse_setting(setting, raw, source)
+    return found["database_url"], found["state_path"]
 
 
 def _raw_value(setting: Setting, file_values: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[Any, str]:
@@ -372,7 +413,7 @@ def _parse_setting(setting: Setting, raw: Any, source: str) -> Any:
         value = setting.parse(raw)
     except ValueError as exc:
         # A secret's value is never echoed back, even when it is malformed.
-        reason = "is malformed" if setting.secret else str(exc)
+        reason = "is malformed" if setting.secret and not setting.explained else str(exc)
         raise ConfigError(f"{setting.env} {reason} (from {source}): {how}") from None
     if setting.required and value in ("", ()):
         raise ConfigError(f"{setting.env} is empty: {how}")

@@ -17,6 +17,7 @@ from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature
 from bot.runtime.roles import ADMINS, ANY_ROLE, roles_of
 from bot.runtime.services import Services
+from bot.store.errors import StoreError, StoreTakenOver, StoreUnavailable
 from bot.text.redact import redact
 
 log = logging.getLogger(__name__)
@@ -158,14 +159,30 @@ def queue_lines(services: Services, user_id: int, context: Context) -> list[str]
             backlog=backlog,
             alerts=open_alerts,
         ),
-        services.t("core.status_state", user_id, kib=round(store.size_bytes() / 1024, 1)),
+        state_line(services, user_id),
     ]
 
 
+def state_line(services: Services, user_id: int) -> str:
+    """Where the state lives and whether it can be written (one round trip to a database)."""
+    health = services.store.check()
+    where = html.escape(health.where)
+    if health.available:
+        return services.t("core.status_state", user_id, where=where, kib=round(services.store.size_bytes() / 1024, 1))
+    seconds = int(time.time() - health.since) if health.since else 0
+    return services.t(
+        "core.status_state_down", user_id, where=where, seconds=seconds, detail=_safe(services, health.detail)
+    )
+
+
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure with a reference id, then tell the admin chat in one line."""
+    """Log the failure with a reference id, then tell the admin chat in one line. A write the
+    database could not take is not a bug: the user who acted is told it did not take effect."""
     ref = secrets.token_hex(4)
     error = context.error
+    if isinstance(error, (StoreUnavailable, StoreTakenOver)) and isinstance(update, Update):
+        await tell_unsaved(update, context, error)
+        return
     log.error("unhandled error (ref %s) while handling %s", ref, type(update).__name__, exc_info=error)
     services: Services | None = getattr(context.bot_data, "services", None)
     if services is None:
@@ -184,3 +201,21 @@ async def on_error(update: object, context: Context) -> None:
             await context.bot.send_message(update.effective_chat.id, services.t("core.error_user", user_id, ref=ref))
     except TelegramError as exc:
         log.error("could not report error %s to the admins: %s", ref, exc)
+
+
+async def tell_unsaved(update: Update, context: Context, error: StoreError) -> None:
+    """The state refused a write (database unreachable, or another bot took over): nothing of
+    the action was saved; say so to whoever acted, as an alert on a button or as a reply."""
+    log.warning("an action was not saved: %s", error)
+    services: Services | None = getattr(context.bot_data, "services", None)
+    if services is None:
+        return
+    user_id = update.effective_user.id if update.effective_user else None
+    text = services.t("core.error_unsaved", user_id)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+    except TelegramError as exc:
+        log.warning("could not tell the user that the action was not saved: %s", exc)

@@ -15,14 +15,17 @@ Feature fixtures belong in the feature's own test module.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import Config
+from bot.store.postgres import Backoff
 from tests.botapi import DEFAULT_TOKEN, BotApiEmulator, FloodLimits
 from tests.botapi.tta import TtaServer, tta_unavailable_reason
+from tests.pgserver import PostgresServer
 
 TEST_TOKEN = DEFAULT_TOKEN
 ADMIN_CHAT_ID = -1001
@@ -110,3 +113,28 @@ def pytest_configure(config: pytest.Config) -> None:
     from tests.drills.log_capture import register
 
     register(config)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (see tests/pgserver.py), stopped at its end."""
+    server = PostgresServer()
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def database_url(pg_server: PostgresServer) -> str:
+    """The URL of a fresh, empty database on the session's server."""
+    return pg_server.new_database()
+
+
+@pytest.fixture
+def fast_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PostgreSQL store retries every 0.05-0.2 s instead of 0.5-10 s (drills in-process)."""
+    monkeypatch.setattr(Backoff, "first", 0.05)
+    monkeypatch.setattr(Backoff, "cap", 0.2)

@@ -91,7 +91,8 @@ async def test_status_reports_upstreams_and_commands_are_registered(botapi):
         botapi.user_sends(ADMIN, ADMIN_CHAT, "/status")
         text = (await _wait_text(botapi, "Status"))["text"]
         assert "Resont: reachable" in text and "MioGram: reachable" in text
-        assert "State file" in text
+        assert "State: memory" in text
+        assert "backup" in names
 
         resont.faults.add("status", status=500, times=10, match="GET me")
         mio.secret = "changed-elsewhere"  # the bot's secret is now invalid: 801

@@ -255,7 +255,7 @@ async def test_a_digest_is_marked_delivered_in_one_write(botapi, resont, tmp_pat
     killed.mkdir()
     acc = account_id(resont)
     store = Store.open(path)
-    storage = store._storage
+    storage = store.storage
     real_commit = storage.commit
     marking: list[dict[str, Any]] = []  # the records that said an item was delivered
 
