@@ -180,8 +180,11 @@ async def on_error(update: object, context: Context) -> None:
     database could not take is not a bug: the user who acted is told it did not take effect."""
     ref = secrets.token_hex(4)
     error = context.error
-    if isinstance(error, (StoreUnavailable, StoreTakenOver)) and isinstance(update, Update):
-        await tell_unsaved(update, context, error)
+    if isinstance(error, (StoreUnavailable, StoreTakenOver)):
+        if isinstance(update, Update):
+            await tell_unsaved(update, context, error)
+        else:  # a job: it runs again on its next turn; /status and the store's log say why
+            log.warning("a job stopped: %s", error)
         return
     log.error("unhandled error (ref %s) while handling %s", ref, type(update).__name__, exc_info=error)
     services: Services | None = getattr(context.bot_data, "services", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from bot.massjobs.counts import count
 from bot.massjobs.docs import FINISHED
@@ -27,14 +28,14 @@ class Finisher:
             if job is None or job["status"] not in FINISHED or job.get("report_sent"):
                 return
             job.setdefault("finished_at", self.clock())
-            self.book.save(job)
+            await self.store.durably(partial(self.book.save, job))
         await self.notifier.progress(job, force=True)
         if job.get("units"):  # a job stopped before it started has nothing to report
             await self.notifier.finished(job)
         async with self.book.lock(job_id):
             job = self.book.get(job_id) or job
             job["report_sent"] = True
-            self.book.save(job)
+            await self.store.durably(partial(self.book.save, job))  # the report went out
         drop_spool(job)
         c = count(job)
         self.store.audit("bot", f"mass.{job['status']}", job_id, sent=c.sent, unknown=c.unknown)

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from bot.clients.miogram.media import Media
 from bot.clients.miogram.models import BatchResult
 from bot.massjobs.docs import JobDoc
 from bot.massjobs.quiet import QuietHours
+
+T = TypeVar("T")
 
 
 class Table(Protocol):
@@ -42,6 +44,11 @@ class StateStore(Protocol):
     def table(self, name: str) -> Table: ...
 
     def audit(self, actor: str | int, action: str, target: str, **details: Any) -> None: ...
+
+    async def durably(self, write: Callable[[], T]) -> T:
+        """``write()``, retried while the database is unreachable (waiting for it), until made:
+        for writes that may not be refused (a batch's outcome, the next batch put in flight)."""
+        ...
 
 
 class Locks(Protocol):

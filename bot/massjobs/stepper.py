@@ -84,7 +84,8 @@ class Stepper:
         """Send the job's next unit on ``lane``. True when another step should follow; False when
         this lane's chain stops (the job paused, finished, or has nothing for this lane)."""
         async with self.book.lock(job_id):
-            picked = self._next_unit(job_id, lane)
+            # a database outage holds the send here, before its batch goes out, until it is back
+            picked = await self.deps.store.durably(lambda: self._next_unit(job_id, lane))
         if isinstance(picked, str):
             await self._stopped(job_id, picked)
             return False
@@ -105,15 +106,18 @@ class Stepper:
         """Under the job's lock: the unit this lane's last step put in flight, if the job still
         runs outside quiet hours; else the next ready one (see :meth:`_begin_next`)."""
         job = self.book.get(job_id)
-        index = self.prepared.pop((job_id, lane), None)
+        index = self.prepared.get((job_id, lane))  # kept until its write is made (a refused one is retried)
         if job is None:
+            self.prepared.pop((job_id, lane), None)
             self.chains.halt(job_id, lane)
             return HALT
         if index is not None and job["units"][index]["state"] == IN_FLIGHT:
             if job["status"] == RUNNING and self.quiet_until(job) is None:
+                del self.prepared[(job_id, lane)]
                 return Picked(job, index, list(job["units"][index].get("sending", [])))
             tr.unbegin(job, index)  # paused, cancelled or quiet before its request went out
             self.book.save(job, [index], doc=False)
+        self.prepared.pop((job_id, lane), None)
         return self._begin_next(job, lane)
 
     def _begin_next(self, job: JobDoc, lane: str) -> Picked | str:
@@ -170,8 +174,10 @@ class Stepper:
                 stopped = job["status"] != RUNNING or recorded.pause is not None
                 changed = [index] if stopped else [index, *self._prepare(job, lane)]
                 # one write: this outcome with the lane's next unit in flight; the job document
-                # (with the whole audience) only when its status changed
-                self.book.save(job, changed, doc=_status_of(job) != before)
+                # (with the whole audience) only when its status changed. MioGram has answered:
+                # a database outage makes this write wait for the database, never drops it.
+                doc = _status_of(job) != before
+                await self.deps.store.durably(lambda: self.book.save(job, changed, doc=doc))
                 if stopped:
                     self.chains.halt(job_id, lane)
         if refused is not None:

@@ -41,6 +41,7 @@ from aiohttp import web
 from bot.clients.resont.errors import ResontMalformed
 from bot.clients.resont.inbox_models import WebhookEvent, parse_webhook
 from bot.runtime.web import WebRoute
+from bot.store.errors import StoreUnavailable
 from bot.store.state import Store
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,9 @@ class ResontWebhook:
             return _json(200, {"ok": True, "ignored": True})
         try:
             await self._on_event(event)
+        except StoreUnavailable as exc:  # the database is away: Resont pushes it again
+            log.warning("webhook event %s not recorded now: %s", event.type, exc)
+            return _json(503, {"ok": False})
         except Exception:  # any failure: let Resont push again
             log.exception("webhook event %s could not be recorded", event.type)
             return _json(500, {"ok": False})

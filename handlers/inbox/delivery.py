@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -196,7 +197,9 @@ async def _send_card(bot: Bot, services: Services, key: str, record: dict[str, A
         return 0
     except TelegramError as exc:
         raise _Stop(str(exc)) from None
-    _mark_carded(services, key, sent.chat_id, sent.message_id)
+    # Telegram has the card: writing that down must not be lost to a database outage (the
+    # card would come again), so it waits for the database if it has to
+    await services.store.durably(partial(_mark_carded, services, key, sent.chat_id, sent.message_id))
     return 1
 
 
@@ -275,7 +278,7 @@ async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, dic
                         "updated": now,
                         "delivered_at": now,
                     }
-            tbl.put_many(writes)
+            await services.store.durably(partial(tbl.put_many, writes))  # an outage waits
             delivered += len(chunk)
     return delivered
 

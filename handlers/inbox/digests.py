@@ -4,13 +4,14 @@ and "Mark all done" closes every open item the digest lists."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW
+from bot.runtime.services import NO_PREVIEW, Services
 from handlers.inbox import cards
 from handlers.inbox.common import answer_button, log_action, redraw, save, tr
 from handlers.inbox.records import CARD_KIND, ITEM_TYPES, OPEN_STATUSES, digest_key, now_ts, table, topic_of
@@ -61,9 +62,13 @@ async def _expand(query: CallbackQuery, context: Context, key: str) -> None:
             await answer_button(query, tr(services, "telegram_failed", user_id), alert=True)
             return
         record.update(card=f"{sent.chat_id}:{sent.message_id}", card_chat=sent.chat_id, card_message=sent.message_id)
-        save(services, key, record)
-        remember_card(services.store, sent.chat_id, sent.message_id, CARD_KIND, item=key)
+        await services.store.durably(partial(_note_card, services, key, record, sent.chat_id, sent.message_id))
     await answer_button(query, tr(services, "expanded", user_id))
+
+
+def _note_card(services: Services, key: str, record: dict[str, Any], chat_id: int, message_id: int) -> None:
+    save(services, key, record)
+    remember_card(services.store, chat_id, message_id, CARD_KIND, item=key)
 
 
 async def _digest_done(query: CallbackQuery, context: Context, digest_id: str) -> None:

@@ -20,6 +20,7 @@ from bot.clients.resont.errors import ResontError
 from bot.clients.resont.inbox_models import Comment, Conversation, Message
 from bot.runtime.services import NO_PREVIEW  # noqa: F401 - re-exported
 from handlers.inbox import dm_cursor
+from bot.store.errors import StoreUnavailable
 from handlers.inbox.delivery import (  # noqa: F401 - re-exported
     DIGEST_SIZE,
     MAX_CARD_ATTEMPTS,
@@ -142,6 +143,9 @@ async def _poll(
             await _upstream(context, name, True, f"{count} new, {delivered} forwarded")
             if after is not None:
                 after()
+        except StoreUnavailable as exc:  # not a bug: the next cycle tries again
+            log.warning("inbox: %s poll stopped: %s", label, exc)
+            services.health.job(f"inbox-{name}", False, "the state database is not reachable")
         except Exception as exc:
             log.exception("inbox: %s poll failed", label)
             services.health.job(f"inbox-{name}", False, f"{type(exc).__name__}: {exc}")

@@ -9,6 +9,8 @@ from typing import Any
 
 from telegram.ext import Application
 
+from bot.store.errors import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +39,8 @@ class InboxRuntime:
             self._again = False
             try:
                 await self._deliver(app)
+            except StoreUnavailable as exc:  # the next poll delivers what is left
+                log.warning("inbox: background delivery stopped: %s", exc)
             except Exception:
                 log.exception("inbox: background delivery failed")
 

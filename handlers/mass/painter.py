@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardMarkup
@@ -119,7 +120,8 @@ class ProgressPainter:
             log.warning("mass job %s: could not post the progress message: %s", job_id, exc)
             return
         self._last_text[job_id] = shown
-        self.runtime.jobs.update(job_id, progress={"chat_id": message.chat_id, "message_id": message.message_id})
+        where = {"chat_id": message.chat_id, "message_id": message.message_id}
+        await services.store.durably(partial(self.runtime.jobs.update, job_id, progress=where))
 
     def forget(self, job_id: str) -> None:
         """Drop what was drawn for a finished job."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import logging
+from functools import partial
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -63,9 +64,8 @@ class UnknownBatches:
             log.error("mass job %s: could not show the unknown batch %d: %s", job_id, index, exc)
             return
 
-        self.runtime.jobs.update_unit(
-            job_id, index, card={"chat_id": message.chat_id, "message_id": message.message_id}
-        )
+        card = {"chat_id": message.chat_id, "message_id": message.message_id}
+        await services.store.durably(partial(self.runtime.jobs.update_unit, job_id, index, card=card))
 
     async def paused(self, job: JobDoc, reason: str, detail: str) -> None:
         services = self.runtime.services

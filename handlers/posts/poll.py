@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from telegram import Message
@@ -25,6 +26,7 @@ from bot.clients.resont.models import Account
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
+from bot.store.errors import StoreUnavailable
 from handlers.posts.cards import (
     PENDING,
     SENDING,
@@ -76,6 +78,10 @@ async def poll_posts(context: Context) -> None:
             "posts.alert_poll_failed", None, error=html.escape(exc.message), trace=html.escape(exc.trace_id or "—")
         )
         await services.alerts.raise_(context.bot, POLL_ALERT, text)
+        return
+    except StoreUnavailable as exc:  # not a bug: the next poll tries again
+        log.warning("posts poll stopped: %s", exc)
+        services.health.job(JOB_NAME, False, "the state database is not reachable")
         return
     except Exception as exc:  # a poll never crashes the job
         log.exception("posts poll failed")
@@ -151,7 +157,8 @@ async def create_card(
         table(services).delete(key)  # not carded: the next poll tries again
         raise
     doc.update(chat_id=message.chat_id, message_id=message.message_id)
-    table(services).put(key, doc)
+    # Telegram has the card: a database outage makes this wait, it must not send the card twice
+    await services.store.durably(partial(table(services).put, key, doc))
     audit(services, "bot", "post.card", group.id, kind=doc["view"]["kind"])
     return True
 

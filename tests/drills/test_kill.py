@@ -52,14 +52,23 @@ MIOGRAM_SECRET = "drill-mio-secret"
 TAG = re.compile(r"\[[cm]\d{3}\]")
 
 
-def _env(botapi: Any, tmp_path: Any, **settings: Any) -> dict[str, str]:
+@pytest.fixture(params=["file", "postgres"])
+def home(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
+    """Where the killed bot keeps its state: the state file, or a PostgreSQL database (the
+    working directory then holds nothing the bot needs)."""
+    if request.param == "file":
+        return {"state_path": tmp_path / "state.json"}
+    return {"database_url": request.getfixturevalue("database_url"), "state_path": tmp_path / "unused" / "state.json"}
+
+
+def _env(botapi: Any, home: dict[str, Any], **settings: Any) -> dict[str, str]:
     return bot_env(
         telegram_token=botapi.token,
         telegram_base_url=botapi.base_url,
         admin_chat_id=ADMIN_CHAT,
         admin_ids=ADMIN,
         resont_token=RESONT_TOKEN,
-        state_path=tmp_path / "state.json",
+        **home,
         group_messages_per_minute=60,
         log_level="info",
         **settings,
@@ -75,7 +84,7 @@ def _first_copy(botapi: Any, tag: str) -> tuple[float, int] | None:
     return None
 
 
-async def test_sigkill_at_random_points_of_poll_cycles_forwards_every_item_exactly_once(botapi, tmp_path):
+async def test_sigkill_at_random_points_of_poll_cycles_forwards_every_item_exactly_once(botapi, tmp_path, home):
     rng = random.Random(SEED)
     fake = FakeResont(token=RESONT_TOKEN, page_size=5)
     account = fake.add_account("Brand Shop", "instagram")["id"]
@@ -99,7 +108,7 @@ async def test_sigkill_at_random_points_of_poll_cycles_forwards_every_item_exact
     with fake.serve() as server:
         env = _env(
             botapi,
-            tmp_path,
+            home,
             resont_base_url=f"{server.url}{fake.base_path}",
             poll_seconds=0.3,
             digest_threshold=4,
@@ -169,7 +178,7 @@ async def test_sigkill_at_random_points_of_poll_cycles_forwards_every_item_exact
     assert "Traceback" not in last_run, f"the last run logged a crash:\n{last_run[-4000:]}"
 
 
-async def test_sigkill_during_a_mass_send_never_sends_a_number_twice(botapi, tmp_path):
+async def test_sigkill_during_a_mass_send_never_sends_a_number_twice(botapi, tmp_path, home):
     rng = random.Random(SEED + 1)
     fake = FakeMioGram(secret=MIOGRAM_SECRET)
     resont = FakeResont(token=RESONT_TOKEN)
@@ -181,7 +190,7 @@ async def test_sigkill_during_a_mass_send_never_sends_a_number_twice(botapi, tmp
     with fake.serve() as mio, resont.serve() as rs:
         env = _env(
             botapi,
-            tmp_path,
+            home,
             resont_base_url=f"{rs.url}{resont.base_path}",
             poll_seconds=3600,
             miogram_secret=MIOGRAM_SECRET,
