@@ -118,12 +118,14 @@ async def bot(
     miogram: Any = None,
     group_window: float | None = None,
     manual_jobs: bool = True,
+    database_url: str = "",
     **overrides: Any,
 ) -> AsyncIterator[Any]:
     """The real application against ``emu`` and the fakes, served on 127.0.0.1.
 
     ``group_window`` rescales the bot's rolling group window (seconds) on its rate limiter;
-    ``manual_jobs`` disables the repeating jobs so the benchmark runs poll cycles itself."""
+    ``manual_jobs`` disables the repeating jobs so the benchmark runs poll cycles itself;
+    ``database_url`` keeps the state in PostgreSQL instead of the file at ``state_path``."""
     async with AsyncExitStack() as stack:
         if resont is not None:
             server = stack.enter_context(resont.serve())
@@ -132,7 +134,7 @@ async def bot(
             server = stack.enter_context(miogram.serve())
             overrides.setdefault("miogram_url", f"{server.url}/dojob.php")
         config = bench_config(emu.base_url, state_path, **overrides)
-        store = Store.open(state_path)
+        store = Store.configured(database_url, state_path, wait=30)
         app = build_application(config, store=store)
         limiter = app.bot.rate_limiter
         if group_window is not None and limiter is not None:

@@ -44,6 +44,7 @@ from bench.common import (
     verdict,
     wait_until,
 )
+from bench.postgres import databases
 from bot.clients.miogram.client import MioGramClient
 from bot.massjobs import docs as md
 from bot.massjobs import storage
@@ -138,14 +139,15 @@ async def bare_round_trip(latency: float, requests: int = 20) -> float:
     return statistics.median(times)
 
 
-async def _run(robots: tuple[str, ...] = ()) -> dict[str, Any]:
+async def _run(robots: tuple[str, ...] = (), database_url: str = "") -> dict[str, Any]:
     latency = env_float("MASS_LATENCY", 0.05)
     fake = FakeMioGram(secret=MIOGRAM_SECRET)
     fake.set_credit("Message", NUMBERS * 2)
     fake.robots = list(robots) or fake.robots
     with emulator(FloodLimits.telegram()) as emu, temp_dir("bench-mass-") as tmp:
         lanes = {"miogram_robots": robots} if robots else {}
-        async with bot(emu, tmp / "state.json", miogram=fake, mass_batch_size=BATCH, **lanes) as app:
+        store = {"database_url": database_url}
+        async with bot(emu, tmp / "state.json", miogram=fake, mass_batch_size=BATCH, **lanes, **store) as app:
             services = app.bot_data.services
             preview, go = await _flow_to_preview(emu)
             job_id = go.split(":")[2]
@@ -198,6 +200,9 @@ def run() -> list[str]:
     _report(say, one)
     three = asyncio.run(_run(ROBOTS))
     _report_lanes(say, three)
+    with databases() as new_database:  # the same one-lane send with the state in PostgreSQL
+        say("--- the same send, state in PostgreSQL (DATABASE_URL) instead of the state file:")
+        _report(say, asyncio.run(_run(database_url=new_database())))
     return say.lines
 
 
@@ -237,7 +242,7 @@ def _report(say: Printer, r: dict[str, Any]) -> None:
     say(f"peak RSS: {mib(r['rss_peak'])} (+{mib(r['rss_peak'] - r['rss_base'])} during the send)")
     per_batch = r["writes"] / max(1, r["units"])
     say(
-        f"state-file writes: {r['writes']:,} journal records for {r['units']} batches -> {per_batch:.2f} per batch, "
+        f"state writes: {r['writes']:,} records (journal lines or committed statements) for {r['units']} batches -> {per_batch:.2f} per batch, "
         f"{r['write_bytes'] / max(1, r['units']) / 1024:,.1f} KiB per batch, {r['write_seconds']:.2f} s of "
         f"write+fdatasync in all; {r['compactions']} compaction(s)"
     )

@@ -1,4 +1,5 @@
-"""State benchmark: the project's store against plain TinyDB (default JSONStorage), same run.
+"""State benchmark: the project's store against plain TinyDB (default JSONStorage), and the
+PostgreSQL store (``bench/postgres.py``: a local server, or ``BENCH_DATABASE_URL``), same run.
 
 ``python -m bench.state`` prints the figures; :func:`run` returns the lines so a bench
 runner can aggregate them. Goal (benchmarks issue): ≥ 10× faster per write at 100,000 items
@@ -27,12 +28,14 @@ import shutil
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB  # the baseline; the bot itself reaches TinyDB only through bot.store.state
 from tinydb.storages import MemoryStorage
 
+from bench.postgres import databases
 from bot.store.journal import FORMAT_MARK, FORMAT_VERSION, Compaction
 from bot.store.records import SNAPSHOT_TABLE
 from bot.store.state import Store, file_backend
@@ -42,6 +45,7 @@ STORE_WRITES = 2_000
 STORE_READS = 5_000
 PLAIN_SAMPLES = {1_000: 200, 10_000: 50, 100_000: 20}
 GOAL = 10.0
+PG_P99_GOAL = 0.005  # seconds: p99 of an acknowledged PostgreSQL write, locally (issue 16)
 SEED = 20240601
 
 DURABILITY = (
@@ -139,6 +143,35 @@ def _bench_store(path: Path, n: int, record_bytes: int, rng: random.Random) -> d
     }
 
 
+def _bench_postgres(url: str, n: int, rng: random.Random) -> dict[str, Any]:
+    """The same writes on the PostgreSQL store: ``n`` documents loaded (one COPY), then the
+    store reopened (timed: it reads every document into memory) and written to."""
+    store = Store.postgres(url, wait=30)
+    store.replace_all({"cards": {str(i + 1): {**_doc(i, rng), "_key": f"k{i}"} for i in range(n)}})
+    store.close()
+    started = time.perf_counter()
+    store = Store.postgres(url, wait=30)
+    open_s = time.perf_counter() - started
+    table = store.table("cards")
+    writes: list[float] = []
+    for w in range(STORE_WRITES):
+        if w % 2:
+            key, doc = f"k{rng.randrange(n)}", _doc(rng.randrange(n), rng)
+        else:
+            key, doc = f"new{w}", _doc(n + w, rng)
+        t0 = time.perf_counter()
+        table.put(key, doc)  # returns once PostgreSQL committed it
+        writes.append(time.perf_counter() - t0)
+    reads: list[float] = []
+    for _ in range(STORE_READS):
+        key = f"k{rng.randrange(n)}"
+        t0 = time.perf_counter()
+        table.get(key)
+        reads.append(time.perf_counter() - t0)
+    store.close()
+    return {"open_s": open_s, "write": _stats(writes), "read": _stats(reads)}
+
+
 def _bench_plain(path: Path, n: int, rng: random.Random) -> dict[str, Any]:
     samples = PLAIN_SAMPLES[n]
     db = TinyDB(path)
@@ -194,6 +227,9 @@ def run() -> list[str]:
     rng = random.Random(SEED)
     directory = Path(tempfile.mkdtemp(prefix="bench-state-"))
     ratio_at_max = 0.0
+    worst_pg_p99 = 0.0
+    stack = ExitStack()
+    new_database = stack.enter_context(databases())
     try:
         say("State store benchmark: project store (snapshot + fsync'ed journal) vs plain TinyDB(path)")
         say(
@@ -227,13 +263,32 @@ def run() -> list[str]:
                 " - the per-write table conversion the store avoids)"
             )
             say(f"  ratio  write {ratio:,.1f}x faster (amortised), read {read_ratio:,.1f}x faster")
+            pg = _bench_postgres(new_database(), n, rng)
+            worst_pg_p99 = max(worst_pg_p99, pg["write"]["p99"])
+            gw, gr = pg["write"], pg["read"]
+            say(
+                f"  postgres write: p50 {_ms(gw['median'])}, p99 {_ms(gw['p99'])}, mean {_ms(gw['mean'])}, "
+                f"max {_ms(gw['max'])} per acknowledged (committed) write; p99 / {_ms(PG_P99_GOAL)} goal = "
+                f"{gw['p99'] / PG_P99_GOAL:.2f}"
+            )
+            say(
+                f"  postgres read: mean {_ms(gr['mean'])} (memory, no round trip); open (load {n:,} documents) "
+                f"{_ms(pg['open_s'])}"
+            )
+            say(f"  file   write: p50 {_ms(w['median'])}, p99 {_ms(w['p99'])} (same run, for comparison)")
             ours_path.unlink(missing_ok=True)
             plain_path.unlink(missing_ok=True)
         verdict = "MET" if ratio_at_max >= GOAL else "NOT MET"
         say(f"Goal >= {GOAL:.0f}x faster per write at {SIZES[-1]:,} items: {ratio_at_max:,.1f}x -> {verdict}")
+        pg_verdict = "MET" if worst_pg_p99 < PG_P99_GOAL else "NOT MET"
+        say(
+            f"Goal PostgreSQL p99 write < {_ms(PG_P99_GOAL)} at every size: worst p99 {_ms(worst_pg_p99)} "
+            f"(ratio {worst_pg_p99 / PG_P99_GOAL:.2f}) -> {pg_verdict}"
+        )
         say(DURABILITY)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+        stack.close()
     return lines
 
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.inbox_models import Comment, Conversation, Message
 from bot.runtime.services import NO_PREVIEW  # noqa: F401 - re-exported
-from handlers.inbox import dm_cursor
 from bot.store.errors import StoreUnavailable
+from handlers.inbox import dm_cursor
 from handlers.inbox.delivery import (  # noqa: F401 - re-exported
     DIGEST_SIZE,
     MAX_CARD_ATTEMPTS,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,15 @@ from tests.handlers.inbox.test_inbox import AGENT_USER, account_id, card, cards_
 from tests.harness import ADMIN_CHAT, RESONT_TOKEN
 
 SECRET = "hook-s3cret"
+
+
+@pytest.fixture(params=["file", "postgres"])
+def open_state(request: pytest.FixtureRequest, tmp_path: Any) -> Callable[[], Store]:
+    """Opens the state of a bot that restarts: the file, or a PostgreSQL database."""
+    if request.param == "file":
+        return lambda: Store.open(tmp_path / "state.json")
+    url = request.getfixturevalue("database_url")
+    return lambda: Store.postgres(url, wait=10)
 
 
 @pytest.fixture
@@ -55,10 +65,9 @@ def texts(botapi: Any) -> list[str]:
     return [text_of(m) for m in botapi.bot_messages(ADMIN_CHAT)]
 
 
-async def test_restart_mid_poll_neither_loses_nor_duplicates(botapi, resont, tmp_path):
-    path = tmp_path / "state.json"
+async def test_restart_mid_poll_neither_loses_nor_duplicates(botapi, resont, open_state):
     acc = account_id(resont)
-    async with running(botapi, resont, store=Store.open(path)) as app:
+    async with running(botapi, resont, store=open_state()) as app:
         await poll(app)  # first start: remembers where history ends
         for n in range(5):
             resont.add_comment(acc, f"burst comment {n}")
@@ -70,24 +79,23 @@ async def test_restart_mid_poll_neither_loses_nor_duplicates(botapi, resont, tmp
         resont.add_comment(acc, "burst comment 5")
         await inbox_poll._fetch_comments(app.bot_data.services)
     restore_sends(botapi)
-    async with running(botapi, resont, store=Store.open(path)) as app:
+    async with running(botapi, resont, store=open_state()) as app:
         await poll(app)
         await botapi.wait_for(lambda: len(cards_with(botapi, "burst comment")) == 6)
         await poll(app)
         await asyncio.sleep(0.1)
     for n in range(6):
         assert len(cards_with(botapi, f"burst comment {n}")) == 1, n
-    async with running(botapi, resont, store=Store.open(path)) as app:  # a clean restart: nothing again
+    async with running(botapi, resont, store=open_state()) as app:  # a clean restart: nothing again
         await poll(app)
         await asyncio.sleep(0.1)
     assert len(cards_with(botapi, "burst comment")) == 6
 
 
-async def test_restart_mid_dm_poll(botapi, resont, tmp_path):
-    path = tmp_path / "state.json"
+async def test_restart_mid_dm_poll(botapi, resont, open_state):
     acc = account_id(resont)
     convs = [resont.add_conversation(acc, f"user{n}") for n in range(3)]
-    async with running(botapi, resont, store=Store.open(path)) as app:
+    async with running(botapi, resont, store=open_state()) as app:
         await poll(app)
         for n, conv in enumerate(convs):
             resont.add_message(conv["id"], f"dm number {n}")
@@ -95,7 +103,7 @@ async def test_restart_mid_dm_poll(botapi, resont, tmp_path):
         await poll(app)
         assert seen["failed"] >= 1 and len(cards_with(botapi, "dm number")) == 1
     restore_sends(botapi)
-    async with running(botapi, resont, store=Store.open(path)) as app:
+    async with running(botapi, resont, store=open_state()) as app:
         await poll(app)
         await botapi.wait_for(lambda: len(cards_with(botapi, "dm number")) == 3)
         await poll(app)

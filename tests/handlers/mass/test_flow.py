@@ -10,10 +10,13 @@ import csv
 import io
 from typing import Any
 
+import pytest
+
 from bot.clients.miogram.phones import parse_numbers
 from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.counts import count
+from bot.store.state import Store
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
 from tests.handlers.mass.flows import (
@@ -109,11 +112,13 @@ async def test_cancel_leaves_the_flow_and_nothing_is_sent(botapi):
 # --- running
 
 
-async def test_a_250_number_send_runs_as_three_batches_with_one_progress_message(botapi):
+@pytest.mark.parametrize("home", ["memory", "postgres"])
+async def test_a_250_number_send_runs_as_three_batches_with_one_progress_message(botapi, request, home):
     fake = FakeMioGram(secret=MIOGRAM_SECRET, latency=0.05)
     audience = numbers(250)
     fake.not_delivered = {audience[10]}
-    async with mass_bot(botapi, fake) as app:
+    store = Store.postgres(request.getfixturevalue("database_url"), wait=10) if home == "postgres" else Store.memory()
+    async with mass_bot(botapi, fake, store=store) as app:
         preview = await flow_to_preview(botapi, "\n".join(national(n) for n in audience))
         assert "Valid: 250" in text_of(preview) and "Batches: 3 of up to 100 numbers" in text_of(preview)
         job_id = await confirm(botapi, preview)
