@@ -33,9 +33,11 @@ class BotProcess:
     """One bot at a time on a state directory; ``start`` / ``kill`` (SIGKILL) / ``stop``
     (SIGTERM, then SIGKILL after ``grace`` seconds)."""
 
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, *, fresh_cwd: bool = False) -> None:
         self.env = env
         self.workdir = workdir
+        #: start every run in a new, empty working directory (a dyno whose disk is thrown away)
+        self.fresh_cwd = fresh_cwd
         self.log = workdir / "bot.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -46,10 +48,14 @@ class BotProcess:
         handle = self.log.open("ab")
         handle.write(f"\n===== start {self.starts + 1} =====\n".encode())
         handle.flush()
+        cwd = self.workdir
+        if self.fresh_cwd:
+            cwd = self.workdir / f"run-{self.starts + 1}"
+            cwd.mkdir()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot"],
             env=self.env,
-            cwd=self.workdir,
+            cwd=cwd,
             stdout=handle,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -54,11 +54,11 @@ TAG = re.compile(r"\[[cm]\d{3}\]")
 
 @pytest.fixture(params=["file", "postgres"])
 def home(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
-    """Where the killed bot keeps its state: the state file, or a PostgreSQL database (the
-    working directory then holds nothing the bot needs)."""
+    """Where the killed bot keeps its state: the state file, or a PostgreSQL database (then each
+    start gets a new, empty working directory, as a Heroku dyno does)."""
     if request.param == "file":
         return {"state_path": tmp_path / "state.json"}
-    return {"database_url": request.getfixturevalue("database_url"), "state_path": tmp_path / "unused" / "state.json"}
+    return {"database_url": request.getfixturevalue("database_url")}  # STATE_PATH: ./state.json, unused
 
 
 def _env(botapi: Any, home: dict[str, Any], **settings: Any) -> dict[str, str]:
@@ -114,7 +114,7 @@ async def test_sigkill_at_random_points_of_poll_cycles_forwards_every_item_exact
             digest_threshold=4,
             dm_group_seconds=1,
         )
-        bot = BotProcess(env, tmp_path)
+        bot = BotProcess(env, tmp_path, fresh_cwd="database_url" in home)
         try:
             bot.start()
             # first start: the polls remember where history ends (nothing old is forwarded)
@@ -197,7 +197,7 @@ async def test_sigkill_during_a_mass_send_never_sends_a_number_twice(botapi, tmp
             miogram_url=f"{mio.url}/dojob.php",
             mass_batch_size=5,
         )
-        bot = BotProcess(env, tmp_path)
+        bot = BotProcess(env, tmp_path, fresh_cwd="database_url" in home)
         surfaced: list[str] = []
         choices: list[str] = []
         try:
