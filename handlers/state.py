@@ -59,5 +59,6 @@ async def on_backup(update: Update, context: Context) -> None:
     )
     services.store.audit(user_id or "unknown", "state.backup", name, documents=documents)
     log.info("state backup sent to the admin chat: %d documents, left out: %s", documents, export["left_out"])
-    if update.effective_chat is not None and update.effective_chat.id != chat_id:
-        await update.effective_message.reply_text(services.t("state.backup_sent", user_id))
+    message = update.effective_message
+    if message is not None and message.chat_id != chat_id:
+        await message.reply_text(services.t("state.backup_sent", user_id))

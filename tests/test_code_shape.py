@@ -27,17 +27,14 @@ OVERSIZE_MODULES: set[str] = {
     "handlers/inbox/cards.py",
     "handlers/posts/cards.py",
     "handlers/posts/newpost.py",
-    "bot/store/state.py",
 }
 
 #: Functions still over the size limit while issue 15's split is under way; must only shrink.
 LONG_FUNCTIONS: set[str] = {
     "handlers/posts/cards.py:card_keyboard",
-    "bot/__main__.py:main",
     "bot/app.py:build_application",
     "bot/runtime/ratelimit.py:__init__",
     "bot/runtime/ratelimit.py:process_request",
-    "bot/store/state.py:load_journal",
     "handlers/inbox/delivery.py:_deliver",
     "handlers/inbox/delivery.py:_group_message",
     "handlers/inbox/delivery.py:_send_digests",
