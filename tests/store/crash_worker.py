@@ -59,8 +59,9 @@ def main() -> None:
         i += 1
 
 
-def run_until_killed(target: str, start: int, delay: float) -> list[int]:
-    """Start a worker on ``target``, SIGKILL it ``delay`` seconds after it is ready; its acks."""
+def run_until_killed(target: str, start: int, delay: float, min_acks: int = 0) -> list[int]:
+    """Start a worker on ``target``, SIGKILL it ``delay`` seconds after it acknowledged
+    ``min_acks`` writes (so a slow, loaded machine still kills it mid-work); its acks."""
     proc = subprocess.Popen(
         [sys.executable, str(Path(__file__).resolve()), target, str(start)],
         cwd=ROOT,
@@ -86,6 +87,9 @@ def run_until_killed(target: str, start: int, delay: float) -> list[int]:
             raise AssertionError(
                 f"worker did not start: {proc.stderr.read() if proc.poll() is not None and proc.stderr else ''}"
             )
+        deadline = time.monotonic() + 60
+        while len(acks) < min_acks and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
         time.sleep(delay)
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         proc.send_signal(signal.SIGKILL)
