@@ -113,8 +113,7 @@ def _as_url(raw: Any) -> str:
 
 def _as_database_url(raw: Any) -> str:
     """A PostgreSQL URL as Heroku writes it; the error never repeats the value (a password)."""
-    text = _as_str(raw)
-    if urlsplit(text).scheme.lower() not in ("postgres", "postgresql"):
+    if urlsplit(text := _as_str(raw)).scheme.lower() not in ("postgres", "postgresql"):
         raise ValueError("must be a postgres:// or postgresql:// URL")
     return text
 
@@ -180,8 +179,7 @@ class Setting:
     required: bool = False
     secret: bool = False
     help: str = ""
-    #: the parser's error messages never repeat the value, so they may be shown for a secret
-    explained: bool = False
+    explained: bool = False  # the parser's errors never repeat the value: shown even for a secret
 
     @property
     def env(self) -> str:
@@ -208,14 +206,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("miogram_robots", _as_name_list, (), help="comma-separated sending agents used side by side"),
     Setting("miogram_ad_footer", _as_str, "", help="ad footer MioGram appends to messages, if any"),
     Setting("state_path", _as_str, "./state.json", help="path of the state file"),
-    Setting(
-        "database_url",
-        _as_database_url,
-        "",
-        secret=True,
-        explained=True,
-        help="PostgreSQL URL for the state (Heroku sets it); unset: the state file",
-    ),
+    Setting("database_url", _as_database_url, "", secret=True, explained=True, help="PostgreSQL for the state"),
     Setting("timezone", _as_timezone, "Asia/Tehran", help="IANA time zone"),
     Setting("language", _choice("en", "fa"), "en", help="interface language"),
     Setting("phone_region", lambda raw: _as_str(raw).upper(), "IR", help="default phone region"),
@@ -302,13 +293,10 @@ class Config:
         return bool(self.miogram_secret)
 
     def secrets(self) -> list[str]:
-        """Every secret value that is set, for log redaction (the database password alone too,
-        as written in the URL and decoded)."""
+        """Every secret value that is set, for log redaction."""
         values = [getattr(self, s.name) for s in SETTINGS if s.secret and getattr(self, s.name)]
-        password = urlsplit(self.database_url).password if self.database_url else None
-        if password:
-            values.extend({password, unquote(password)})
-        return values
+        password = urlsplit(self.database_url).password  # the database's alone, as written and decoded
+        return values + ([password, unquote(password)] if password else [])
 
     def redacted(self) -> dict[str, Any]:
         """The settings with secrets masked: safe to print or log."""
@@ -373,23 +361,15 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
 
 def _file_values(path: str | Path | None) -> dict[str, Any]:
     """The config file's settings: ``path`` when given, else ./config.yaml if present."""
-    if path is not None:
-        return _read_yaml(Path(path))
-    if Path("config.yaml").is_file():
-        return _read_yaml(Path("config.yaml"))
-    return {}
+    chosen = Path(path) if path is not None else Path("config.yaml")
+    return _read_yaml(chosen) if path is not None or chosen.is_file() else {}
 
 
 def load_state_location(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
-    """Only ``DATABASE_URL`` and ``STATE_PATH`` (for ``python -m bot state …``, which needs no
-    Telegram or Resont settings): ``(database_url, state_path)``; ConfigError as load_config."""
-    environ = os.environ if environ is None else environ
-    file_values = _file_values(path)
-    found = {}
-    for setting in SETTINGS:
-        if setting.name in ("database_url", "state_path"):
-            raw, source = _raw_value(setting, file_values, environ)
-            found[setting.name] = _parse_setting(setting, raw, source)
+    """``(database_url, state_path)`` alone, for ``python -m bot state …``; ConfigError as load_config."""
+    environ, file_values = os.environ if environ is None else environ, _file_values(path)
+    wanted = ("database_url", "state_path")
+    found = {s.name: _parse_setting(s, *_raw_value(s, file_values, environ)) for s in SETTINGS if s.name in wanted}
     return found["database_url"], found["state_path"]
 
 
