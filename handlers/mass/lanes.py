@@ -40,7 +40,11 @@ async def checked_robots(services: Services, bot: Bot) -> tuple[str, ...]:
         return robots
     usable = tuple(robot for robot in robots if robot in active)
     left_out = [robot for robot in robots if robot not in active]
-    if left_out and usable:
+    for robot in usable:  # an agent refused before the restart gets its alert again if refused again
+        await services.alerts.resolve(bot, f"mass:lane:{robot}")
+    if not left_out:
+        await services.alerts.resolve(bot, "mass:robots")
+    elif usable:
         text = services.t(
             "mass.alert_robots_inactive",
             None,

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from bot.store.state import Store
 from handlers.mass.wiring import MassFeature
 from tests.botapi.emulator import text_of
 from tests.fakes.miogram import FakeMioGram
@@ -90,3 +91,16 @@ async def test_three_lanes_one_agent_refused_mid_send_and_no_number_twice(botapi
     assert len(alerts) == 1 and "agent B during" in alerts[0]
     drawn = [r.params.get("text", "") for r in botapi.requests_of("editMessageText", "sendMessage")]
     assert any("Lanes:" in text and "B ✕ refused" in text for text in drawn)
+
+
+async def test_at_start_inactive_agents_are_left_out_with_one_alert_and_old_refusals_are_cleared(botapi):
+    fake = FakeMioGram(secret=MIOGRAM_SECRET)
+    fake.robots = ["A", "C"]  # B is not active on the account
+    store = Store.memory()
+    store.table("alerts").put("mass:lane:A", {"at": 0, "text": "A was refused before the restart"})
+    async with mass_bot(botapi, fake, store=store, miogram_robots=ROBOTS) as app:
+        lanes = next(f.mass for f in app.bot_data.features if isinstance(f, MassFeature)).runtime.runner.lanes
+        assert lanes.live == ["A", "C"]
+        alerts = [text_of(m) for m in botapi.bot_messages(ADMIN_CHAT) if "does not list as active" in text_of(m)]
+        assert len(alerts) == 1 and "B" in alerts[0]
+        assert "mass:lane:A" not in store.table("alerts")  # a new refusal of A would be told again
