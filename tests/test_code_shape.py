@@ -33,8 +33,6 @@ OVERSIZE_MODULES: set[str] = {
 LONG_FUNCTIONS: set[str] = {
     "handlers/posts/cards.py:card_keyboard",
     "bot/app.py:build_application",
-    "bot/runtime/ratelimit.py:__init__",
-    "bot/runtime/ratelimit.py:process_request",
     "handlers/inbox/delivery.py:_deliver",
     "handlers/inbox/delivery.py:_group_message",
     "handlers/inbox/delivery.py:_send_digests",

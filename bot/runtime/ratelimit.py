@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.runtime.ratewindows import Slot, Waiting, Window
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,45 +53,37 @@ EXEMPT_METHODS = frozenset(
 _OVERALL = "overall"
 
 
-class _Slot:
-    """One request's place in a window: ``end`` is None while the request is in flight."""
-
-    __slots__ = ("end",)
-
-    def __init__(self) -> None:
-        self.end: float | None = None
+#: What a Bot API call answers (PTB's ``BaseRateLimiter.process_request`` result).
+Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
-@dataclass
-class _Window:
-    limit: int
-    period: float
-    slots: list[_Slot] = field(default_factory=list)
-    blocked_until: float = 0.0
-    backlog: int = 0
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+@dataclass(frozen=True)
+class _Request:
+    """One Bot API call to a chat, ready to be made (and made again after a 429)."""
 
-    def active(self, now: float) -> list[_Slot]:
-        self.slots = [s for s in self.slots if s.end is None or s.end + self.period > now]
-        return self.slots
+    call: Callable[[], Coroutine[Any, Any, Result]]
+    endpoint: str
+    chat: int | str
+    max_retries: int
 
-    def wait_time(self, now: float, count: int = 1) -> float:
-        """Seconds until ``count`` more requests may start (inf: wait for one in flight)."""
-        blocked = max(0.0, self.blocked_until - now)
-        active = self.active(now)
-        excess = len(active) + count - self.limit
-        if excess <= 0:
-            return blocked
-        ends = sorted(math.inf if s.end is None else s.end + self.period for s in active)
-        return max(blocked, ends[excess - 1] - now)
 
-    def free(self, now: float) -> int:
-        if self.blocked_until > now:
-            return 0
-        return max(0, self.limit - len(self.active(now)))
+class _Retry:
+    """What an attempt answers when Telegram said 429 and the request may be tried again."""
 
-    def idle(self, now: float) -> bool:
-        return not self.active(now) and self.backlog == 0 and not self.lock.locked() and self.blocked_until <= now
+
+_RETRY = _Retry()
+
+
+def _check_settings(counts: dict[str, int], windows: dict[str, float], max_retries: int) -> None:
+    """Refuse limits below one request, windows that are not positive, negative retries."""
+    for name, value in counts.items():
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1 (got {value})")
+    for name, seconds in windows.items():
+        if not seconds > 0:
+            raise ValueError(f"{name} must be positive (got {seconds})")
+    if max_retries < 0:
+        raise ValueError(f"max_retries must not be negative (got {max_retries})")
 
 
 class StrictRateLimiter(BaseRateLimiter[int]):
@@ -115,22 +110,15 @@ class StrictRateLimiter(BaseRateLimiter[int]):
         exempt_methods: frozenset[str] = EXEMPT_METHODS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        for name, value in (
-            ("group_per_minute", group_per_minute),
-            ("overall_per_second", overall_per_second),
-            ("private_limit", private_limit),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1 (got {value})")
-        for name, value in (
-            ("group_window", group_window),
-            ("overall_window", overall_window),
-            ("private_window", private_window),
-        ):
-            if not value > 0:
-                raise ValueError(f"{name} must be positive (got {value})")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must not be negative (got {max_retries})")
+        _check_settings(
+            counts={
+                "group_per_minute": group_per_minute,
+                "overall_per_second": overall_per_second,
+                "private_limit": private_limit,
+            },
+            windows={"group_window": group_window, "overall_window": overall_window, "private_window": private_window},
+            max_retries=max_retries,
+        )
         self.group_per_minute = group_per_minute
         self.group_window = group_window
         self.overall_per_second = overall_per_second
@@ -140,7 +128,7 @@ class StrictRateLimiter(BaseRateLimiter[int]):
         self.max_retries = max_retries
         self.exempt_methods = exempt_methods
         self._clock = clock
-        self._windows: dict[Any, _Window] = {}
+        self._windows: dict[Any, Window] = {}
         #: requests that went through (answered without a 429)
         self.sent = 0
         #: requests that found no free slot for their chat (or overall) and had to wait
@@ -165,25 +153,25 @@ class StrictRateLimiter(BaseRateLimiter[int]):
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        callback: Callable[..., Coroutine[Any, Any, Result]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
         rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+    ) -> Result:
+        """Send one request when its chat (and the overall window) has room; obey a 429."""
         max_retries = self.max_retries if rate_limit_args is None else rate_limit_args
         chat = self._chat_key(endpoint, data)
         if chat is None:
             return await self._unlimited(callback, args, kwargs, endpoint, max_retries)
+        request = _Request(functools.partial(callback, *args, **kwargs), endpoint, chat, max_retries)
         window = self._window(chat)
         overall = self._window(_OVERALL)
         count = min(self._cost(endpoint, data), window.limit, overall.limit)
         delayed = self.next_free_slots(chat) < count  # no room for it now: it will have to wait
         entered = self._clock()
-        window.backlog += 1
-        overall.backlog += 1
-        queued = True
+        waiting = Waiting((window, overall))
         try:
             # One request per chat at a time: requests to a chat start in the order they were
             # made, and a retried request keeps its place. (A chat's limit is at most a few
@@ -192,52 +180,53 @@ class StrictRateLimiter(BaseRateLimiter[int]):
                 attempt = 0
                 while True:
                     slots = await self._reserve(window, overall, count)
-                    if queued:
-                        window.backlog -= 1
-                        overall.backlog -= 1
-                        queued = False
-                        if delayed:
-                            self.waited += 1
-                            self.wait_seconds += self._clock() - entered
-                    try:
-                        result = await callback(*args, **kwargs)
-                    except RetryAfter as exc:
-                        self._release(slots)
-                        retry = self._seconds(exc.retry_after)
-                        window.blocked_until = max(window.blocked_until, self._clock() + retry)
-                        if attempt >= max_retries:
-                            _LOGGER.warning(
-                                "Telegram flood control on %s to chat %s: giving up after %d retries",
-                                endpoint,
-                                chat,
-                                attempt,
-                            )
-                            raise
-                        attempt += 1
-                        self.retried_after += 1
-                        _LOGGER.info(
-                            "Telegram flood control on %s to chat %s: retrying in %.1f s", endpoint, chat, retry
-                        )
-                        continue
-                    except BaseException:
-                        self._release(slots)
-                        raise
-                    self._release(slots)
-                    self.sent += 1
-                    return result
+                    if waiting.leave() and delayed:
+                        self.waited += 1
+                        self.wait_seconds += self._clock() - entered
+                    outcome = await self._attempt(request, window, slots, attempt)
+                    if not isinstance(outcome, _Retry):
+                        return outcome
+                    attempt += 1
         finally:
-            if queued:
-                window.backlog -= 1
-                overall.backlog -= 1
+            waiting.leave()
+
+    async def _attempt(self, request: _Request, window: Window, slots: list[Slot], attempt: int) -> Result | _Retry:
+        """Send ``request`` once on its reserved ``slots``; :data:`_RETRY` after a 429 that may
+        be retried (the chat is blocked for the time Telegram asked)."""
+        try:
+            result = await request.call()
+        except RetryAfter as exc:
+            self._release(slots)
+            retry = self._seconds(exc.retry_after)
+            window.blocked_until = max(window.blocked_until, self._clock() + retry)
+            if attempt >= request.max_retries:
+                _LOGGER.warning(
+                    "Telegram flood control on %s to chat %s: giving up after %d retries",
+                    request.endpoint,
+                    request.chat,
+                    attempt,
+                )
+                raise
+            self.retried_after += 1
+            _LOGGER.info(
+                "Telegram flood control on %s to chat %s: retrying in %.1f s", request.endpoint, request.chat, retry
+            )
+            return _RETRY
+        except BaseException:
+            self._release(slots)
+            raise
+        self._release(slots)
+        self.sent += 1
+        return result
 
     async def _unlimited(
         self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
+        callback: Callable[..., Coroutine[Any, Any, Result]],
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
         max_retries: int,
-    ) -> Any:
+    ) -> Result:
         """A request without a chat: no slots, but a 429 is still obeyed."""
         attempt = 0
         while True:
@@ -323,7 +312,7 @@ class StrictRateLimiter(BaseRateLimiter[int]):
             return self.private_limit, self.private_window
         return self.group_per_minute, self.group_window
 
-    def _window(self, key: Any) -> _Window:
+    def _window(self, key: Any) -> Window:
         window = self._windows.get(key)
         if window is None:
             if len(self._windows) > 2048:
@@ -331,10 +320,10 @@ class StrictRateLimiter(BaseRateLimiter[int]):
                 for k in [k for k, w in self._windows.items() if k != _OVERALL and w.idle(now)]:
                     del self._windows[k]
             limit, period = self._limit_for(key)
-            window = self._windows[key] = _Window(limit, period)
+            window = self._windows[key] = Window(limit, period)
         return window
 
-    async def _wait_for_room(self, window: _Window, count: int = 1) -> None:
+    async def _wait_for_room(self, window: Window, count: int = 1) -> None:
         """Sleep until ``window`` has room for ``count`` more messages."""
         while True:
             delay = window.wait_time(self._clock(), count)
@@ -343,20 +332,20 @@ class StrictRateLimiter(BaseRateLimiter[int]):
             # inf: the slot that would free up is still in flight; look again shortly
             await asyncio.sleep(min(delay, 0.02) if math.isinf(delay) else delay)
 
-    async def _reserve(self, window: _Window, overall: _Window, count: int = 1) -> list[_Slot]:
+    async def _reserve(self, window: Window, overall: Window, count: int = 1) -> list[Slot]:
         """Wait for room for ``count`` messages in the chat's window and the overall one, then
         take the slots in both. The caller holds ``window.lock``, so nobody else reserves in this
         chat meanwhile."""
         await self._wait_for_room(window, count)
         async with overall.lock:
             await self._wait_for_room(overall, count)
-            chat_slots = [_Slot() for _ in range(count)]
-            overall_slots = [_Slot() for _ in range(count)]
+            chat_slots = [Slot() for _ in range(count)]
+            overall_slots = [Slot() for _ in range(count)]
             window.slots.extend(chat_slots)
             overall.slots.extend(overall_slots)
         return chat_slots + overall_slots
 
-    def _release(self, slots: list[_Slot]) -> None:
+    def _release(self, slots: list[Slot]) -> None:
         now = self._clock()
         for slot in slots:
             slot.end = now
