@@ -1,4 +1,4 @@
-"""Shared test fixtures: the Telegram side.
+"""Shared test fixtures: the Telegram side, and the PostgreSQL server (``pg_server``, ``database_url``).
 
 * ``botapi``   – a started :class:`tests.botapi.BotApiEmulator` (function scope). Flood limits
   default to ``FloodLimits.relaxed()`` (60/min per group, 30/s overall); change them per test
@@ -8,62 +8,22 @@
 * ``telegram`` – parametrized over both: use it for text/command/button/edit/delete flows so the
   home-made emulator stays honest.
 
-``make_config(backend_or_url, **overrides)`` builds a :class:`bot.config.Config` for tests.
-Feature fixtures belong in the feature's own test module.
+A folder's own fixtures live in its ``conftest.py`` (the MioGram client's fake, the posts tests'
+Resont); a config for tests comes from :func:`tests.harness.test_config`.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.config import Config
 from bot.store.postgres import Backoff
 from tests.botapi import DEFAULT_TOKEN, BotApiEmulator, FloodLimits
 from tests.botapi.tta import TtaServer, tta_unavailable_reason
 from tests.pgserver import PostgresServer
 
 TEST_TOKEN = DEFAULT_TOKEN
-ADMIN_CHAT_ID = -1001
-ADMIN_ID, AGENT_ID, AUTHOR_ID = 1, 2, 3
-
-
-def make_config(telegram_base_url: Any, /, **overrides: Any) -> Config:
-    """A valid Config for tests.
-
-    ``telegram_base_url`` is a URL, or a backend (``botapi``/``tta``/``telegram`` fixture value),
-    whose ``base_url`` and ``token`` are then used. ``state_path`` defaults to a fresh temporary
-    directory; pass ``state_path=tmp_path / "state.json"`` to keep it under pytest's tmp_path.
-    """
-    if isinstance(telegram_base_url, str):
-        url, token = telegram_base_url, TEST_TOKEN
-    else:
-        url, token = telegram_base_url.base_url, telegram_base_url.token
-    values: dict[str, Any] = {
-        "telegram_token": token,
-        "telegram_base_url": url.rstrip("/"),
-        "admin_chat_id": ADMIN_CHAT_ID,
-        "admin_ids": (ADMIN_ID,),
-        "agent_ids": (AGENT_ID,),
-        "author_ids": (AUTHOR_ID,),
-        "resont_token": "resont-secret-token",
-        "miogram_secret": "mio-secret",
-        "poll_seconds": 0.25,
-        "group_messages_per_minute": 60,
-        "dm_group_seconds": 0.5,
-        "timezone": "Asia/Tehran",
-        "language": "en",
-    }
-    values.update(overrides)
-    if "state_path" not in values:
-        values["state_path"] = str(Path(tempfile.mkdtemp(prefix="bot-test-")) / "state.json")
-    else:
-        values["state_path"] = str(values["state_path"])
-    return Config(**values)
 
 
 @pytest.fixture

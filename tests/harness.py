@@ -37,11 +37,21 @@ RESONT_TOKEN = "resont-secret-token"
 MIOGRAM_SECRET = "mio-secret-key"
 
 
-def test_config(telegram_base_url: str, **overrides: Any) -> Config:
-    """A Config for tests: fixed ids and secrets, fast polls, generous group rate."""
+def test_config(telegram_base_url: Any, /, **overrides: Any) -> Config:
+    """A Config for tests: fixed ids and secrets, no polling unless asked, generous group rate.
+
+    ``telegram_base_url`` is a URL, or a Bot API emulator (the ``botapi``/``tta``/``telegram``
+    fixture value), whose ``base_url`` and ``token`` are then used. ``state_path`` is a
+    placeholder unless given (:func:`bot_running` runs the bot on an in-memory store).
+    """
+    url, token = (
+        (telegram_base_url, TOKEN)
+        if isinstance(telegram_base_url, str)
+        else (telegram_base_url.base_url, telegram_base_url.token)
+    )
     values: dict[str, Any] = {
-        "telegram_token": TOKEN,
-        "telegram_base_url": telegram_base_url.rstrip("/"),
+        "telegram_token": token,
+        "telegram_base_url": url.rstrip("/"),
         "admin_chat_id": ADMIN_CHAT,
         "admin_ids": (ADMIN, ADMIN_2),
         "agent_ids": (AGENT,),
@@ -55,6 +65,7 @@ def test_config(telegram_base_url: str, **overrides: Any) -> Config:
         "group_messages_per_minute": 60,
     }
     values.update(overrides)
+    values["state_path"] = str(values["state_path"])
     return Config(**values)
 
 
@@ -74,9 +85,6 @@ async def bot_running(
 ) -> AsyncIterator[Application]:
     """Start the bot against the given Bot API root (a URL, or an emulator fixture whose
     ``base_url`` and ``token`` are used) and fakes; stop it on exit."""
-    if not isinstance(telegram_base_url, str):
-        overrides.setdefault("telegram_token", telegram_base_url.token)
-        telegram_base_url = telegram_base_url.base_url
     async with AsyncExitStack() as stack:
         transports: dict[str, Any] = {}
         if resont is not None:

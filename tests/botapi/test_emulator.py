@@ -32,7 +32,7 @@ from telegram.request import HTTPXRequest
 from tests.botapi import FloodLimits, User, text_of
 from tests.botapi.ptb import build_app, polling
 from tests.botapi.tta import Unsupported
-from tests.conftest import make_config
+from tests.harness import test_config
 
 ALICE = User(1, "Alice", "alice")
 BOB = User(2, "Bob", "bob")
@@ -145,7 +145,7 @@ async def test_user_side_refuses_a_button_that_is_not_there(telegram):
 
 
 async def test_config_helper_points_at_the_backend(telegram, tmp_path):
-    config = make_config(telegram, state_path=tmp_path / "state.json")
+    config = test_config(telegram, state_path=tmp_path / "state.json")
     assert config.telegram_base_url == telegram.base_url and config.telegram_token == telegram.token
     async with Bot(config.telegram_token, base_url=f"{config.telegram_base_url}/bot") as bot:
         assert bot.bot.is_bot and bot.bot.id == telegram.bot_id

@@ -40,9 +40,9 @@ import pytest
 KNOWN = frozenset(
     {
         "123456:TEST-token",  # tests.botapi.DEFAULT_TOKEN (conftest TEST_TOKEN, harness TOKEN)
-        "resont-secret-token",  # conftest / harness RESONT_TOKEN
+        "resont-secret-token",  # harness RESONT_TOKEN
         "mio-secret-key",  # harness MIOGRAM_SECRET
-        "mio-secret",  # conftest make_config
+        "mio-secret",  # the start-up probe of tests/text/test_chart_loading.py
         "test-token",  # FakeResont's default token, tests' TOKEN
         "test-secret",  # FakeResont's default OAuth client secret
         "fake-secret-3c9e1f",  # FakeMioGram's default secret

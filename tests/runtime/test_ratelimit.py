@@ -17,7 +17,7 @@ from telegram.ext import AIORateLimiter
 from bot.runtime.ratelimit import StrictRateLimiter
 from tests.botapi import FloodLimits, wait_for
 from tests.botapi.ptb import build_app
-from tests.conftest import make_config
+from tests.harness import test_config
 
 GROUP = -1001
 WINDOW = 2.0
@@ -181,7 +181,7 @@ async def test_backlog_and_free_slots_without_http():
 
 
 def test_limiter_from_config_and_validation(botapi):
-    limiter = StrictRateLimiter.from_config(make_config(botapi, group_messages_per_minute=15))
+    limiter = StrictRateLimiter.from_config(test_config(botapi, group_messages_per_minute=15))
     assert limiter.group_per_minute == 15 and limiter.group_window == 60.0
     with pytest.raises(ValueError):
         StrictRateLimiter(0)

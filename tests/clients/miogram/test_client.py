@@ -46,17 +46,6 @@ class Sleeps:
 
 
 @pytest.fixture
-def fake() -> FakeMioGram:
-    return FakeMioGram()
-
-
-@pytest.fixture
-async def http(fake: FakeMioGram):
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        yield client
-
-
-@pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
 

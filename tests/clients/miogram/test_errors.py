@@ -83,17 +83,6 @@ SHAPES = {
 }
 
 
-@pytest.fixture
-def fake() -> FakeMioGram:
-    return FakeMioGram()
-
-
-@pytest.fixture
-async def http(fake: FakeMioGram):
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        yield client
-
-
 async def _no_sleep(seconds: float) -> None:
     return None
 

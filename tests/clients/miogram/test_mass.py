@@ -39,12 +39,6 @@ def fake() -> FakeMioGram:
     return fake
 
 
-@pytest.fixture
-async def http(fake: FakeMioGram):
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        yield client
-
-
 async def _no_sleep(seconds: float) -> None:
     return None
 

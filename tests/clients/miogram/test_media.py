@@ -26,17 +26,6 @@ B = "+989351112222"
 
 
 @pytest.fixture
-def fake() -> FakeMioGram:
-    return FakeMioGram()
-
-
-@pytest.fixture
-async def http(fake: FakeMioGram):
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        yield client
-
-
-@pytest.fixture
 def client(fake: FakeMioGram, http: httpx.AsyncClient) -> MioGramClient:
     return MioGramClient(http, url=URL, secret=fake.secret, robot="Miogram")
 

@@ -30,11 +30,6 @@ PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3
 
 
 @pytest.fixture
-def fake() -> FakeMioGram:
-    return FakeMioGram()
-
-
-@pytest.fixture
 async def client(fake: FakeMioGram):
     async with httpx.AsyncClient(transport=fake.transport()) as http:
         yield MioGramClient(http, url=URL, secret=fake.secret)

@@ -31,16 +31,7 @@ from tests.handlers.posts.helpers import (
     tomorrow,
     writes,
 )
-from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT, AUTHOR, RESONT_TOKEN, STRANGER
-
-
-@pytest.fixture
-def resont() -> FakeResont:
-    fake = FakeResont(token=RESONT_TOKEN)
-    fake.add_account("Brand IG", "instagram")
-    fake.add_account("Brand TG", "telegram")
-    return fake
-
+from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT, AUTHOR, STRANGER
 
 # --------------------------------------------------------------------------- cards
 

@@ -7,20 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.botapi import text_of
-from tests.fakes.resont import FakeResont
 from tests.handlers.posts.helpers import audit, bot_text, card_of, current, datas, draft, press, running, tomorrow
-from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT, RESONT_TOKEN
-
-
-@pytest.fixture
-def resont() -> FakeResont:
-    fake = FakeResont(token=RESONT_TOKEN)
-    fake.add_account("Brand IG", "instagram")
-    fake.add_account("Brand TG", "telegram")
-    return fake
+from tests.harness import ADMIN, ADMIN_2, ADMIN_CHAT
 
 
 def buttons(message) -> str:
