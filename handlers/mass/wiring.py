@@ -211,13 +211,30 @@ class Mass:
         await self.controls.on_when_reply(update, context, doc)
 
     def status_lines(self, services: Services, user_id: int | None) -> list[str]:
+        """``/status``: sends under way, and the lanes and quiet hours when they are set."""
         jobs = self.jobs.documents() if self.runtime.bound else []
         running = sum(1 for j in jobs if j["status"] in (md.RUNNING, md.CANCELLING))
         paused = sum(1 for j in jobs if j["status"] == md.PAUSED)
         scheduled = sum(1 for j in jobs if j["status"] == md.SCHEDULED)
-        if not (running or paused or scheduled):
+        lines = []
+        if running or paused or scheduled:
+            t = services.t
+            lines.append(t("mass.status_line", user_id, running=running, paused=paused, scheduled=scheduled))
+        return lines + self._setting_lines(services, user_id)
+
+    def _setting_lines(self, services: Services, user_id: int | None) -> list[str]:
+        if not self.runtime.bound:
             return []
-        return [services.t("mass.status_line", user_id, running=running, paused=paused, scheduled=scheduled)]
+        runner, lines = self.runtime.runner, []
+        if len(runner.lanes.robots) > 1:
+            live = ", ".join(lanes.robot_name(services, r, user_id) for r in runner.lanes.live)
+            out = ", ".join(lanes.robot_name(services, r, user_id) for r in runner.lanes.refused)
+            key = "mass.status_lanes_out" if out else "mass.status_lanes"
+            lines.append(services.t(key, user_id, live=live, out=out))
+        if runner.deps.quiet is not None:
+            window, zone = runner.deps.quiet.label(), services.config.timezone
+            lines.append(services.t("mass.status_quiet", user_id, window=window, zone=zone))
+        return lines
 
     # --- buttons (stateless: they work after a restart)
 

@@ -13,8 +13,8 @@ from bot.store.state import Store
 from handlers.mass.wiring import MassFeature
 from tests.botapi.emulator import text_of
 from tests.fakes.miogram import FakeMioGram
-from tests.handlers.mass.flows import confirm, flow_to_preview, mass_bot, numbers, report_rows
-from tests.harness import ADMIN_CHAT, MIOGRAM_SECRET
+from tests.handlers.mass.flows import bot_says, confirm, flow_to_preview, mass_bot, numbers, report_rows
+from tests.harness import ADMIN, ADMIN_CHAT, MIOGRAM_SECRET
 
 ROBOTS = ("A", "B", "C")
 
@@ -80,6 +80,9 @@ async def test_three_lanes_one_agent_refused_mid_send_and_no_number_twice(botapi
         rows = await report_rows(botapi, job_id, timeout=30)
         lanes = next(f.mass for f in app.bot_data.features if isinstance(f, MassFeature)).runtime.runner.lanes
         assert lanes.live == ["A", "C"] and set(lanes.refused) == {"B"}
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/status")
+        status = await bot_says(botapi, "Mass-send lanes")
+        assert "Mass-send lanes: A, C (refused by MioGram until a restart: B)" in text_of(status)
     sent = fake.sent_numbers()
     assert len(sent) == len(set(sent)) == 1500 and set(sent) == set(audience)  # exactly once each
     assert {row["outcome"] for row in rows if row["number"].startswith("+")} == {"sent"}

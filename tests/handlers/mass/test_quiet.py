@@ -117,4 +117,6 @@ async def test_an_admin_can_send_anyway_inside_the_quiet_hours(botapi):
         botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:goq:{job_id}")
         await report_rows(botapi, job_id)
         assert job_doc(app, job_id)["send_anyway"] is True
+        botapi.user_sends(ADMIN, ADMIN_CHAT, "/status")
+        assert "quiet hours: 21:00–09:00 (UTC)" in text_of(await bot_says(botapi, "Mass-send quiet hours"))
     assert sorted(fake.sent_numbers()) == sorted(numbers(150))
