@@ -10,7 +10,7 @@ from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.counts import count
 from bot.runtime.context import Context
-from handlers.mass.wiring import start_from_post
+from handlers.mass import start_from_post
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
 from tests.handlers.mass.flows import (
