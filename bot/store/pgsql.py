@@ -25,20 +25,18 @@ CREATE TABLE IF NOT EXISTS bot_state (
 )
 """
 
-#: One statement, hence one transaction (autocommit): deletes and upserts touch disjoint ids.
-#: ``clear`` also deletes every other document of the table.
-WRITE = """
-WITH gone AS (
-    DELETE FROM bot_state
-    WHERE tbl = %(t)s
-      AND (id = ANY(%(deleted)s::bigint[]) OR (%(clear)s AND NOT id = ANY(%(ids)s::bigint[])))
-), put AS (
-    INSERT INTO bot_state (tbl, id, doc)
-    SELECT %(t)s, u.id, u.doc FROM unnest(%(ids)s::bigint[], %(docs)s::text[]) AS u(id, doc)
-    ON CONFLICT (tbl, id) DO UPDATE SET doc = EXCLUDED.doc
-)
-SELECT 1
+#: Each write is one statement, hence one transaction (autocommit), of the simplest shape it
+#: needs: upserts only (the common case), deletes only, both (disjoint ids), or a cleared table.
+UPSERT = """
+INSERT INTO bot_state (tbl, id, doc)
+SELECT %(t)s, u.id, u.doc FROM unnest(%(ids)s::bigint[], %(docs)s::text[]) AS u(id, doc)
+ON CONFLICT (tbl, id) DO UPDATE SET doc = EXCLUDED.doc
 """
+DELETE = "DELETE FROM bot_state WHERE tbl = %(t)s AND id = ANY(%(deleted)s::bigint[])"
+BOTH = f"WITH gone AS ({DELETE}), put AS ({UPSERT}) SELECT 1"
+CLEAR = f"""WITH gone AS (
+    DELETE FROM bot_state WHERE tbl = %(t)s AND NOT id = ANY(%(ids)s::bigint[])
+), put AS ({UPSERT}) SELECT 1"""
 
 
 def connect(url: DatabaseUrl) -> psycopg.Connection[Any]:
@@ -61,17 +59,12 @@ def load_rows(conn: psycopg.Connection[Any]) -> Data:
 
 
 def write(conn: psycopg.Connection[Any], table: str, rows: Rows, clear: bool = False) -> None:
+    """Apply ``rows`` to ``table`` in one statement (``clear``: every other row goes)."""
     ids = [int(i) for i, doc in rows.items() if doc is not None]
-    conn.execute(
-        WRITE,
-        {
-            "t": table,
-            "ids": ids,
-            "docs": [doc for doc in rows.values() if doc is not None],
-            "deleted": [int(i) for i, doc in rows.items() if doc is None],
-            "clear": clear,
-        },
-    )
+    deleted = [int(i) for i, doc in rows.items() if doc is None]
+    sql = CLEAR if clear else (BOTH if ids else DELETE) if deleted else UPSERT
+    docs = [doc for doc in rows.values() if doc is not None]
+    conn.execute(sql.encode(), {"t": table, "ids": ids, "docs": docs, "deleted": deleted})
 
 
 def replace_all(conn: psycopg.Connection[Any], data: Data) -> None:
