@@ -5,8 +5,9 @@ environment variables only), with every feature configured (Resont, MioGram, the
 digest), against the Bot API emulator and the Resont and MioGram fakes on 127.0.0.1. Once it has
 started (commands registered, long polling Telegram, the posts poll run twice) its resident set
 size is sampled for a few seconds while its polls keep running; the largest sample is the figure.
-Whether matplotlib's compiled modules are mapped into the process is read from ``/proc`` (they
-should not be: charts load it on the first chart drawn).
+Whether matplotlib's and psycopg's compiled modules are mapped into the process is read from
+``/proc`` (they should not be: charts load matplotlib on the first chart drawn, and psycopg is
+loaded only when ``DATABASE_URL`` is set).
 
 Knobs: ``BENCH_IDLE_SECONDS`` (how long to sample, default 5).
 """
@@ -90,9 +91,11 @@ def sample(pid: int, seconds: float) -> tuple[int, int]:
     return peak, last
 
 
-def matplotlib_mapped(pid: int) -> bool:
+def mapped(pid: int, *needles: str) -> bool:
+    """Whether a file whose path contains one of ``needles`` is mapped into process ``pid``."""
     maps = Path(f"/proc/{pid}/maps")
-    return maps.exists() and "matplotlib" in maps.read_text(errors="replace")
+    text = maps.read_text(errors="replace") if maps.exists() else ""
+    return any(needle in text for needle in needles)
 
 
 def measure() -> dict[str, Any]:
@@ -111,7 +114,10 @@ def measure() -> dict[str, Any]:
             try:
                 started = wait_started(process, emu, resont, log)
                 peak, last = sample(process.pid, seconds)
-                mapped = matplotlib_mapped(process.pid)
+                heavy = {
+                    "matplotlib": mapped(process.pid, "matplotlib"),
+                    "psycopg": mapped(process.pid, "psycopg", "libpq"),
+                }
             finally:
                 process.terminate()
                 try:
@@ -119,7 +125,7 @@ def measure() -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-    return {"started": started, "seconds": seconds, "peak": peak, "last": last, "matplotlib": mapped}
+    return {"started": started, "seconds": seconds, "peak": peak, "last": last, **heavy}
 
 
 def run() -> list[str]:
@@ -135,6 +141,7 @@ def run() -> list[str]:
         f"vs limit {mib(LIMIT)} -> ratio {ratio:.2f} (goal < 1: {verdict(ratio < 1)})"
     )
     say(f"matplotlib loaded at rest: {'yes' if r['matplotlib'] else 'no'} (charts load it on the first chart drawn)")
+    say(f"psycopg/libpq loaded at rest: {'yes' if r['psycopg'] else 'no'} (loaded only when DATABASE_URL is set)")
     return say.lines
 
 

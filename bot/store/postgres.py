@@ -326,7 +326,8 @@ def one_line(exc: BaseException) -> str:
     return text[:300]
 
 
-def open_postgres(url: DatabaseUrl, wait: float | None = None) -> PostgresBackend:
-    backend = PostgresBackend(url)
+def open_postgres(url: str | DatabaseUrl, wait: float | None = None) -> PostgresBackend:
+    """Open the state in the database at ``url`` (a ``DATABASE_URL`` or a parsed one)."""
+    backend = PostgresBackend(url if isinstance(url, DatabaseUrl) else DatabaseUrl.parse(url))
     backend.open(wait)
     return backend

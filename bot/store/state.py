@@ -25,23 +25,31 @@ event loop's thread only.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.store.errors import StoreError, StoreTakenOver, StoreUnavailable
 from bot.store.journal import FORMAT_MARK, FORMAT_VERSION, FileBackend, open_file
-from bot.store.pgurl import DatabaseUrl
-from bot.store.postgres import PostgresBackend, open_postgres
 from bot.store.records import Data, public
 from bot.store.storage import Health, MemoryBackend, StateStorage
 from bot.store.tinyglue import StateDB, StoreTable
 
+if TYPE_CHECKING:
+    from bot.store.postgres import PostgresBackend
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: The PostgreSQL storage, imported by name only when a database is opened (:meth:`Store.postgres`):
+#: psycopg costs about 9 MiB of resident memory that a bot on the state file never needs, and the
+#: bot at rest should stay small. This is the store's one by-name import; no other module on the
+#: start-up path imports ``bot.store.postgres`` or psycopg.
+POSTGRES_MODULE = "bot.store.postgres"
 
 #: Tables the bot uses; opening creates none of them eagerly, the list documents the schema.
 TABLES = (
@@ -190,8 +198,12 @@ class Table:
 class Store:
     """The bot's state: named tables of key → document (see the module docstring)."""
 
-    def __init__(self, storage: StateStorage, path: Path | None = None) -> None:
+    def __init__(
+        self, storage: StateStorage, path: Path | None = None, database: PostgresBackend | None = None
+    ) -> None:
         self.storage = storage
+        #: the PostgreSQL storage when the state lives in a database (None: file or memory)
+        self.database = database
         self.db = StateDB(storage)
         self.path = path
         self.tables: dict[str, Table] = {}
@@ -208,12 +220,12 @@ class Store:
         return cls(StateStorage(backend, backend.data), Path(path))
 
     @classmethod
-    def postgres(cls, url: str | DatabaseUrl, wait: float | None = None) -> Store:
+    def postgres(cls, url: str, wait: float | None = None) -> Store:
         """Open the state in a PostgreSQL database; waits while another bot holds it. ``wait``:
         how long to retry an unreachable server (None: until it answers)."""
-        parsed = url if isinstance(url, DatabaseUrl) else DatabaseUrl.parse(url)
-        backend = open_postgres(parsed, wait)
-        return cls(StateStorage(backend, backend.data))
+        postgres = importlib.import_module(POSTGRES_MODULE)  # see POSTGRES_MODULE
+        backend: PostgresBackend = postgres.open_postgres(url, wait)
+        return cls(StateStorage(backend, backend.data), database=backend)
 
     @classmethod
     def memory(cls) -> Store:
@@ -251,10 +263,9 @@ class Store:
 
     def check(self) -> Health:
         """Like :meth:`health`, after one round trip to the database (``/status``)."""
-        backend = self.storage.backend
-        if isinstance(backend, PostgresBackend):
-            backend.check()
-        return backend.health()
+        if self.database is not None:
+            self.database.check()
+        return self.storage.backend.health()
 
     @property
     def available(self) -> bool:
@@ -266,14 +277,14 @@ class Store:
         while not self.available:
             if self.storage.closed:
                 raise StoreError("the state store is closed")
-            if isinstance(self.storage.backend, PostgresBackend) and self.storage.backend.taken_over:
+            if self.database is not None and self.database.taken_over:
                 raise StoreTakenOver("another bot took over the database")
             await asyncio.sleep(interval)
 
     def on_taken_over(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (from another thread) if another bot takes the database over."""
-        if isinstance(self.storage.backend, PostgresBackend):
-            self.storage.backend.on_taken_over.append(callback)
+        if self.database is not None:
+            self.database.on_taken_over.append(callback)
 
     def compact(self) -> None:
         """Fold the history into one snapshot now (normally automatic; no-op elsewhere)."""

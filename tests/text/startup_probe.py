@@ -1,10 +1,10 @@
 """Run by ``test_chart_loading`` in a fresh interpreter: start the real bot, report what it imported.
 
 Configured by environment variables exactly as ``python -m bot`` is (``load_config``); starts the
-application with every feature (``build_application`` + ``running``, the same start-up as
-``run_polling``), waits until the posts poll has run once, and prints one JSON line with which of
-matplotlib and numpy are in ``sys.modules``; then draws one chart through the bot's renderer and
-prints a second line.
+application with every feature on the state file (``build_application`` + ``running``, the same
+start-up as ``run_polling``), waits until the posts poll has run once, and prints one JSON line
+with which of matplotlib, numpy and psycopg are in ``sys.modules``; then draws one chart through
+the bot's renderer and prints a second line.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.app import build_application, running
 from bot.config import load_config
 from tests.botapi import wait_for
 
-HEAVY = ("matplotlib", "numpy")
+HEAVY = ("matplotlib", "numpy", "psycopg")
 
 
 def loaded() -> dict[str, bool]:
