@@ -24,7 +24,7 @@ from bot.clients.miogram.client import MioGramClient
 from bot.clients.resont.auth import OAuthSettings, OAuthTokens
 from bot.clients.resont.client import ResontClient, oauth_base_url
 from bot.config import Config
-from bot.runtime.context import BotData, Context
+from bot.runtime.context import BotData, Context, Setup
 from bot.runtime.feature import Feature
 from bot.runtime.i18n import Catalogue
 from bot.runtime.logsafe import install_redaction
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 #: Timeout for Resont and MioGram calls (MioGram Mass calls may take long: the gateway sends
 #: about one number a second, so its read timeout is generous).
+#: The bot's application, whatever its context types (PTB's Application is generic in six).
+App = Application[Any, Any, Any, Any, Any, Any]
+
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=150.0)
 
 
@@ -70,7 +73,7 @@ def build_application(
     miogram_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], datetime] | None = None,
     features: Sequence[Feature] | None = None,
-) -> Application:
+) -> App:
     """Build the PTB Application for ``config``. Nothing touches the network until it starts.
 
     ``store``, the transports and ``clock`` are for tests and benchmarks; by default the store is
@@ -81,8 +84,28 @@ def build_application(
     # URL, and the bot token is in the Bot API path, the Resont token in the query string).
     install_redaction(config.secrets())
     features = list(features) if features is not None else build_features(config)
+    app = _new_application(config)
+    app.bot_data.setup = Setup(
+        config=config,
+        features=features,
+        clock=clock or utc_now,
+        store=store,
+        resont_transport=resont_transport,
+        miogram_transport=miogram_transport,
+    )
+    guard.install(app, features)
+    for feature in features:
+        for handler in feature.handlers:
+            app.add_handler(handler)
+    app.add_error_handler(core.on_error)
+    return app
+
+
+def _new_application(config: Config) -> App:
+    """The PTB application for the configured Bot API, typed context and rate limits, with the
+    services' start and stop hooks (and no handlers yet)."""
     root = config.telegram_base_url
-    app = (
+    return (
         ApplicationBuilder()
         .token(config.telegram_token)
         .base_url(f"{root}/bot")
@@ -94,20 +117,6 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
-    app.bot_data.setup = {
-        "config": config,
-        "store": store,
-        "features": features,
-        "resont_transport": resont_transport,
-        "miogram_transport": miogram_transport,
-        "clock": clock or utc_now,
-    }
-    guard.install(app, features)
-    for feature in features:
-        for handler in feature.handlers:
-            app.add_handler(handler)
-    app.add_error_handler(core.on_error)
-    return app
 
 
 class StoredTokens:
@@ -176,16 +185,19 @@ def miogram_client(config: Config, http: httpx.AsyncClient) -> MioGramClient:
     )
 
 
-async def _post_init(app: Application) -> None:
+async def _post_init(app: App) -> None:
     """Open the services, restore one-off jobs, start recurring jobs, register commands."""
-    pending: dict[str, Any] = app.bot_data.setup
-    config: Config = pending["config"]
-    features: list[Feature] = pending["features"]
-    store = pending["store"] or Store.configured(config.database_url, config.state_path)
+    setup: Setup = app.bot_data.setup
+    config, features = setup.config, setup.features
+    store = setup.store or Store.configured(config.database_url, config.state_path)
     loop = asyncio.get_running_loop()
-    store.on_taken_over(lambda: loop.call_soon_threadsafe(_taken_over, app))
-    resont_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=pending["resont_transport"])
-    mio_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=pending["miogram_transport"])
+
+    def taken_over() -> None:  # called from the store's thread
+        loop.call_soon_threadsafe(_taken_over, app)
+
+    store.on_taken_over(taken_over)
+    resont_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=setup.resont_transport)
+    mio_http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, transport=setup.miogram_transport)
     kinds = {kind: cb for feature in features for kind, cb in feature.scheduled.items()}
     services = Services(
         config=config,
@@ -195,7 +207,7 @@ async def _post_init(app: Application) -> None:
         http=resont_http,
         resont=resont_client(config, resont_http, store),
         miogram=miogram_client(config, mio_http) if config.miogram_enabled else None,
-        clock=pending["clock"],
+        clock=setup.clock,
     )
     services.owned_http.append(mio_http)
     app.bot_data.services = services
@@ -210,7 +222,7 @@ async def _post_init(app: Application) -> None:
     await _register_commands(app, services, features)
 
 
-def _start_jobs(app: Application, services: Services, features: list[Feature]) -> None:
+def _start_jobs(app: App, services: Services, features: list[Feature]) -> None:
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     for feature in features:
         for job in feature.jobs:
@@ -227,7 +239,7 @@ def _start_jobs(app: Application, services: Services, features: list[Feature]) -
         log.info("restored %d scheduled job(s) from the state", restored)
 
 
-async def _register_commands(app: Application, services: Services, features: list[Feature]) -> None:
+async def _register_commands(app: App, services: Services, features: list[Feature]) -> None:
     """setMyCommands: the menu by default and in the admin chat, in both interface languages
     (the configured one without a language code, the other for users whose Telegram is set to it)."""
     commands = [c for f in features for c in f.commands if c.in_menu]
@@ -243,14 +255,14 @@ async def _register_commands(app: Application, services: Services, features: lis
         log.warning("could not register the command menu: %s", exc)
 
 
-def _taken_over(app: Application) -> None:
+def _taken_over(app: App) -> None:
     """Another bot got the database while this one was disconnected: this one must stop (both
     polling Telegram would end in 409 Conflict, both writing in a mixed-up state)."""
     log.critical("another bot took over the state database; stopping this one")
     app.stop_running()
 
 
-async def _post_shutdown(app: Application) -> None:
+async def _post_shutdown(app: App) -> None:
     services: Services | None = getattr(app.bot_data, "services", None)
     if services is None:
         return
@@ -269,7 +281,7 @@ async def _post_shutdown(app: Application) -> None:
 
 
 @asynccontextmanager
-async def running(app: Application, *, poll_interval: float = 0.0, timeout: int = 1) -> AsyncIterator[Application]:
+async def running(app: App, *, poll_interval: float = 0.0, timeout: int = 1) -> AsyncIterator[App]:
     """Run ``app`` inside the caller's event loop (what ``run_polling`` does, minus the loop)."""
     await app.initialize()
     try:

@@ -9,7 +9,7 @@ declarations, so access rules live in one place.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 # The callbacks receive the bot's typed ``bot.runtime.context.Context``; it is ``Any`` here
 # because the context module sits above this one (it carries the declared features).
-JobCallback = Callable[[Any], Awaitable[None]]
+JobCallback = Callable[[Any], Coroutine[Any, Any, None]]
 ReplyCallback = Callable[["Update", Any, dict[str, Any]], Awaitable[None]]
-WebRoutes = Callable[["Application"], Sequence[WebRoute]]
+WebRoutes = Callable[["Application[Any, Any, Any, Any, Any, Any]"], Sequence[WebRoute]]
 
 
 @dataclass(frozen=True)
@@ -65,15 +65,15 @@ class RepeatingJob:
 @dataclass
 class Feature:
     name: str
-    handlers: Sequence[BaseHandler] = ()
+    handlers: Sequence[BaseHandler[Any, Any, Any]] = ()
     commands: Sequence[Command] = ()
     callbacks: Mapping[str, frozenset[Role]] = field(default_factory=dict)
     replies: Mapping[str, ReplyRoute] = field(default_factory=dict)
     jobs: Sequence[RepeatingJob] = ()
     scheduled: Mapping[str, ScheduledCallback] = field(default_factory=dict)
-    on_start: Sequence[Callable[[Application], Awaitable[None]]] = ()
+    on_start: Sequence[Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]] = ()
     #: called at shutdown, before the services close (stop servers, flush what is pending)
-    on_stop: Sequence[Callable[[Application], Awaitable[None]]] = ()
+    on_stop: Sequence[Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]] = ()
     #: lines this feature adds to /status (queue sizes and the like), in the user's language
     status_lines: Sequence[Callable[[Services, int | None], list[str]]] = ()
     #: HTTP routes served in web mode (``PORT`` set), built once the services are open

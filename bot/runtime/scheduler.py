@@ -79,7 +79,7 @@ class Scheduler:
 
     async def _run(self, context: CallbackContext[Any, Any, Any, Any]) -> None:
         assert context.job is not None
-        key = context.job.data
+        key = str(context.job.data)
         doc = self._table.get(key)
         if doc is None:  # cancelled after registration
             return

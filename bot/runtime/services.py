@@ -67,8 +67,9 @@ class Services:
         """The interface language for ``user_id``: their /lang choice, else the configured one."""
         if user_id is not None:
             prefs = self.store.table("users").get(str(user_id))
-            if prefs and prefs.get("lang") in ("en", "fa"):
-                return prefs["lang"]
+            lang = prefs.get("lang") if prefs else None
+            if lang in ("en", "fa"):
+                return str(lang)
         return self.config.language
 
     def t(self, key: str, user_id: int | None = None, /, **values: Any) -> str:

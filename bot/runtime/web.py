@@ -14,7 +14,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -84,7 +84,9 @@ class WebServer:
             log.info("web mode: stopped")
 
 
-async def start_web(app: Application, services: Services, routes: Sequence[WebRoute]) -> WebServer | None:
+async def start_web(
+    app: Application[Any, Any, Any, Any, Any, Any], services: Services, routes: Sequence[WebRoute]
+) -> WebServer | None:
     """Web mode: serve ``routes`` (every feature's) on ``PORT``. None without ``PORT``, or when
     the port cannot be bound (then the admins are told once, until a later start succeeds)."""
     port = services.config.port
