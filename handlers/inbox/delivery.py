@@ -77,43 +77,54 @@ def _group_message(services: Services, key: str, record: dict[str, Any], now: fl
     """Put a resolved message into its conversation's open DM card, or start a new one. The
     message record, the DM card it joins and the conversation's pointer are one store write."""
     tbl = table(services)
-    writes: dict[str, dict[str, Any]] = {}
     conversation_id = record["conversation_id"]
     pointer = tbl.get(conversation_key(conversation_id))
     target_key = pointer.get("record") if pointer else None
     target = tbl.get(target_key) if target_key else None
-    window = services.config.dm_group_seconds
-    message = record["message"]
-    if (
-        target is not None
-        and target.get("status") in ("pending", "open")
-        and now - float(target.get("last_at", 0)) <= window
-    ):
-        ids = {m.get("id") for m in target["item"]["messages"]}
-        if message.get("id") not in ids:
-            target["item"]["messages"].append(message)
-            target["item"]["messages"].sort(key=lambda m: (m.get("date") or "", m.get("id") or 0))
-        target["item"]["conversation"] = record["conversation"]
-        target.update(last_at=now, updated=now, stale=target.get("status") == "open" and bool(target.get("card")))
-        writes[target_key] = target
+    writes: dict[str, dict[str, Any]] = {}
+    if target_key and target is not None and _open_for(target, now, services.config.dm_group_seconds):
+        writes[target_key] = _joined(target, record, now)
     else:
-        target_key = dm_key(conversation_id, message["id"])
-        writes[target_key] = {
-            "type": "dm",
-            "status": "pending",
-            "at": now,
-            "seq": time.time_ns(),
-            "updated": now,
-            "last_at": now,
-            "source": record.get("source"),
-            "attempts": 0,
-            "log": [],
-            "account_id": record["conversation"].get("account_id"),
-            "item": {"conversation": record["conversation"], "messages": [message]},
-        }
+        target_key = dm_key(conversation_id, record["message"]["id"])
+        writes[target_key] = _new_dm_card(record, now)
         writes[conversation_key(conversation_id)] = {"type": "conv", "record": target_key, "updated": now}
     writes[key] = {**record, "status": "grouped", "record": target_key, "updated": now}
     tbl.put_many(writes)
+
+
+def _open_for(card: dict[str, Any], now: float, window: float) -> bool:
+    """Whether a DM card still takes messages: not decided, and its last one within ``window``."""
+    return card.get("status") in ("pending", "open") and now - float(card.get("last_at", 0)) <= window
+
+
+def _joined(card: dict[str, Any], record: dict[str, Any], now: float) -> dict[str, Any]:
+    """The DM card with the record's message added (once, in date order); a card already in the
+    chat becomes stale (its message is edited on the next pass)."""
+    message = record["message"]
+    messages = card["item"]["messages"]
+    if message.get("id") not in {m.get("id") for m in messages}:
+        messages.append(message)
+        messages.sort(key=lambda m: (m.get("date") or "", m.get("id") or 0))
+    card["item"]["conversation"] = record["conversation"]
+    card.update(last_at=now, updated=now, stale=card.get("status") == "open" and bool(card.get("card")))
+    return card
+
+
+def _new_dm_card(record: dict[str, Any], now: float) -> dict[str, Any]:
+    """A pending DM card of the record's conversation, holding its message."""
+    return {
+        "type": "dm",
+        "status": "pending",
+        "at": now,
+        "seq": time.time_ns(),
+        "updated": now,
+        "last_at": now,
+        "source": record.get("source"),
+        "attempts": 0,
+        "log": [],
+        "account_id": record["conversation"].get("account_id"),
+        "item": {"conversation": record["conversation"], "messages": [record["message"]]},
+    }
 
 
 async def deliver_pending(app: Application) -> int:
@@ -131,6 +142,31 @@ async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
     stale = tbl.find(lambda d: d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES)
     if not pending and not stale:
         return 0
+    await _prepare(services, rt, pending)
+    # what to send now: new cards (comments and DM groups) and edits of grown DM cards
+    fresh = sorted(
+        ((k, d) for k, d in tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ITEM_TYPES)),
+        key=lambda kd: (kd[1].get("seq", 0), kd[1].get("at", 0), kd[0]),
+    )
+    edits = tbl.find(lambda d: d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES)
+    delivered = 0
+    try:
+        for key, record in edits:
+            await _edit_card(bot, services, key, record)
+        if _fold(bot, services, len(fresh) + len(edits)) and len(fresh) > 1:
+            delivered += await _send_digests(bot, services, fresh)
+        else:
+            for key, record in fresh:
+                delivered += await _send_card(bot, services, key, record)
+    except _Stop as exc:
+        log.warning("inbox: Telegram did not take every card (%s); the rest waits for the next pass", exc)
+    return delivered
+
+
+async def _prepare(services: Services, rt: InboxRuntime, pending: list[tuple[str, dict[str, Any]]]) -> None:
+    """Resolve the pending DM messages (oldest first) into their conversations' cards, and
+    enrich the pending comments (the account's own are skipped)."""
+    tbl = table(services)
     accounts = await cached_accounts(services, rt)
     now = now_ts(services)
     conversations: dict[int, Any] = {}
@@ -150,24 +186,6 @@ async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
             if is_own_comment(record["item"], accounts):
                 record["status"] = "skipped"
             tbl.put(key, record)
-    # what to send now: new cards (comments and DM groups) and edits of grown DM cards
-    fresh = sorted(
-        ((k, d) for k, d in tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ITEM_TYPES)),
-        key=lambda kd: (kd[1].get("seq", 0), kd[1].get("at", 0), kd[0]),
-    )
-    edits = tbl.find(lambda d: d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES)
-    delivered = 0
-    try:
-        for key, record in edits:
-            await _edit_card(bot, services, key, record)
-        if _fold(bot, services, len(fresh) + len(edits)) and len(fresh) > 1:
-            delivered += await _send_digests(bot, services, fresh)
-        else:
-            for key, record in fresh:
-                delivered += await _send_card(bot, services, key, record)
-    except _Stop as exc:
-        log.warning("inbox: Telegram did not take every card (%s); the rest waits for the next pass", exc)
-    return delivered
 
 
 def _fold(bot: Bot, services: Services, count: int) -> bool:
@@ -224,63 +242,87 @@ async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, dic
         entries = [(k, d) for k, d in fresh if d["type"] == kind]
         chunks = cards.digest_chunks(services, kind, entries, DIGEST_SIZE)
         for number, chunk in enumerate(chunks, start=1):
-            digest_id = secrets.token_hex(5)
-            text = cards.render_digest(services, kind, chunk, number, len(chunks))
-            markup = cards.digest_keyboard(services, [k for k, _ in chunk], digest_id)
-            try:
-                sent = await services.send_admin(bot, text, topic="dms" if kind == "dm" else "comments", markup=markup)
-            except BadRequest as exc:
-                log.error("inbox: Telegram refused a digest (%s)", exc)
-                tbl = table(services)
-                refused: dict[str, dict[str, Any]] = {}
-                for key, record in chunk:
-                    current = tbl.get(key)
-                    if current is None:
-                        continue
-                    attempts = int(record.get("attempts", 0)) + 1
-                    refused[key] = {
-                        **current,
-                        "attempts": attempts,
-                        "error": str(exc)[:200],
-                        "status": "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending",
-                    }
-                tbl.put_many(refused)  # one attempt of the whole digest: one write
-                continue
-            except TelegramError as exc:
-                raise _Stop(str(exc)) from None
-            now = now_ts(services)
-            tbl = table(services)
-            # Telegram has the digest: the digest record and every item it lists are written down
-            # as one store write (one journal record), so a crash cannot leave some items of it
-            # still pending (they would come again in the next digest).
-            writes: dict[str, dict[str, Any]] = {
-                digest_key(digest_id): {
-                    "type": "digest",
-                    "kind": kind,
-                    "items": [k for k, _ in chunk],
-                    "chat": sent.chat_id,
-                    "message_id": sent.message_id,
-                    "part": number,
-                    "parts": len(chunks),
-                    "at": now,
-                    "updated": now,
-                    "status": "open",
-                }
-            }
-            for key, _ in chunk:
-                current = tbl.get(key)
-                if current is not None:
-                    writes[key] = {
-                        **current,
-                        "status": "open",
-                        "digest": digest_id,
-                        "stale": False,
-                        "updated": now,
-                        "delivered_at": now,
-                    }
-            await services.store.durably(partial(tbl.put_many, writes))  # an outage waits
-            delivered += len(chunk)
+            delivered += await _send_digest(bot, services, kind, chunk, (number, len(chunks)))
     return delivered
+
+
+async def _send_digest(
+    bot: Bot, services: Services, kind: str, chunk: list[tuple[str, dict[str, Any]]], part: tuple[int, int]
+) -> int:
+    """Send one digest message (``part`` = its number and how many) listing ``chunk``; returns
+    how many records it delivered."""
+    digest_id = secrets.token_hex(5)
+    text = cards.render_digest(services, kind, chunk, *part)
+    markup = cards.digest_keyboard(services, [k for k, _ in chunk], digest_id)
+    try:
+        sent = await services.send_admin(bot, text, topic="dms" if kind == "dm" else "comments", markup=markup)
+    except BadRequest as exc:
+        log.error("inbox: Telegram refused a digest (%s)", exc)
+        _digest_refused(services, chunk, exc)
+        return 0
+    except TelegramError as exc:
+        raise _Stop(str(exc)) from None
+    _mark_digested(services, digest_id, kind, chunk, (sent.chat_id, sent.message_id), part)
+    return len(chunk)
+
+
+def _digest_refused(services: Services, chunk: list[tuple[str, dict[str, Any]]], exc: BadRequest) -> None:
+    """Count one attempt for every record of a refused digest, in one write."""
+    tbl = table(services)
+    refused: dict[str, dict[str, Any]] = {}
+    for key, record in chunk:
+        current = tbl.get(key)
+        if current is None:
+            continue
+        attempts = int(record.get("attempts", 0)) + 1
+        refused[key] = {
+            **current,
+            "attempts": attempts,
+            "error": str(exc)[:200],
+            "status": "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending",
+        }
+    tbl.put_many(refused)  # one attempt of the whole digest: one write
+
+
+def _mark_digested(
+    services: Services,
+    digest_id: str,
+    kind: str,
+    chunk: list[tuple[str, dict[str, Any]]],
+    message: tuple[int, int],
+    part: tuple[int, int],
+) -> None:
+    """Telegram has the digest (``message`` = chat and message id): the digest record and every
+    item it lists are written down as one store write (one journal record), so a crash cannot
+    leave some items of it still pending (they would come again in the next digest)."""
+    now = now_ts(services)
+    tbl = table(services)
+    writes: dict[str, dict[str, Any]] = {
+        digest_key(digest_id): {
+            "type": "digest",
+            "kind": kind,
+            "items": [k for k, _ in chunk],
+            "chat": message[0],
+            "message_id": message[1],
+            "part": part[0],
+            "parts": part[1],
+            "at": now,
+            "updated": now,
+            "status": "open",
+        }
+    }
+    for key, _ in chunk:
+        current = tbl.get(key)
+        if current is not None:
+            writes[key] = {
+                **current,
+                "status": "open",
+                "digest": digest_id,
+                "stale": False,
+                "updated": now,
+                "delivered_at": now,
+            }
+    tbl.put_many(writes)
 
 
 async def _edit_card(bot: Bot, services: Services, key: str, record: dict[str, Any]) -> None:
