@@ -16,6 +16,7 @@ from bot.runtime.context import Context
 from handlers.inbox import cards
 from handlers.inbox.common import log_action, redraw, resont_failure, save, tr
 from handlers.inbox.records import ITEM_TYPES, remember_own, table
+from handlers.inbox.snapshots import excerpt
 
 if TYPE_CHECKING:
     from telegram import Message
@@ -80,7 +81,7 @@ async def _answer_item(update: Update, context: Context, key: str) -> None:
             record,
             "replied",
             actor,
-            cards.excerpt(text, cards.REPLY_EXCERPT_MAX),
+            excerpt(text, cards.REPLY_EXCERPT_MAX),
             **({"file": file_name} if file_name else {}),
         )
         status = record["status"] if record.get("status") in ("done", "deleted") else "replied"

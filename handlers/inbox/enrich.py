@@ -21,7 +21,8 @@ ACCOUNTS_TTL = 600.0
 
 def is_own_comment(item: dict[str, Any], accounts: dict[int, dict[str, Any]]) -> bool:
     """A comment written by the account itself (a reply made in Resont's panel, say)."""
-    info = accounts.get(item.get("account_id")) if item.get("account_id") is not None else None
+    account_id = item.get("account_id")
+    info = accounts.get(account_id) if account_id is not None else None
     identifier = (info or {}).get("identifier")
     username = item.get("username")
     return bool(identifier and username and identifier.lower().lstrip("@") == username.lower().lstrip("@"))
@@ -44,7 +45,8 @@ async def cached_accounts(services: Services, rt: InboxRuntime) -> dict[int, dic
 
 
 def _fill_account(item: dict[str, Any], accounts: dict[int, dict[str, Any]]) -> None:
-    info = accounts.get(item.get("account_id")) if item.get("account_id") is not None else None
+    account_id = item.get("account_id")
+    info = accounts.get(account_id) if account_id is not None else None
     if not info:
         return
     if not item.get("account"):

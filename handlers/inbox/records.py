@@ -27,6 +27,7 @@ from handlers.inbox import snapshots
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
+    from bot.store.state import Table
     from handlers.inbox.runtime import InboxRuntime
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def digest_key(digest_id: str) -> str:
     return f"dg:{digest_id}"
 
 
-def table(services: Services):
+def table(services: Services) -> Table:
     return services.store.table(TABLE)
 
 
@@ -156,7 +157,9 @@ def prune(services: Services) -> int:
     tbl = table(services)
     dropped = tbl.prune(lambda d: d.get("status") != "pending" and float(d.get("updated", d.get("at", 0))) < cutoff)
     cards_table = services.store.table("cards")
-    cards_table.prune(lambda d: d.get("kind") == CARD_KIND and d.get("item") not in tbl)
+    cards_table.prune(
+        lambda d: d.get("kind") == CARD_KIND and not (isinstance(d.get("item"), str) and d["item"] in tbl)
+    )
     cursors = services.store.table("cursors")
     for key, doc in list(cursors.items()):
         if key.startswith(CONV_CURSOR_PREFIX) and float(doc.get("at", 0)) < cutoff:

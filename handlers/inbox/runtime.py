@@ -18,7 +18,7 @@ class InboxRuntime:
     """Per-application state that is not worth persisting: caches and background delivery.
     Reached as ``application.bot_data.inbox``; closed at shutdown."""
 
-    def __init__(self, deliver: Callable[[Application], Awaitable[None]]) -> None:
+    def __init__(self, deliver: Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]) -> None:
         #: delivers every pending record (injected: delivery sits above this module)
         self._deliver = deliver
         self.accounts: dict[int, dict[str, Any]] = {}
@@ -28,13 +28,13 @@ class InboxRuntime:
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
-    def kick(self, app: Application) -> None:
+    def kick(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Deliver pending records soon, in the background (webhook pushes)."""
         self._again = True
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(app), name="inbox-deliver")
 
-    async def _run(self, app: Application) -> None:
+    async def _run(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         while self._again:
             self._again = False
             try:

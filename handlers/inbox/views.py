@@ -14,6 +14,7 @@ from bot.runtime.services import NO_PREVIEW
 from handlers.inbox import cards
 from handlers.inbox.common import tr
 from handlers.inbox.records import ITEM_TYPES, OPEN_STATUSES, digest_key, table
+from handlers.inbox.snapshots import excerpt
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -102,7 +103,7 @@ def _inbox_line(services: Services, user_id: int | None, key: str, doc: dict[str
         user_id,
         icon=icon,
         who=cards.who(holder, services),
-        text=html.escape(cards.excerpt(text, 60)),
+        text=html.escape(excerpt(text, 60)),
         state=state,
         link=where,
     ).rstrip()

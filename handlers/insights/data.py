@@ -228,11 +228,11 @@ async def fetch_report(
 ) -> Report:
     """Ask Resont for ``target``'s insights over ``period`` and read them. Raises ResontError."""
     kwargs: dict[str, Any] = {"date_from": start, "date_to": end} if period == "custom" else {}
+    insights = services.resont.insights
     if target.kind == "account":
-        ask = services.resont.insights.account
+        response = await insights.account(target.item_id, target.metrics, PERIODS[period], **kwargs)
     else:
-        ask = services.resont.insights.post
-    response = await ask(target.item_id, target.metrics, PERIODS[period], **kwargs)
+        response = await insights.post(target.item_id, target.metrics, PERIODS[period], **kwargs)
     tz = services.tz
     dates = DateParser.from_settings(services.resont.users.last, tz)
     last_day = end if (period == "custom" and end is not None) else services.clock().astimezone(tz).date()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 from datetime import time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application
@@ -31,7 +32,7 @@ def digest_schedule(spec: str, zone: str) -> tuple[time, tuple[int, ...]]:
     return time(hour, minute, tzinfo=ZoneInfo(zone)), (_WEEKDAYS_CRON.index(day[:3]),)
 
 
-async def start_digest(app: Application) -> None:
+async def start_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Register the weekly digest (only added to ``on_start`` when it is configured)."""
     config = app.bot_data.services.config
     if not config.insights_digest:
