@@ -275,7 +275,7 @@ class Store:
         """Wait until writes can be made again (at once when they can). Raises
         :class:`StoreTakenOver` when another bot took the database meanwhile."""
         while not self.available:
-            if self.storage.closed:
+            if self.storage.closed or (self.database is not None and self.database.closed):
                 raise StoreError("the state store is closed")
             if self.database is not None and self.database.taken_over:
                 raise StoreTakenOver("another bot took over the database")

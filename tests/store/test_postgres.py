@@ -3,6 +3,7 @@ killed with SIGKILL, and ``DATABASE_URL`` as Heroku writes it — against a real
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot.store.errors import StoreTakenOver, StoreUnavailable
+from bot.store.errors import StoreError, StoreTakenOver, StoreUnavailable
 from bot.store.pgurl import DatabaseUrl
 from bot.store.state import Store
 from tests.pgserver import PostgresServer
@@ -252,3 +253,23 @@ def test_killed_writer_loses_no_acknowledged_write(database_url: str) -> None:
         store.close()
         start = n + 1
     assert total_acks > 50
+
+
+async def test_a_write_that_may_not_be_refused_waits_for_the_database(
+    pg_server: PostgresServer, store: Store, database_url: str, fast_reconnect: None
+) -> None:
+    """``Store.durably``: what already happened outside (a card sent, a batch answered) is
+    written when the database is back, not dropped and not reported as done before."""
+    cards = store.table("cards")
+    cards.put("a", {"n": 1})
+    await asyncio.to_thread(pg_server.stop)
+    pending = asyncio.create_task(store.durably(lambda: cards.put("b", {"n": 2})))
+    await asyncio.sleep(0.5)
+    assert not pending.done() and "b" not in cards
+    await asyncio.to_thread(pg_server.start)
+    await asyncio.wait_for(pending, 30)
+    assert cards.get("b") == {"n": 2}
+    assert '{"n":2,"_key":"b"}' in rows(database_url).values()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        await store.wait_available()
