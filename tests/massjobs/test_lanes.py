@@ -4,12 +4,16 @@ batch stays unknown on its lane; no number is ever sent twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.massjobs import docs as md
 from tests.fakes.miogram import FakeMioGram
 from tests.harness import MIOGRAM_SECRET
-from tests.massjobs.rig import numbers
+from tests.massjobs.rig import Rig, numbers
 
 ROBOTS = ("A", "B", "C")
 
@@ -80,3 +84,47 @@ async def test_an_unknown_batch_stays_unknown_on_its_lane_and_nothing_is_resent_
     assert len(sent_before) == len(set(sent_before)) == 100 * len(unknown)
     await r.run_lanes(job_id)  # nothing moves without an admin
     assert r.fake.sent_numbers() == sent_before
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    count=st.integers(1, 500),
+    refuse_after=st.integers(0, 8),
+    lost=st.lists(st.booleans(), max_size=10),
+    decisions=st.lists(st.sampled_from(["skip", "resend"]), max_size=10),
+)
+def test_no_number_goes_twice_on_lanes_whatever_is_refused_or_lost(count, refuse_after, lost, decisions):
+    asyncio.run(_lanes_property(count, refuse_after, lost, decisions))
+
+
+async def _lanes_property(count: int, refuse_after: int, lost: list[bool], decisions: list[str]) -> None:
+    fake = lanes_fake(latency=0.0)
+    r = Rig(fake, robots=ROBOTS)
+    try:
+        job_id = r.draft(numbers(count))
+        await r.runner.confirm(job_id, 1)
+        for round_ in range(60):
+            if round_ == refuse_after and "B" in fake.robots:
+                fake.robots.remove("B")
+            fake.mass_999_over = 0 if round_ < len(lost) and lost[round_] else None
+            # one step on every live lane, side by side (the prepared unit of a lane goes next)
+            await asyncio.gather(*(r.runner.step(job_id, lane) for lane in r.runner.lanes.live))
+            job = r.job(job_id)
+            if job["status"] in md.FINISHED:
+                break
+            unknown = [i for i, u in enumerate(job["units"]) if u["state"] == md.UNKNOWN]
+            for i in unknown:
+                decision = decisions[i % len(decisions)] if decisions else "skip"
+                await r.runner.resolve(job_id, i, decision, 1)
+            if job["status"] == md.PAUSED and not unknown:
+                await r.runner.resume(job_id, 1)
+        final = r.job(job_id)
+        assert final["status"] == md.DONE, final["status"]
+        sent = fake.sent_numbers()
+        resent = {n for n, k in Counter(sent).items() if k > 1}
+        chosen = {n for u in final["units"] if u.get("decided_by") for n in u["numbers"]}
+        assert resent <= chosen, "a number went twice without an admin's Resend"
+        rows = [row for row in r.report(job_id) if row["number"].startswith("+")]
+        assert [row["number"] for row in rows] == numbers(count)
+    finally:
+        await r.close()
