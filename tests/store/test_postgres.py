@@ -75,7 +75,8 @@ def test_a_unix_socket_url_works(pg_server: PostgresServer, database_url: str) -
     store.table("cards").put("a", {"n": 1})
     assert store.health().kind == "postgresql" and store.health().available
     store.close()
-    assert Store.postgres(database_url, wait=10).table("cards").get("a") == {"n": 1}
+    heroku = database_url.replace("postgresql://", "postgres://")  # the scheme Heroku writes
+    assert Store.postgres(heroku, wait=10).table("cards").get("a") == {"n": 1}
 
 
 # --- what is in the database -----------------------------------------------------------------
