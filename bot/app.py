@@ -31,6 +31,7 @@ from bot.runtime.logsafe import install_redaction
 from bot.runtime.ratelimit import StrictRateLimiter
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services, utc_now
+from bot.runtime.updates import PerUserOrderedUpdates
 from bot.runtime.web import start_web
 from bot.store.state import Store
 from handlers import core, guard, lang, replies, state
@@ -112,7 +113,7 @@ def _new_application(config: Config) -> App:
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=BotData))
         .rate_limiter(StrictRateLimiter.from_config(config))
-        .concurrent_updates(8)
+        .concurrent_updates(PerUserOrderedUpdates())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
