@@ -13,18 +13,17 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
 
 import httpx
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.clients.miogram.client import MioGramClient
 from bot.clients.resont.auth import OAuthSettings, OAuthTokens
 from bot.clients.resont.client import ResontClient, oauth_base_url
 from bot.config import Config
-from bot.runtime.context import BotData, Context, Setup
+from bot.runtime.context import AnyApplication, BotData, Context, Setup
 from bot.runtime.feature import Feature
 from bot.runtime.i18n import Catalogue
 from bot.runtime.logsafe import install_redaction
@@ -45,9 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Timeout for Resont and MioGram calls (MioGram Mass calls may take long: the gateway sends
 #: about one number a second, so its read timeout is generous).
-#: The bot's application, whatever its context types (PTB's Application is generic in six).
-App = Application[Any, Any, Any, Any, Any, Any]
-
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0, read=150.0)
 
 
@@ -74,7 +70,7 @@ def build_application(
     miogram_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], datetime] | None = None,
     features: Sequence[Feature] | None = None,
-) -> App:
+) -> AnyApplication:
     """Build the PTB Application for ``config``. Nothing touches the network until it starts.
 
     ``store``, the transports and ``clock`` are for tests and benchmarks; by default the store is
@@ -102,7 +98,7 @@ def build_application(
     return app
 
 
-def _new_application(config: Config) -> App:
+def _new_application(config: Config) -> AnyApplication:
     """The PTB application for the configured Bot API, typed context and rate limits, with the
     services' start and stop hooks (and no handlers yet)."""
     root = config.telegram_base_url
@@ -186,7 +182,7 @@ def miogram_client(config: Config, http: httpx.AsyncClient) -> MioGramClient:
     )
 
 
-async def _post_init(app: App) -> None:
+async def _post_init(app: AnyApplication) -> None:
     """Open the services, restore one-off jobs, start recurring jobs, register commands."""
     setup: Setup = app.bot_data.setup
     config, features = setup.config, setup.features
@@ -223,7 +219,7 @@ async def _post_init(app: App) -> None:
     await _register_commands(app, services, features)
 
 
-def _start_jobs(app: App, services: Services, features: list[Feature]) -> None:
+def _start_jobs(app: AnyApplication, services: Services, features: list[Feature]) -> None:
     assert app.job_queue is not None, "python-telegram-bot[job-queue] is required"
     for feature in features:
         for job in feature.jobs:
@@ -240,7 +236,7 @@ def _start_jobs(app: App, services: Services, features: list[Feature]) -> None:
         log.info("restored %d scheduled job(s) from the state", restored)
 
 
-async def _register_commands(app: App, services: Services, features: list[Feature]) -> None:
+async def _register_commands(app: AnyApplication, services: Services, features: list[Feature]) -> None:
     """setMyCommands: the menu by default and in the admin chat, in both interface languages
     (the configured one without a language code, the other for users whose Telegram is set to it)."""
     commands = [c for f in features for c in f.commands if c.in_menu]
@@ -256,14 +252,14 @@ async def _register_commands(app: App, services: Services, features: list[Featur
         log.warning("could not register the command menu: %s", exc)
 
 
-def _taken_over(app: App) -> None:
+def _taken_over(app: AnyApplication) -> None:
     """Another bot got the database while this one was disconnected: this one must stop (both
     polling Telegram would end in 409 Conflict, both writing in a mixed-up state)."""
     log.critical("another bot took over the state database; stopping this one")
     app.stop_running()
 
 
-async def _post_shutdown(app: App) -> None:
+async def _post_shutdown(app: AnyApplication) -> None:
     services: Services | None = getattr(app.bot_data, "services", None)
     if services is None:
         return
@@ -282,7 +278,9 @@ async def _post_shutdown(app: App) -> None:
 
 
 @asynccontextmanager
-async def running(app: App, *, poll_interval: float = 0.0, timeout: int = 1) -> AsyncIterator[App]:
+async def running(
+    app: AnyApplication, *, poll_interval: float = 0.0, timeout: int = 1
+) -> AsyncIterator[AnyApplication]:
     """Run ``app`` inside the caller's event loop (what ``run_polling`` does, minus the loop)."""
     await app.initialize()
     try:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from bot.store.state import Store
 
 
+#: The bot's application, whatever its context types (PTB's Application is generic in six).
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
 @dataclass(frozen=True)
 class Setup:
     """What ``post_init`` needs to open the services (set by ``bot.app.build_application``):
@@ -47,7 +51,7 @@ class Context(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotD
 
     def __init__(
         self,
-        application: Application[Any, Any, Any, Any, Any, Any],
+        application: AnyApplication,
         chat_id: int | None = None,
         user_id: int | None = None,
     ) -> None:

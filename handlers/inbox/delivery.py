@@ -38,8 +38,8 @@ from handlers.replies import remember_card
 
 if TYPE_CHECKING:
     from telegram import Bot
-    from telegram.ext import Application
 
+    from bot.runtime.context import AnyApplication
     from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
@@ -51,15 +51,15 @@ MAX_CARD_ATTEMPTS = 3  # Telegram refusing one card this often marks it failed
 # ---------------------------------------------------------------------------------- runtime
 
 
-def runtime(app: Application) -> InboxRuntime:
+def runtime(app: AnyApplication) -> InboxRuntime:
     found = getattr(app.bot_data, "inbox", None)
     if found is None:
         found = InboxRuntime(deliver_pending)
-        app.bot_data.inbox = found  # type: ignore[attr-defined]
+        app.bot_data.inbox = found
     return found
 
 
-async def stop_inbox(app: Application) -> None:
+async def stop_inbox(app: AnyApplication) -> None:
     """Feature.on_stop hook: stop background delivery."""
     found = getattr(app.bot_data, "inbox", None)
     if found is not None:
@@ -127,7 +127,7 @@ def _new_dm_card(record: dict[str, Any], now: float) -> dict[str, Any]:
     }
 
 
-async def deliver_pending(app: Application) -> int:
+async def deliver_pending(app: AnyApplication) -> int:
     """Forward every pending record (from any source) to the admin chat; returns how many
     records reached Telegram. One delivery pass at a time."""
     services: Services = app.bot_data.services
@@ -139,7 +139,7 @@ async def deliver_pending(app: Application) -> int:
 async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
     tbl = table(services)
     pending = tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ("comment", "msg", "dm"))
-    stale = tbl.find(lambda d: d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES)
+    stale = tbl.find(lambda d: bool(d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES))
     if not pending and not stale:
         return 0
     await _prepare(services, rt, pending)
@@ -148,7 +148,7 @@ async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
         ((k, d) for k, d in tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ITEM_TYPES)),
         key=lambda kd: (kd[1].get("seq", 0), kd[1].get("at", 0), kd[0]),
     )
-    edits = tbl.find(lambda d: d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES)
+    edits = tbl.find(lambda d: bool(d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES))
     delivered = 0
     try:
         for key, record in edits:
@@ -197,7 +197,7 @@ def _fold(bot: Bot, services: Services, count: int) -> bool:
     chat = services.config.admin_chat_id
     if limiter is not None and hasattr(limiter, "next_free_slots"):
         backlog = limiter.backlog(chat) if hasattr(limiter, "backlog") else 0
-        return count + backlog > max(1, limiter.next_free_slots(chat))
+        return bool(count + backlog > max(1, limiter.next_free_slots(chat)))
     return False
 
 
@@ -362,7 +362,7 @@ async def edit_card(
 # ---------------------------------------------------------------------------------- webhook
 
 
-async def on_webhook_event(app: Application, event: Any) -> None:
+async def on_webhook_event(app: AnyApplication, event: Any) -> None:
     """A Resont push: claim the item (so a later poll skips it) and deliver in the background."""
     services: Services = app.bot_data.services
     claimed = False

@@ -18,43 +18,23 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.inbox_models import Comment, Conversation, Message
-from bot.runtime.services import NO_PREVIEW  # noqa: F401 - re-exported
 from bot.store.errors import StoreUnavailable
 from handlers.inbox import dm_cursor
-from handlers.inbox.delivery import (  # noqa: F401 - re-exported
-    DIGEST_SIZE,
-    MAX_CARD_ATTEMPTS,
-    InboxRuntime,
+from handlers.inbox.delivery import (
     deliver_pending,
-    edit_card,
-    on_webhook_event,
     runtime,
-    stop_inbox,
 )
-from handlers.inbox.enrich import ACCOUNTS_TTL  # noqa: F401 - re-exported
-from handlers.inbox.records import (  # noqa: F401 - re-exported
-    CARD_KIND,
+from handlers.inbox.records import (
     COMMENTS_CURSOR,
     CONV_CURSOR_PREFIX,
     DMS_CURSOR,
-    ITEM_TYPES,
-    OPEN_STATUSES,
-    PROMPT_KIND,
-    PRUNE_EVERY,
-    TABLE,
     claim_comment,
     claim_message,
     comment_key,
-    conversation_key,
-    digest_key,
-    dm_key,
     maybe_prune,
     message_key,
     now_ts,
-    prune,
-    remember_own,
     table,
-    topic_of,
 )
 
 if TYPE_CHECKING:
@@ -280,7 +260,7 @@ def _since(messages: list[Message], since: datetime | None) -> list[Message]:
     dated = [m for m in messages if m.date is not None]
     if not dated:
         return messages[-1:]
-    return [m for m in dated if m.date >= since]
+    return [m for m in dated if m.date is not None and m.date >= since]
 
 
 def _advance_dms(services: Services, work: _DmWork | None) -> int:

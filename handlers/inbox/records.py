@@ -49,7 +49,7 @@ def comment_key(comment_id: int | str) -> str:
     return f"c:{comment_id}"
 
 
-def message_key(message_id: int | str) -> str:
+def message_key(message_id: int | str | None) -> str:
     return f"m:{message_id}"
 
 

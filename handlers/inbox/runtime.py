@@ -7,8 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram.ext import Application
-
+from bot.runtime.context import AnyApplication
 from bot.store.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -18,7 +17,7 @@ class InboxRuntime:
     """Per-application state that is not worth persisting: caches and background delivery.
     Reached as ``application.bot_data.inbox``; closed at shutdown."""
 
-    def __init__(self, deliver: Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]) -> None:
+    def __init__(self, deliver: Callable[[AnyApplication], Awaitable[object]]) -> None:
         #: delivers every pending record (injected: delivery sits above this module)
         self._deliver = deliver
         self.accounts: dict[int, dict[str, Any]] = {}
@@ -28,13 +27,13 @@ class InboxRuntime:
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
-    def kick(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def kick(self, app: AnyApplication) -> None:
         """Deliver pending records soon, in the background (webhook pushes)."""
         self._again = True
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(app), name="inbox-deliver")
 
-    async def _run(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    async def _run(self, app: AnyApplication) -> None:
         while self._again:
             self._again = False
             try:

@@ -9,13 +9,10 @@ from __future__ import annotations
 import html
 import logging
 from datetime import time
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram.ext import Application
-
 from bot.clients.resont.errors import ResontError
-from bot.runtime.context import Context
+from bot.runtime.context import AnyApplication, Context
 from handlers.insights.data import Target, connected_accounts, fetch_report
 from handlers.insights.render import account_label, period_label, resont_error_text, send_report
 
@@ -32,7 +29,7 @@ def digest_schedule(spec: str, zone: str) -> tuple[time, tuple[int, ...]]:
     return time(hour, minute, tzinfo=ZoneInfo(zone)), (_WEEKDAYS_CRON.index(day[:3]),)
 
 
-async def start_digest(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+async def start_digest(app: AnyApplication) -> None:
     """Register the weekly digest (only added to ``on_start`` when it is configured)."""
     config = app.bot_data.services.config
     if not config.insights_digest:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from bot.store.state import Store
+from handlers.inbox import delivery, records
 from handlers.inbox import poll as inbox_poll
 from tests.botapi import ApiError, User, button_datas, text_of
 from tests.fakes.resont import FakeResont
@@ -215,7 +216,7 @@ async def test_backlog_of_300_comments_becomes_digests_without_429(botapi, reson
         )
         records = app.bot_data.services.store.table("inbox")
         done = [d for _, d in records.items() if d.get("type") == "comment" and d.get("status") == "done"]
-        assert len(done) == inbox_poll.DIGEST_SIZE
+        assert len(done) == delivery.DIGEST_SIZE
         assert botapi.too_many_requests == 0
 
 
@@ -337,9 +338,9 @@ async def test_old_records_are_pruned(botapi, resont):
         await botapi.wait_for(lambda: "done by" in text_of(botapi.message(ADMIN_CHAT, shown["message_id"])))
         store = app.bot_data.services.store
         assert store.table("inbox").get(f"c:{comment['id']}") is not None
-        assert inbox_poll.prune(app.bot_data.services) == 0
+        assert records.prune(app.bot_data.services) == 0
         now[0] += timedelta(days=31)
-        assert inbox_poll.prune(app.bot_data.services) >= 1
+        assert records.prune(app.bot_data.services) >= 1
         assert store.table("inbox").get(f"c:{comment['id']}") is None
         assert not [k for k, d in store.table("cards").items() if d.get("item") == f"c:{comment['id']}"]
         # a reply to the pruned card is told plainly

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from handlers.inbox import poll as inbox_poll
+from handlers.inbox import records
 from tests.botapi import User, button_datas, text_of
 from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT, AGENT, AUTHOR, RESONT_TOKEN, STRANGER, bot_running
@@ -418,8 +418,8 @@ async def test_polls_run_on_their_own(botapi, resont):
     acc = account_id(resont)
     conv = resont.add_conversation(acc, "jo")
     async with running(botapi, resont, scheduled=True, poll_seconds=0.2) as app:
-        await botapi.wait_for(lambda: app.bot_data.services.store.table("cursors").get(inbox_poll.DMS_CURSOR))
-        await botapi.wait_for(lambda: app.bot_data.services.store.table("cursors").get(inbox_poll.COMMENTS_CURSOR))
+        await botapi.wait_for(lambda: app.bot_data.services.store.table("cursors").get(records.DMS_CURSOR))
+        await botapi.wait_for(lambda: app.bot_data.services.store.table("cursors").get(records.COMMENTS_CURSOR))
         resont.add_comment(acc, "found by the job")
         resont.add_message(conv["id"], "dm found by the job")
         await card(botapi, "found by the job")
@@ -443,6 +443,6 @@ def test_callback_data_fits_in_64_bytes():
     tags = [SimpleNamespace(id=big, name="x" * 80)]
     markup = inbox_cards.tag_keyboard(services, "dm", f"{big}:{big}", tags, [])
     assert all(len(b.callback_data.encode()) <= 64 for row in markup.inline_keyboard for b in row)
-    keys = [inbox_poll.dm_key(big, big)]
+    keys = [records.dm_key(big, big)]
     markup = inbox_cards.digest_keyboard(services, keys, "a" * 10)
     assert all(len(b.callback_data.encode()) <= 64 for row in markup.inline_keyboard for b in row)
