@@ -25,7 +25,6 @@ ONE_UNIT_MARK = "One unit:"
 #: Modules still over the size limit while issue 15's split is under way; must only shrink.
 OVERSIZE_MODULES: set[str] = {
     "handlers/inbox/cards.py",
-    "handlers/posts/cards.py",
     "handlers/posts/newpost.py",
 }
 
@@ -33,7 +32,6 @@ OVERSIZE_MODULES: set[str] = {
 LONG_FUNCTIONS: set[str] = {
     "handlers/posts/cards.py:card_keyboard",
     "handlers/inbox/digests.py:_digest_done",
-    "handlers/posts/cards.py:card_text",
 }
 
 

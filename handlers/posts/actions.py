@@ -19,7 +19,8 @@ from bot.clients.resont.forms import PostEdit
 from bot.clients.resont.post_models import Post, PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
-from handlers.posts.cards import FINAL_STATES, SENDING, fingerprint_of
+from handlers.posts.cards import FINAL_STATES, SENDING
+from handlers.posts.postview import fingerprint_of
 from handlers.posts.state import (
     accounts,
     already,

@@ -11,7 +11,8 @@ from telegram import Update
 import handlers.mass
 from bot.runtime.context import Context
 from handlers.posts.actions import answer
-from handlers.posts.cards import APPROVED, PostView
+from handlers.posts.cards import APPROVED
+from handlers.posts.postview import PostView
 from handlers.posts.state import table
 
 

@@ -1,18 +1,14 @@
 """Rendering for the posts feature: approval cards, their keyboards, alert texts and lists.
 
-Everything here is pure (no Telegram or Resont calls): a :class:`PostView` is the part of a
-Resont post group a card shows, kept in the ``approvals`` table so a card can be redrawn after
-a decision without asking Resont again. Texts are HTML; every value that comes from Resont or a
+Everything here is pure (no Telegram or Resont calls): a card is drawn from a
+:class:`~handlers.posts.postview.PostView` (the part of a Resont post group a card shows). Texts are HTML; every value that comes from Resont or a
 user is escaped here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.clients.resont.post_models import PostGroup
 from bot.text.timeparse import format_when
+from handlers.posts.postview import PostView
 from handlers.posts.slots import is_missed, missed_keyboard
 
 if TYPE_CHECKING:
@@ -42,144 +39,6 @@ FINAL_STATES = frozenset({APPROVED, REJECTED, GONE})
 #: Statuses that mean a post group is no longer waiting to go out.
 PUBLISHED_STATUSES = frozenset({"published", "success", "successful", "done", "sent", "posted"})
 CLOSED_STATUSES = frozenset({"cancelled", "canceled", "deleted", "rejected"})
-
-
-def media_kind(file_type: str | None, ext: str | None = None) -> str:
-    """``image``, ``video`` or ``document`` for a Resont file type (or extension)."""
-    value = (file_type or "").lower()
-    if value.startswith("image") or value in ("photo", "picture"):
-        return "image"
-    if value.startswith("video"):
-        return "video"
-    if value:
-        return "document"
-    ext = (ext or "").lower().lstrip(".")
-    if ext in ("jpg", "jpeg", "png", "gif", "webp", "bmp", "heic"):
-        return "image"
-    if ext in ("mp4", "mov", "avi", "mkv", "webm", "m4v"):
-        return "video"
-    return "document"
-
-
-@dataclass
-class PostView:
-    """What an approval card shows about one post group."""
-
-    id: int
-    kind: str  # "draft" or "scheduled"
-    type: str = ""
-    caption: str = ""
-    custom_captions: dict[str, str] = field(default_factory=dict)
-    accounts: list[list[Any]] = field(default_factory=list)  # [account id, name, network]
-    media_ids: list[int] = field(default_factory=list)
-    schedule_ts: float | None = None
-    author: str = ""
-    photo_url: str = ""  # the first image, sent as the card's photo
-    first_media: str = ""  # image / video / document
-
-    # --- persistence
-    def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> PostView:
-        known = {k: doc[k] for k in cls.__dataclass_fields__ if k in doc}
-        return cls(**known)
-
-    # --- derived
-    @property
-    def account_ids(self) -> list[int]:
-        return [int(a[0]) for a in self.accounts if a and a[0] is not None]
-
-    @property
-    def schedule(self) -> datetime | None:
-        if self.schedule_ts is None:
-            return None
-        return datetime.fromtimestamp(self.schedule_ts, UTC)
-
-
-def fingerprint_of(group: PostGroup) -> str:
-    """Changes when the post's content changes in Resont: caption (and per-network captions),
-    accounts, media, type or time (to the minute). Status changes do not count."""
-    custom = group.raw.get("custom_captions")
-    custom_items = sorted((str(k), str(v)) for k, v in custom.items()) if isinstance(custom, Mapping) else []
-    per_post = sorted(
-        (p.account_id or 0, p.caption or "") for p in group.posts if p.caption and p.caption != group.caption
-    )
-    minute = int(group.schedule_date.timestamp() // 60) if group.schedule_date is not None else None
-    payload = json.dumps(
-        [
-            (group.type or "").lower(),
-            group.caption or "",
-            custom_items,
-            sorted(group.account_ids),
-            list(group.media_ids),
-            per_post,
-            minute,
-        ],
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def custom_captions_of(group: PostGroup, networks: Mapping[int, str]) -> dict[str, str]:
-    """Per-network captions: ``custom_captions`` when Resont sends it, and any post of the group
-    whose caption differs from the group's."""
-    out: dict[str, str] = {}
-    raw = group.raw.get("custom_captions")
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raw = None
-    if isinstance(raw, Mapping):
-        for network, text in raw.items():
-            if isinstance(text, str) and text.strip() and text != (group.caption or ""):
-                out[str(network)] = text
-    for post in group.posts:
-        if post.caption and post.caption != (group.caption or "") and post.account_id is not None:
-            network = networks.get(post.account_id) or str(post.account_id)
-            out.setdefault(network, post.caption)
-    return out
-
-
-def view_of(
-    group: PostGroup,
-    accounts: Mapping[int, Sequence[Any]],
-    *,
-    author: str = "",
-    photo_url: str = "",
-    first_media: str = "",
-) -> PostView:
-    """The view of ``group``; ``accounts`` maps an account id to ``(name, network)``."""
-    networks = {aid: str(info[1] or "") for aid, info in accounts.items()}
-    listed = []
-    for aid in group.account_ids:
-        name, network = (accounts.get(aid) or (None, None))[:2]
-        listed.append([aid, name or f"#{aid}", network or ""])
-    media_ids = list(group.media_ids) or _post_media(group)
-    kind = "draft" if group.is_draft else "scheduled"
-    schedule = group.schedule_date
-    return PostView(
-        id=int(group.id or 0),
-        kind=kind,
-        type=(group.type or "").lower(),
-        caption=group.caption or "",
-        custom_captions=custom_captions_of(group, networks),
-        accounts=listed,
-        media_ids=media_ids,
-        schedule_ts=schedule.timestamp() if schedule is not None else None,
-        author=author or (group.from_user or ""),
-        photo_url=photo_url,
-        first_media=first_media,
-    )
-
-
-def _post_media(group: PostGroup) -> list[int]:
-    for post in group.posts:
-        if post.media_ids:
-            return list(post.media_ids)
-    return []
 
 
 # --------------------------------------------------------------------------- texts
@@ -216,11 +75,23 @@ def media_line(services: Services, view: PostView, lang: str) -> str | None:
 
 
 def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None = None) -> str:
-    """The HTML text of the approval card for ``doc`` (an ``approvals`` document)."""
+    """The HTML text of the approval card for ``doc`` (an ``approvals`` document): the head, the
+    captions (cut to what fits ``limit``), the details and the notes."""
     lang = services.config.language
-    t = services.i18n.t
     view = PostView.from_doc(doc.get("view", {}))
     limit = limit or (MAX_PHOTO_CARD if doc.get("card") == "photo" else MAX_TEXT_CARD)
+    head = "\n".join(_head_lines(services, doc, view, lang))
+    meta = "\n".join(_meta_lines(services, doc, view, lang))
+    tail = _tail_lines(services, doc, view, lang)
+    notes = "\n\n" + "\n".join(tail) if tail else ""
+    room = max(40, limit - len(head + "\n\n" + meta + notes) - 4)
+    body = _fit(_caption_block(services, view, lang), room)
+    return head + "\n\n" + body + "\n\n" + meta + notes
+
+
+def _head_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang: str) -> list[str]:
+    """The card's title, whether it waits for a decision, and its media."""
+    t = services.i18n.t
     head_key = "posts.card_title_draft" if view.kind == "draft" else "posts.card_title_scheduled"
     head = [t(head_key, lang, id=str(view.id))]
     if doc.get("state") == PENDING:
@@ -228,12 +99,17 @@ def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None =
     line = media_line(services, view, lang)
     if line:
         head.append(line)
-    meta = []
+    return head
+
+
+def _meta_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang: str) -> list[str]:
+    """Accounts, time, author and, while several approvals are needed, who gave theirs."""
+    t = services.i18n.t
     accounts = ", ".join(
         t("posts.account_item", lang, name=html.escape(str(a[1])), network=html.escape(str(a[2] or "?")))
         for a in view.accounts
     ) or t("posts.no_accounts", lang)
-    meta.append(t("posts.card_accounts", lang, accounts=accounts))
+    meta = [t("posts.card_accounts", lang, accounts=accounts)]
     meta.append(t("posts.card_time", lang, when=html.escape(when_text(services, view.schedule_ts, lang))))
     if view.author:
         meta.append(t("posts.card_author", lang, author=html.escape(view.author)))
@@ -242,9 +118,15 @@ def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None =
     if doc.get("state") == PENDING and required > 1:
         names = ", ".join(html.escape(a.get("name") or str(a.get("id"))) for a in approvals) or "—"
         meta.append(t("posts.card_approvals", lang, count=len(approvals), required=required, names=names))
+    return meta
+
+
+def _tail_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang: str) -> list[str]:
+    """A missed slot, the card's note, the decision taken and the last error."""
     tail = []
     if is_missed(doc):
-        tail.append(t("posts.note_missed", lang, when=html.escape(when_text(services, view.schedule_ts, lang))))
+        when = html.escape(when_text(services, view.schedule_ts, lang))
+        tail.append(services.i18n.t("posts.note_missed", lang, when=when))
     if doc.get("note"):
         tail.append(doc["note"])
     outcome = outcome_text(services, doc, lang)
@@ -253,11 +135,7 @@ def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None =
     if doc.get("error") and doc.get("state") == PENDING:
         err = doc["error"]
         tail.append(error_text(services, err.get("message", ""), err.get("trace_id"), lang))
-    captions = _caption_block(services, view, lang)
-    fixed = "\n".join(head) + "\n\n" + "\n".join(meta) + ("\n\n" + "\n".join(tail) if tail else "")
-    room = max(40, limit - len(fixed) - 4)
-    body = _fit(captions, room)
-    return "\n".join(head) + "\n\n" + body + "\n\n" + "\n".join(meta) + ("\n\n" + "\n".join(tail) if tail else "")
+    return tail
 
 
 def _caption_block(services: Services, view: PostView, lang: str) -> list[tuple[str, str]]:

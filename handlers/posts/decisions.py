@@ -34,7 +34,8 @@ from handlers.posts.actions import (
     locked_pending,
     short_error,
 )
-from handlers.posts.cards import APPROVED, REJECTED, PostView, error_text, retry_keyboard, when_text
+from handlers.posts.cards import APPROVED, REJECTED, error_text, retry_keyboard, when_text
+from handlers.posts.postview import PostView
 from handlers.posts.state import MIN_LEAD, audit, display_name, mention, now, post_lock, redraw, table
 
 log = logging.getLogger(__name__)

@@ -27,19 +27,8 @@ from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.store.errors import StoreUnavailable
-from handlers.posts.cards import (
-    PENDING,
-    SENDING,
-    PostView,
-    card_keyboard,
-    card_text,
-    failed_text,
-    fingerprint_of,
-    media_kind,
-    relogin_text,
-    retry_keyboard,
-    view_of,
-)
+from handlers.posts.cards import PENDING, SENDING, card_keyboard, card_text, failed_text, relogin_text, retry_keyboard
+from handlers.posts.postview import PostView, fingerprint_of, media_kind, view_of
 from handlers.posts.state import (
     POLL_LOCK,
     apply_fresh,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from handlers.posts.cards import PostView
+from handlers.posts.postview import PostView
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services

@@ -23,18 +23,8 @@ from bot.clients.resont.models import Account
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import NO_PREVIEW, Services
-from handlers.posts.cards import (
-    APPROVED,
-    CLOSED_STATUSES,
-    GONE,
-    PUBLISHED_STATUSES,
-    REJECTED,
-    PostView,
-    card_keyboard,
-    card_text,
-    fingerprint_of,
-    view_of,
-)
+from handlers.posts.cards import APPROVED, CLOSED_STATUSES, GONE, PUBLISHED_STATUSES, REJECTED, card_keyboard, card_text
+from handlers.posts.postview import PostView, fingerprint_of, view_of
 from handlers.posts.resets import Change, compare, content_of, parts_text, reset_note
 
 log = logging.getLogger(__name__)
