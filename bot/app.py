@@ -30,6 +30,7 @@ from bot.runtime.logsafe import install_redaction
 from bot.runtime.ratelimit import StrictRateLimiter
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.services import Services, utc_now
+from bot.runtime.tg.quiet import defaults
 from bot.runtime.updates import PerUserOrderedUpdates
 from bot.runtime.web import start_web
 from bot.store.state import Store
@@ -94,6 +95,8 @@ def build_application(
     for feature in features:
         for handler in feature.handlers:
             app.add_handler(handler)
+        for buttons in feature.buttons:  # after the feature's conversations, which see their steps first
+            app.add_handler(buttons.handler())
     app.add_error_handler(core.on_error)
     return app
 
@@ -108,6 +111,7 @@ def _new_application(config: Config) -> AnyApplication:
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=BotData))
+        .defaults(defaults())
         .rate_limiter(StrictRateLimiter.from_config(config))
         .concurrent_updates(PerUserOrderedUpdates())
         .post_init(_post_init)

@@ -49,15 +49,14 @@ async def on_start(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(
         services.t("core.welcome", user.id, name=user.first_name or str(user.id), roles=role_names)
         + "\n\n"
-        + help_text(services, context.bot_data.features, user.id),
-        parse_mode="HTML",
+        + help_text(services, context.bot_data.features, user.id)
     )
 
 
 async def on_help(update: Update, context: Context) -> None:
     user_id = update.effective_user.id
     text = help_text(context.services, context.bot_data.features, user_id)
-    await update.effective_message.reply_text(text, parse_mode="HTML")
+    await update.effective_message.reply_text(text)
 
 
 def help_text(services: Services, features: list[Feature], user_id: int) -> str:
@@ -82,7 +81,7 @@ async def on_status(update: Update, context: Context) -> None:
         for status in feature.status_lines:
             lines.extend(status(services, user_id))
     lines.extend(queue_lines(services, user_id, context))
-    await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+    await update.effective_message.reply_text("\n".join(lines))
 
 
 async def _check_resont(services: Services) -> tuple[bool, str]:

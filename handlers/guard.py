@@ -1,13 +1,15 @@
 """The one place that decides who may act: commands, button presses and replies.
 
 Runs before every other handler (group -1). Rules come from the features' declarations
-(``Feature.commands``, ``Feature.callbacks``); a refused update stops here, so no feature handler
-ever sees it. Refusals are logged; a refused user is told at most once per cooldown per chat, so
+(``Feature.commands``, ``Feature.buttons``); a refused update stops here, so no feature handler
+ever sees it. A button's namespace is read with the callback-data codec; a namespace no feature
+owns is answered as stale (data that does not decode in a known one is answered by its router). Refusals are logged; a refused user is told at most once per cooldown per chat, so
 a stranger in the group cannot make the bot spam it.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +22,8 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 from bot.runtime.context import Context
 from bot.runtime.feature import Feature
 from bot.runtime.roles import ANY_ROLE, Role, roles_of
+from bot.runtime.tg.callback import namespace_of
+from bot.runtime.tg.quiet import answer_quietly
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ class Rules:
             for command in feature.commands:
                 rules.commands[command.name] = command.roles
             rules.callbacks.update(feature.callbacks)
+            for buttons in feature.buttons:
+                rules.callbacks[buttons.namespace.name] = buttons.roles
         return rules
 
     def should_tell(self, chat_id: int, user_id: int) -> bool:
@@ -97,7 +103,7 @@ async def _check(update: Update, context: Context, rules: Rules) -> None:
     if rules.should_tell(chat_id, user_id):
         key = "core.refused_command" if roles else "core.refused_stranger"
         try:
-            await update.effective_message.reply_text(context.services.t(key, user_id, command=name))
+            await update.effective_message.reply_text(context.services.t(key, user_id, command=html.escape(name)))
         except TelegramError as exc:
             log.warning("could not tell user %s about the refusal: %s", user_id, exc)
     raise ApplicationHandlerStop
@@ -107,18 +113,15 @@ async def _check_button(update: Update, context: Context, rules: Rules, roles: f
     query = update.callback_query
     assert query is not None
     user_id = query.from_user.id
-    namespace = (query.data or "").split(":", 1)[0]
+    namespace = namespace_of(query.data)
     needed = rules.callbacks.get(namespace)
     if needed is None:
         key = "core.stale_button"
-        log.info("stale or forged button %r from user %s", (query.data or "")[:64], user_id)
+        log.info("stale or forged button %r from user %s", str(query.data)[:64], user_id)
     elif roles & needed:
         return
     else:
         key = "core.refused_button"
         log.info("refused button %r from user %s", namespace, user_id)
-    try:
-        await query.answer(context.services.t(key, user_id), show_alert=True)
-    except TelegramError as exc:
-        log.warning("could not answer a refused button press: %s", exc)
+    await answer_quietly(query, context.services.t(key, user_id), alert=True)
     raise ApplicationHandlerStop

@@ -1,6 +1,7 @@
 """/lang: each user's interface language (English or Persian), over the configured default.
 
-``/lang`` shows the current choice with buttons (``lang:en``, ``lang:fa``, ``lang:default``);
+``/lang`` shows the current choice with buttons (:class:`PickLanguage`: ``lang:en``, ``lang:fa``,
+``lang:default``);
 ``/lang fa`` / ``/lang en`` / ``/lang default`` set it directly (``فارسی``, ``english`` … work
 too). The choice is stored in the ``users`` table as ``{"lang": code}`` (read by
 ``Services.lang``); ``default`` removes it. In a private chat the bot's command menu is re-sent in
@@ -10,18 +11,12 @@ the chosen language, listing the commands the user's role allows.
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.error import TelegramError
+from telegram.ext import CommandHandler
 
 from bot.config import Config
 from bot.runtime.context import Context
@@ -29,10 +24,13 @@ from bot.runtime.feature import Command, Feature
 from bot.runtime.i18n import LANGUAGES
 from bot.runtime.roles import ANY_ROLE, roles_of
 from bot.runtime.services import Services
+from bot.runtime.tg.buttons import Buttons, button
+from bot.runtime.tg.callback import ButtonData, Namespace, OneOf
+from bot.runtime.tg.quiet import answer_quietly, edit_quietly
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "lang"
+LANG = Namespace("lang")
 DEFAULT = "default"
 
 #: What a user may type after /lang (lower-cased) → language code or "default".
@@ -43,15 +41,18 @@ ALIASES: dict[str, str] = {
 }  # fmt: skip
 
 
+class PickLanguage(ButtonData, namespace=LANG):
+    """``lang:<code>``: use this language (or follow the configured one: ``default``)."""
+
+    code: Annotated[str, OneOf(*LANGUAGES, DEFAULT)]
+
+
 def feature(config: Config) -> Feature:
     return Feature(
         name="lang",
-        handlers=[
-            CommandHandler("lang", on_lang),
-            CallbackQueryHandler(on_button, pattern=rf"^{NAMESPACE}:"),
-        ],
+        handlers=[CommandHandler("lang", on_lang)],
         commands=[Command("lang", ANY_ROLE, "lang.cmd_lang")],
-        callbacks={NAMESPACE: ANY_ROLE},
+        buttons=[Buttons(LANG, ANY_ROLE, {PickLanguage: on_button})],
     )
 
 
@@ -78,14 +79,11 @@ def language_name(services: Services, code: str, lang: str) -> str:
 
 
 def keyboard(services: Services, lang: str) -> InlineKeyboardMarkup:
-    buttons = [
-        InlineKeyboardButton(services.i18n.t(f"lang.button_{code}", lang), callback_data=f"{NAMESPACE}:{code}")
-        for code in LANGUAGES
-    ]
+    buttons = [button(services.i18n.t(f"lang.button_{code}", lang), PickLanguage(code)) for code in LANGUAGES]
     default = services.i18n.t(
         "lang.button_default", lang, language=language_name(services, services.config.language, lang)
     )
-    return InlineKeyboardMarkup([buttons, [InlineKeyboardButton(default, callback_data=f"{NAMESPACE}:{DEFAULT}")]])
+    return InlineKeyboardMarkup([buttons, [button(default, PickLanguage(DEFAULT))]])
 
 
 def current_text(services: Services, user_id: int) -> str:
@@ -107,38 +105,31 @@ async def on_lang(update: Update, context: Context) -> None:
     args = context.args or []
     if not args:
         await message.reply_text(
-            current_text(services, user.id), parse_mode="HTML", reply_markup=keyboard(services, services.lang(user.id))
+            current_text(services, user.id), reply_markup=keyboard(services, services.lang(user.id))
         )
         return
     typed = " ".join(args).strip().lower()
     code = ALIASES.get(typed) or ALIASES.get(typed.replace("\u200c", ""))
     if code is None:
-        await message.reply_text(services.t("lang.usage", user.id), parse_mode="HTML")
+        await message.reply_text(services.t("lang.usage", user.id))
         return
     set_language(services, user.id, code)
-    await message.reply_text(confirmation(services, user.id, code), parse_mode="HTML")
+    await message.reply_text(confirmation(services, user.id, code))
     if message.chat.type == ChatType.PRIVATE:
         await refresh_menu(context, user.id)
 
 
-async def on_button(update: Update, context: Context) -> None:
+async def on_button(update: Update, context: Context, data: PickLanguage) -> None:
     query = update.callback_query
     assert query is not None
     services = context.services
     user_id = query.from_user.id
-    code = (query.data or "").split(":", 1)[1] if ":" in (query.data or "") else ""
-    if code not in (*LANGUAGES, DEFAULT):
-        await query.answer(services.t("core.stale_button", user_id), show_alert=True)
-        return
-    set_language(services, user_id, code)
-    text = confirmation(services, user_id, code)
-    await query.answer(text)
+    set_language(services, user_id, data.code)
+    text = confirmation(services, user_id, data.code)
+    await answer_quietly(query, text)
     message = query.message if isinstance(query.message, Message) else None
     if message is not None:
-        try:
-            await message.edit_text(text, parse_mode="HTML")
-        except BadRequest as exc:  # pressed twice: "message is not modified"
-            log.debug("language message not edited: %s", exc)
+        await edit_quietly(message, text, what="confirm the language")
         if message.chat.type == ChatType.PRIVATE:
             await refresh_menu(context, user_id)
 

@@ -12,6 +12,7 @@ unknown commands.
 
 from __future__ import annotations
 
+import html
 import logging
 import time
 from typing import Any
@@ -52,7 +53,6 @@ async def ask(
         reply_markup=ForceReply(selective=True),
         message_thread_id=thread_id,
         reply_to_message_id=reply_to,
-        parse_mode="HTML",
     )
     context.services.store.table("prompts").put(
         target_key(chat_id, message.message_id),
@@ -142,4 +142,6 @@ async def on_unknown_command(update: Update, context: Context) -> None:
     user_id = update.effective_user.id if update.effective_user else None
     text = update.effective_message.text or ""
     name = text.split()[0][1:].split("@")[0] if text.startswith("/") else text
-    await update.effective_message.reply_text(context.services.t("core.unknown_command", user_id, command=name[:32]))
+    await update.effective_message.reply_text(
+        context.services.t("core.unknown_command", user_id, command=html.escape(name[:32]))
+    )

@@ -1,8 +1,9 @@
 """What a feature module in ``handlers/`` hands to ``build_application``.
 
 Each module exposes ``feature(config) -> Feature``: its Telegram handlers, the commands it adds
-(with who may use them and their help text key), the callback-data namespaces it owns (with who
-may press them), the reply targets it answers, its recurring jobs and its one-off job kinds.
+(with who may use them and their help text key), its buttons (one :class:`~bot.runtime.tg.buttons.Buttons`
+per callback-data namespace: who may press them and which handler takes each kind), the reply
+targets it answers, its recurring jobs and its one-off job kinds.
 The guard, the reply router, the help text and setMyCommands are all derived from these
 declarations, so access rules live in one place.
 """
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from bot.runtime.services import Services
+    from bot.runtime.tg.buttons import Buttons
 
 # The callbacks receive the bot's typed ``bot.runtime.context.Context``; it is ``Any`` here
 # because the context module sits above this one (it carries the declared features).
@@ -67,7 +69,10 @@ class Feature:
     name: str
     handlers: Sequence[BaseHandler[Any, Any, Any]] = ()
     commands: Sequence[Command] = ()
+    #: callback-data namespaces routed by the feature's own handlers (until it declares ``buttons``)
     callbacks: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+    #: button namespaces: each gets one CallbackQueryHandler, added after ``handlers``
+    buttons: Sequence[Buttons] = ()
     replies: Mapping[str, ReplyRoute] = field(default_factory=dict)
     jobs: Sequence[RepeatingJob] = ()
     scheduled: Mapping[str, ScheduledCallback] = field(default_factory=dict)

@@ -97,7 +97,5 @@ class Services:
             text=text,
             message_thread_id=self.topic(topic),
             reply_markup=markup,
-            parse_mode="HTML",
-            link_preview_options=NO_PREVIEW,
             **kwargs,
         )

@@ -245,7 +245,7 @@ class Flow:
             parsed, _ = parse_csv(file["data"], context.services.config.phone_region, column)
         except PhoneFileError:
             await update.effective_message.reply_text(
-                self._t(context, update, "mass.column_unknown", column=column[:40])
+                self._t(context, update, "mass.column_unknown", column=html.escape(column[:40]))
             )
             return COLUMN
         flow.pop("file", None)

@@ -182,7 +182,7 @@ async def _ask_list_numbers(update: Update, context: Context, *, name: str, list
     if list_id is None:
         problem = _name_problem(services, user_id, name)
         if problem:
-            await update.effective_message.reply_text(problem)
+            await update.effective_message.reply_text(html.escape(problem))
             return
     key = "mass.ask_list_numbers_replace" if list_id else "mass.ask_list_numbers"
     await ask(
@@ -229,7 +229,7 @@ async def on_list_numbers(update: Update, context: Context, doc: dict[str, Any])
     if saved is None:
         problem = _name_problem(services, user_id, str(data.get("name", "")).strip())
         if problem:
-            await update.effective_message.reply_text(problem)
+            await update.effective_message.reply_text(html.escape(problem))
             return
         saved = _create(services, user_id, str(data.get("name", "")).strip(), parsed)
     key, name = saved

@@ -64,7 +64,8 @@ async def _pending_for_reply(services: Services, message: Message, pg: int, user
     """The card's document if it still waits for a decision; otherwise reply why not."""
     doc = table(services).get(str(pg))
     if doc is None or doc.get("state") != PENDING:
-        await message.reply_text(already(services, doc, user_id) if doc else services.t("posts.unknown_post", user_id))
+        text = already(services, doc, user_id) if doc else services.t("posts.unknown_post", user_id)
+        await message.reply_text(html.escape(text))
         return None
     return doc
 

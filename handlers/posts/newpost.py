@@ -132,6 +132,11 @@ def _new_draft() -> dict[str, Any]:
     }
 
 
+def _escaped(values: dict[str, Any]) -> dict[str, str]:
+    """A media refusal's values (file names, types) made safe for an HTML message."""
+    return {name: html.escape(str(value)) for name, value in values.items()}
+
+
 def _t(context: Context, update: Update, key: str, **values: Any) -> str:
     user_id = update.effective_user.id if update.effective_user else None
     return context.services.t(key, user_id, **values)
@@ -204,7 +209,7 @@ async def on_media(update: Update, context: Context) -> int | None:
     message = update.effective_message
     item, refusal, values = describe_media(message)
     if item is None:
-        await message.reply_text(_t(context, update, refusal, **values))
+        await message.reply_text(_t(context, update, refusal, **_escaped(values)))
         return None
     async with context.services.locks(f"newpost:{message.chat_id}:{update.effective_user.id}"):
         draft = _draft(context)
@@ -246,7 +251,7 @@ async def on_late_media(update: Update, context: Context) -> int | None:
         return None
     item, refusal, values = describe_media(message)
     if item is None:
-        await message.reply_text(_t(context, update, refusal, **values))
+        await message.reply_text(_t(context, update, refusal, **_escaped(values)))
     elif len(draft["media"]) < MAX_ALBUM:
         draft["media"].append(item)
     return None
@@ -275,7 +280,7 @@ async def _load_choices(update: Update, context: Context) -> dict[str, Any] | No
     except ResontError as exc:
         trace = f" (trace id {exc.trace_id})" if exc.trace_id else ""
         await update.effective_message.reply_text(
-            _t(context, update, "posts.np_accounts_failed", error=exc.message + trace)
+            _t(context, update, "posts.np_accounts_failed", error=html.escape(exc.message + trace))
         )
         return None
 
@@ -379,7 +384,7 @@ async def on_time(update: Update, context: Context) -> int | None:
     try:
         moment = parse_when(update.effective_message.text or "", now=now, tz=services.tz, lang=lang)
     except TimeParseError as err:
-        await update.effective_message.reply_text(err.render(services.i18n, lang))
+        await update.effective_message.reply_text(html.escape(err.render(services.i18n, lang)))
         return None
     moment = moment.replace(second=0, microsecond=0)
     if moment <= now:
