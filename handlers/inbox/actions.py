@@ -1,278 +1,165 @@
 """Inbox card buttons: Reply, Like, Tag, Delete (with confirmation, comments) and Done on a
-comment or DM card (digest buttons: :mod:`handlers.inbox.digests`)."""
+comment or DM card (digest buttons: :mod:`handlers.inbox.digests`).
+
+Each kind of button (:mod:`handlers.inbox.buttons`) has its handler; :func:`comment_action` and
+:func:`dm_action` wrap it so that it runs under the item's lock on an open card (Reply takes a
+closed card too), with what it needs in a :class:`Press`.
+"""
 
 from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot.clients.resont.errors import ResontError, ResontNotFound
 from bot.runtime.context import Context
+from bot.runtime.roles import INBOX
+from bot.runtime.tg.buttons import ButtonHandler, Buttons, button
+from bot.runtime.tg.callback import ButtonData
+from bot.runtime.tg.quiet import answer_quietly
 from handlers.inbox import cards
-from handlers.inbox.common import answer_button, int_parts, log_action, plain, redraw, resont_failure, save, tr
+from handlers.inbox.buttons import (
+    CMT,
+    DM,
+    REPLIES,
+    CommentDelete,
+    CommentDeleteNo,
+    CommentDeleteYes,
+    CommentDone,
+    CommentLike,
+    CommentReply,
+    CommentTag,
+    CommentTags,
+    CommentTagsBack,
+    DmDone,
+    DmLike,
+    DmReply,
+    DmTag,
+    DmTags,
+    DmTagsBack,
+)
+from handlers.inbox.common import log_action, plain, redraw, resont_failure, save, tr
 from handlers.inbox.records import PROMPT_KIND, comment_key, message_key, table
 from handlers.replies import ask
 
 if TYPE_CHECKING:
     from telegram import CallbackQuery
 
+    from bot.clients.resont.models import Tag
     from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
 
-# ---------------------------------------------------------------------------------- card buttons
+def comment_buttons() -> Buttons:
+    """The buttons of comment cards (agents and admins)."""
+    return Buttons(
+        CMT,
+        INBOX,
+        {
+            CommentReply: comment_action(_ask_reply),
+            CommentLike: comment_action(_like_comment),
+            CommentTags: comment_action(_show_tags),
+            CommentTag: comment_action(_toggle_tag),
+            CommentTagsBack: comment_action(_back_to_card),
+            CommentDelete: comment_action(_confirm_delete),
+            CommentDeleteNo: comment_action(_back_to_card),
+            CommentDeleteYes: comment_action(_delete_comment),
+            CommentDone: comment_action(_mark_done),
+        },
+    )
 
 
-async def on_comment_button(update: Update, context: Context) -> None:
-    """``cmt:<action>:<comment id>[:<tag id>]``: the buttons of a comment card."""
-    query, action, parts, numbers = _press(update, 1)
-    services = context.services
-    user_id = query.from_user.id
-    if numbers is None:
-        await _stale(query, services)
-        return
-    comment_id = numbers[0]
-    key = comment_key(comment_id)
-    async with services.locks(key):
-        found = await _card_record(query, context, key, "comment", action)
-        if found is None:
+def dm_buttons() -> Buttons:
+    """The buttons of DM cards (agents and admins)."""
+    return Buttons(
+        DM,
+        INBOX,
+        {
+            DmReply: dm_action(_ask_reply),
+            DmLike: dm_action(_like_message),
+            DmTags: dm_action(_show_tags),
+            DmTag: dm_action(_toggle_tag),
+            DmTagsBack: dm_action(_back_to_card),
+            DmDone: dm_action(_mark_done),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------- finding the card
+
+
+@dataclass
+class Press:
+    """A button pressed on an inbox card, with the card's record (held under its lock)."""
+
+    query: CallbackQuery
+    context: Context
+    data: Any  # the button's typed data (handlers.inbox.buttons)
+    key: str
+    record: dict[str, Any]
+    actor: str
+    #: the card's tag toggle button for a tag id, and the "back" button under the tag choices
+    toggle: Callable[[int], ButtonData]
+    back: ButtonData
+
+    @property
+    def services(self) -> Services:
+        return self.context.services
+
+    @property
+    def user_id(self) -> int:
+        return self.query.from_user.id
+
+
+Action = Callable[[Press], Awaitable[None]]
+
+
+def comment_action(act: Action) -> ButtonHandler:
+    """The handler of a comment-card button that does ``act`` on its card."""
+
+    async def handler(update: Update, context: Context, data: Any) -> None:
+        query = update.callback_query
+        assert query is not None
+        key = comment_key(data.comment)
+        async with context.services.locks(key):
+            record = await _card_record(query, context, key, "comment", data)
+            if record is not None:
+                toggle = lambda tag: CommentTag(data.comment, tag)  # noqa: E731 - bound to this card
+                back = CommentTagsBack(data.comment)
+                await act(Press(query, context, data, key, record, cards.actor_name(query.from_user), toggle, back))
+
+    return handler
+
+
+def dm_action(act: Action) -> ButtonHandler:
+    """The handler of a DM-card button that does ``act`` on its card (found by its newest message)."""
+
+    async def handler(update: Update, context: Context, data: Any) -> None:
+        query = update.callback_query
+        assert query is not None
+        key = _dm_record_key(context.services, data.message)
+        if key is None:
+            await _unknown(query, context.services)
             return
-        record, actor = found
-        if action == "l":
-            await _like_comment(query, context, key, record, actor)
-        elif action == "d":
-            await answer_button(query, tr(services, "confirm_delete", user_id))
-            await redraw(context, record, query, markup=cards.delete_keyboard(services, comment_id))
-        elif action == "dn":
-            await answer_button(query)
-            await redraw(context, record, query)
-        elif action == "dy":
-            await _delete_comment(query, context, key, record, actor)
-        else:
-            await _card_button(query, context, action, ("cmt", str(comment_id)), key, record, actor, parts[3:])
+        async with context.services.locks(key):
+            record = await _card_record(query, context, key, None, data)
+            if record is not None:
+                toggle = lambda tag: DmTag(data.conversation, data.message, tag)  # noqa: E731 - bound to this card
+                back = DmTagsBack(data.conversation, data.message)
+                await act(Press(query, context, data, key, record, cards.actor_name(query.from_user), toggle, back))
+
+    return handler
 
 
-def _press(update: Update, count: int) -> tuple[CallbackQuery, str, list[str], list[int] | None]:
-    """A card button press: the query, the action, the data parts and the ``count`` ids after
-    the action (None when forged or stale)."""
-    query = update.callback_query
-    assert query is not None
-    parts = (query.data or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    return query, action, parts, int_parts(parts[2:], count)
-
-
-async def _stale(query: CallbackQuery, services: Services) -> None:
-    await answer_button(query, services.t("core.stale_button", query.from_user.id), alert=True)
-
-
-async def _unknown(query: CallbackQuery, services: Services) -> None:
-    await answer_button(query, tr(services, "item_unknown", query.from_user.id), alert=True)
-
-
-async def _card_record(
-    query: CallbackQuery, context: Context, key: str, kind: str | None, action: str
-) -> tuple[dict[str, Any], str] | None:
-    """The pressed card's record (of type ``kind`` when given) and who pressed, or None once the
-    press is answered: unknown item, or a closed card (redrawn)."""
-    record = table(context.services).get(key)
-    if record is None or (kind is not None and record.get("type") != kind):
-        await _unknown(query, context.services)
-        return None
-    actor = cards.actor_name(query.from_user)
-    if await _closed(query, context, record, action):
-        return None
-    return record, actor
-
-
-async def _closed(query: CallbackQuery, context: Context, record: dict[str, Any], action: str) -> bool:
-    """Whether the card is done or deleted: then it takes only Reply, any other press redraws it."""
-    if record.get("status") not in ("done", "deleted") or action == "r":
-        return False
-    await answer_button(query, tr(context.services, "already_closed", query.from_user.id))
-    await redraw(context, record, query)
-    return True
-
-
-async def _card_button(
-    query: CallbackQuery,
-    context: Context,
-    action: str,
-    target: tuple[str, str],
-    key: str,
-    record: dict[str, Any],
-    actor: str,
-    tag_parts: list[str],
-) -> None:
-    """The buttons comment and DM cards share: Reply, Tag (show, toggle, back) and Done.
-    ``target`` is the callback prefix and ids of the card's tag buttons."""
-    prefix, ids = target
-    if action == "r":
-        await _ask_reply(query, context, key, record)
-    elif action == "t":
-        await _show_tags(query, context, prefix, ids, record)
-    elif action == "tg":
-        tag = int_parts(tag_parts, 1)
-        if tag is None:
-            await _stale(query, context.services)
-            return
-        await _toggle_tag(query, context, prefix, ids, key, record, tag[0], actor)
-    elif action == "tb":
-        await answer_button(query)
-        await redraw(context, record, query)
-    elif action == "ok":
-        await _mark_done(query, context, key, record, actor)
-    else:
-        await _stale(query, context.services)
-
-
-async def _ask_reply(query: CallbackQuery, context: Context, key: str, record: dict[str, Any]) -> None:
-    services = context.services
-    user = query.from_user
-    if record["type"] == "dm":
-        target = cards.who(record["item"]["conversation"], services)
-        text = tr(services, "prompt_reply_dm", user.id, who=target, name=html.escape(cards.actor_name(user)))
-    else:
-        target = cards.who(record["item"], services)
-        text = tr(services, "prompt_reply_comment", user.id, who=target, name=html.escape(cards.actor_name(user)))
-    message = query.message
-    chat_id = message.chat.id if message is not None else services.config.admin_chat_id
-    try:
-        await ask(
-            context,
-            chat_id,
-            text,
-            kind=PROMPT_KIND,
-            user_id=user.id,
-            data={"item": key},
-            thread_id=getattr(message, "message_thread_id", None)
-            if getattr(message, "is_topic_message", False)
-            else None,
-            reply_to=message.message_id if message is not None else None,
-        )
-    except TelegramError as exc:
-        log.warning("inbox: could not ask for a reply: %s", exc)
-        await answer_button(query, tr(services, "telegram_failed", user.id), alert=True)
-        return
-    await answer_button(query, tr(services, "prompt_sent", user.id))
-
-
-async def _like_comment(query: CallbackQuery, context: Context, key: str, record: dict[str, Any], actor: str) -> None:
-    services = context.services
-    user_id = query.from_user.id
-    item = record["item"]
-    try:
-        await services.resont.comments.like(item["id"])
-    except ResontError as exc:
-        await answer_button(query, plain(resont_failure(services, user_id, exc, "error_gone_comment")), alert=True)
-        return
-    item["liked"] = not item.get("liked")
-    log_action(record, "liked" if item["liked"] else "unliked", actor)
-    save(services, key, record, by=actor)
-    services.store.audit(user_id, "inbox.like" if item["liked"] else "inbox.unlike", key)
-    await answer_button(query, tr(services, "liked" if item["liked"] else "unliked", user_id))
-    await redraw(context, record, query)
-
-
-async def _delete_comment(query: CallbackQuery, context: Context, key: str, record: dict[str, Any], actor: str) -> None:
-    services = context.services
-    user_id = query.from_user.id
-    try:
-        await services.resont.comments.delete(record["item"]["id"])
-    except ResontNotFound:
-        pass  # already gone: the card closes all the same
-    except ResontError as exc:
-        await answer_button(query, plain(resont_failure(services, user_id, exc, "error_gone_comment")), alert=True)
-        await redraw(context, record, query)
-        return
-    log_action(record, "deleted", actor)
-    save(services, key, record, status="deleted", by=actor)
-    services.store.audit(user_id, "inbox.delete", key)
-    await answer_button(query, tr(services, "deleted", user_id))
-    await redraw(context, record, query)
-
-
-async def _mark_done(query: CallbackQuery, context: Context, key: str, record: dict[str, Any], actor: str) -> None:
-    services = context.services
-    user_id = query.from_user.id
-    log_action(record, "done", actor)
-    save(services, key, record, status="done", by=actor)
-    services.store.audit(user_id, "inbox.done", key)
-    await answer_button(query, tr(services, "marked_done", user_id))
-    await redraw(context, record, query)
-
-
-async def _tags_for(services: Services, prefix: str) -> list[Any]:
-    if prefix == "dm":
-        return await services.resont.conversations.tags()
-    return await services.resont.comments.tags()
-
-
-def _tag_holder(record: dict[str, Any]) -> dict[str, Any]:
-    return record["item"]["conversation"] if record["type"] == "dm" else record["item"]
-
-
-async def _show_tags(query: CallbackQuery, context: Context, prefix: str, ids: str, record: dict[str, Any]) -> None:
-    services = context.services
-    user_id = query.from_user.id
-    try:
-        tags = await _tags_for(services, prefix)
-    except ResontError as exc:
-        await answer_button(query, plain(resont_failure(services, user_id, exc, "error_gone_tags")), alert=True)
-        return
-    if not tags:
-        await answer_button(query, tr(services, "no_tags_defined", user_id), alert=True)
-        return
-    chosen = [tag.get("id") for tag in _tag_holder(record).get("tags", [])]
-    await answer_button(query, tr(services, "choose_tags", user_id))
-    await redraw(context, record, query, markup=cards.tag_keyboard(services, prefix, ids, tags, chosen))
-
-
-async def _toggle_tag(
-    query: CallbackQuery,
-    context: Context,
-    prefix: str,
-    ids: str,
-    key: str,
-    record: dict[str, Any],
-    tag_id: int,
-    actor: str,
-) -> None:
-    services = context.services
-    user_id = query.from_user.id
-    holder = _tag_holder(record)
-    current = [tag.get("id") for tag in holder.get("tags", [])]
-    wanted = [t for t in current if t != tag_id] if tag_id in current else [*current, tag_id]
-    try:
-        tags = await _tags_for(services, prefix)
-        if prefix == "dm":
-            result = await services.resont.conversations.tag(holder["id"], wanted)
-        else:
-            result = await services.resont.comments.tag(holder["id"], wanted)
-    except ResontError as exc:
-        gone = "error_gone_dm" if prefix == "dm" else "error_gone_comment"
-        await answer_button(query, plain(resont_failure(services, user_id, exc, gone)), alert=True)
-        return
-    names = {tag.id: tag.name or str(tag.id) for tag in tags}
-    returned = cards.tags_of(result.tags)
-    holder["tags"] = returned if returned or not wanted else [{"id": i, "name": names.get(i, str(i))} for i in wanted]
-    log_action(record, "tagged", actor, ", ".join(str(tag["name"]) for tag in holder["tags"]))
-    save(services, key, record, by=actor)
-    services.store.audit(user_id, "inbox.tag", key, tags=wanted)
-    await answer_button(query, tr(services, "tags_saved", user_id))
-    chosen = [tag["id"] for tag in holder["tags"]]
-    await redraw(context, record, query, markup=cards.tag_keyboard(services, prefix, ids, tags, chosen))
-
-
-# ---------------------------------------------------------------------------------- DM buttons
-
-
-def _dm_record(services: Services, message_id: int) -> tuple[str, dict[str, Any]] | None:
+def _dm_record_key(services: Services, message_id: int) -> str | None:
+    """The key of the DM card that shows ``message_id``, if it is known."""
     tbl = table(services)
     pointer = tbl.get(message_key(message_id))
     if pointer is None or not pointer.get("record"):
@@ -280,46 +167,220 @@ def _dm_record(services: Services, message_id: int) -> tuple[str, dict[str, Any]
     record = tbl.get(pointer["record"])
     if record is None or record.get("type") != "dm":
         return None
-    return pointer["record"], record
+    return pointer["record"]
 
 
-async def on_dm_button(update: Update, context: Context) -> None:
-    """``dm:<action>:<conversation id>:<message id>[:<tag id>]``: the buttons of a DM card."""
-    query, action, parts, numbers = _press(update, 2)
-    services = context.services
-    if numbers is None:
-        await _stale(query, services)
+async def _unknown(query: CallbackQuery, services: Services) -> None:
+    await answer_quietly(query, tr(services, "item_unknown", query.from_user.id), alert=True)
+
+
+async def _card_record(
+    query: CallbackQuery, context: Context, key: str, kind: str | None, data: ButtonData
+) -> dict[str, Any] | None:
+    """The pressed card's record (of type ``kind`` when given), or None once the press is
+    answered: unknown item, or a closed card (redrawn; only Reply works on a closed card)."""
+    record = table(context.services).get(key)
+    if record is None or (kind is not None and record.get("type") != kind):
+        await _unknown(query, context.services)
+        return None
+    if record.get("status") in ("done", "deleted") and not isinstance(data, REPLIES):
+        await answer_quietly(query, tr(context.services, "already_closed", query.from_user.id))
+        await redraw(context, record, query)
+        return None
+    return record
+
+
+# ---------------------------------------------------------------------------------- keyboards
+
+
+def delete_keyboard(services: Services, comment_id: int) -> InlineKeyboardMarkup:
+    yes = button(cards.t(services, "btn_delete_yes"), CommentDeleteYes(comment_id))
+    return InlineKeyboardMarkup([[yes, button(cards.t(services, "btn_delete_no"), CommentDeleteNo(comment_id))]])
+
+
+def tag_keyboard(
+    services: Services,
+    toggle: Callable[[int], ButtonData],
+    back: ButtonData,
+    tags: Sequence[Tag],
+    chosen: Iterable[int],
+) -> InlineKeyboardMarkup:
+    """Toggle buttons for each tag (``toggle(tag id)``: the card's toggle button), then ``back``."""
+    current = set(chosen)
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for tag in [t_ for t_ in tags if t_.id is not None][: cards.TAG_BUTTONS_MAX]:
+        mark = "✅" if tag.id in current else "▫️"
+        label = f"{mark} {cards.excerpt(tag.name or str(tag.id), 28)}"
+        row.append(button(label, toggle(tag.id)))
+        if len(row) == 2:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    rows.append([button(cards.t(services, "btn_back"), back)])
+    return InlineKeyboardMarkup(rows)
+
+
+# ---------------------------------------------------------------------------------- the buttons
+
+
+async def _back_to_card(press: Press) -> None:
+    """Back from the tag choices or the delete question: the card as it is."""
+    await answer_quietly(press.query)
+    await redraw(press.context, press.record, press.query)
+
+
+async def _confirm_delete(press: Press) -> None:
+    await answer_quietly(press.query, tr(press.services, "confirm_delete", press.user_id))
+    markup = delete_keyboard(press.services, press.data.comment)
+    await redraw(press.context, press.record, press.query, markup=markup)
+
+
+async def _ask_reply(press: Press) -> None:
+    """Reply: a force-reply question under the card; the answer goes out through Resont."""
+    services, user, record = press.services, press.query.from_user, press.record
+    holder = record["item"]["conversation"] if record["type"] == "dm" else record["item"]
+    key = "prompt_reply_dm" if record["type"] == "dm" else "prompt_reply_comment"
+    text = tr(services, key, user.id, who=cards.who(holder, services), name=html.escape(cards.actor_name(user)))
+    message = press.query.message
+    chat_id = message.chat.id if message is not None else services.config.admin_chat_id
+    topic = getattr(message, "message_thread_id", None) if getattr(message, "is_topic_message", False) else None
+    try:
+        await ask(
+            press.context,
+            chat_id,
+            text,
+            kind=PROMPT_KIND,
+            user_id=user.id,
+            data={"item": press.key},
+            thread_id=topic,
+            reply_to=message.message_id if message is not None else None,
+        )
+    except TelegramError as exc:
+        log.warning("inbox: could not ask for a reply: %s", exc)
+        await answer_quietly(press.query, tr(services, "telegram_failed", user.id), alert=True)
         return
-    conversation_id, message_id = numbers
-    found = _dm_record(services, message_id)
-    if found is None:
-        await _unknown(query, services)
+    await answer_quietly(press.query, tr(services, "prompt_sent", user.id))
+
+
+async def _refused(press: Press, exc: ResontError, gone_key: str) -> None:
+    """Resont refused the action: say why in an alert (the card stays as it is)."""
+    await answer_quietly(press.query, plain(resont_failure(press.services, press.user_id, exc, gone_key)), alert=True)
+
+
+async def _like_comment(press: Press) -> None:
+    services, record = press.services, press.record
+    item = record["item"]
+    try:
+        await services.resont.comments.like(item["id"])
+    except ResontError as exc:
+        await _refused(press, exc, "error_gone_comment")
         return
-    key, _ = found
-    async with services.locks(key):
-        found_card = await _card_record(query, context, key, None, action)
-        if found_card is None:
-            return
-        record, actor = found_card
-        if action == "l":
-            await _like_message(query, context, key, record, actor, message_id)
-        else:
-            target = ("dm", f"{conversation_id}:{message_id}")
-            await _card_button(query, context, action, target, key, record, actor, parts[4:])
+    item["liked"] = not item.get("liked")
+    log_action(record, "liked" if item["liked"] else "unliked", press.actor)
+    save(services, press.key, record, by=press.actor)
+    services.store.audit(press.user_id, "inbox.like" if item["liked"] else "inbox.unlike", press.key)
+    await answer_quietly(press.query, tr(services, "liked" if item["liked"] else "unliked", press.user_id))
+    await redraw(press.context, record, press.query)
 
 
-async def _like_message(
-    query: CallbackQuery, context: Context, key: str, record: dict[str, Any], actor: str, message_id: int
-) -> None:
-    services = context.services
-    user_id = query.from_user.id
+async def _delete_comment(press: Press) -> None:
+    services, record = press.services, press.record
+    try:
+        await services.resont.comments.delete(record["item"]["id"])
+    except ResontNotFound:
+        pass  # already gone: the card closes all the same
+    except ResontError as exc:
+        await _refused(press, exc, "error_gone_comment")
+        await redraw(press.context, record, press.query)
+        return
+    log_action(record, "deleted", press.actor)
+    save(services, press.key, record, status="deleted", by=press.actor)
+    services.store.audit(press.user_id, "inbox.delete", press.key)
+    await answer_quietly(press.query, tr(services, "deleted", press.user_id))
+    await redraw(press.context, record, press.query)
+
+
+async def _mark_done(press: Press) -> None:
+    services, record = press.services, press.record
+    log_action(record, "done", press.actor)
+    save(services, press.key, record, status="done", by=press.actor)
+    services.store.audit(press.user_id, "inbox.done", press.key)
+    await answer_quietly(press.query, tr(services, "marked_done", press.user_id))
+    await redraw(press.context, record, press.query)
+
+
+async def _like_message(press: Press) -> None:
+    services, record = press.services, press.record
+    message_id = press.data.message
     try:
         await services.resont.conversations.react(message_id)
     except ResontError as exc:
-        await answer_button(query, plain(resont_failure(services, user_id, exc, "error_gone_dm")), alert=True)
+        await _refused(press, exc, "error_gone_dm")
         return
-    log_action(record, "liked", actor)
-    save(services, key, record, by=actor)
-    services.store.audit(user_id, "inbox.like", key, message=message_id)
-    await answer_button(query, tr(services, "liked", user_id))
-    await redraw(context, record, query)
+    log_action(record, "liked", press.actor)
+    save(services, press.key, record, by=press.actor)
+    services.store.audit(press.user_id, "inbox.like", press.key, message=message_id)
+    await answer_quietly(press.query, tr(services, "liked", press.user_id))
+    await redraw(press.context, record, press.query)
+
+
+# ---------------------------------------------------------------------------------- tags
+
+
+def _is_dm(press: Press) -> bool:
+    return press.record["type"] == "dm"
+
+
+async def _tags_for(press: Press) -> list[Any]:
+    if _is_dm(press):
+        return await press.services.resont.conversations.tags()
+    return await press.services.resont.comments.tags()
+
+
+def _tag_holder(record: dict[str, Any]) -> dict[str, Any]:
+    return record["item"]["conversation"] if record["type"] == "dm" else record["item"]
+
+
+async def _show_tags(press: Press) -> None:
+    services = press.services
+    try:
+        tags = await _tags_for(press)
+    except ResontError as exc:
+        await _refused(press, exc, "error_gone_tags")
+        return
+    if not tags:
+        await answer_quietly(press.query, tr(services, "no_tags_defined", press.user_id), alert=True)
+        return
+    chosen = [tag.get("id") for tag in _tag_holder(press.record).get("tags", [])]
+    await answer_quietly(press.query, tr(services, "choose_tags", press.user_id))
+    markup = tag_keyboard(services, press.toggle, press.back, tags, chosen)
+    await redraw(press.context, press.record, press.query, markup=markup)
+
+
+async def _toggle_tag(press: Press) -> None:
+    services, record = press.services, press.record
+    holder = _tag_holder(record)
+    current = [tag.get("id") for tag in holder.get("tags", [])]
+    tag_id = press.data.tag
+    wanted = [t for t in current if t != tag_id] if tag_id in current else [*current, tag_id]
+    try:
+        tags = await _tags_for(press)
+        if _is_dm(press):
+            result = await services.resont.conversations.tag(holder["id"], wanted)
+        else:
+            result = await services.resont.comments.tag(holder["id"], wanted)
+    except ResontError as exc:
+        await _refused(press, exc, "error_gone_dm" if _is_dm(press) else "error_gone_comment")
+        return
+    names = {tag.id: tag.name or str(tag.id) for tag in tags}
+    returned = cards.tags_of(result.tags)
+    holder["tags"] = returned if returned or not wanted else [{"id": i, "name": names.get(i, str(i))} for i in wanted]
+    log_action(record, "tagged", press.actor, ", ".join(str(tag["name"]) for tag in holder["tags"]))
+    save(services, press.key, record, by=press.actor)
+    services.store.audit(press.user_id, "inbox.tag", press.key, tags=wanted)
+    await answer_quietly(press.query, tr(services, "tags_saved", press.user_id))
+    chosen = [tag["id"] for tag in holder["tags"]]
+    markup = tag_keyboard(services, press.toggle, press.back, tags, chosen)
+    await redraw(press.context, record, press.query, markup=markup)

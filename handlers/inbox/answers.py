@@ -140,5 +140,5 @@ async def _refused(
     message: Message, services: Services, user_id: int | None, key: str, exc: ResontError, gone_key: str
 ) -> None:
     """Resont refused an answer: say why (with the trace id) and audit it."""
-    await message.reply_text(resont_failure(services, user_id, exc, gone_key), parse_mode="HTML")
+    await message.reply_text(resont_failure(services, user_id, exc, gone_key))
     services.store.audit(user_id or 0, "inbox.reply_failed", key, trace_id=exc.trace_id, error=exc.message)

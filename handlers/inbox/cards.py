@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.runtime.tg.buttons import button
 from bot.text.timeparse import format_when
+from handlers.inbox import buttons
 from handlers.inbox.snapshots import (  # noqa: F401 - the snapshot functions are re-exported
     POST_EXCERPT_MAX,
     account_info,
@@ -39,7 +41,6 @@ from handlers.inbox.snapshots import (  # noqa: F401 - the snapshot functions ar
 )
 
 if TYPE_CHECKING:
-    from bot.clients.resont.models import Tag
     from bot.runtime.services import Services
 
 #: Longest user text shown on a card (Telegram allows 4096 characters per message).
@@ -201,46 +202,15 @@ def comment_keyboard(services: Services, record: dict[str, Any]) -> InlineKeyboa
     cid = item["id"]
     first: list[InlineKeyboardButton] = []
     if item.get("can_reply", True):
-        first.append(InlineKeyboardButton(t(services, "btn_reply"), callback_data=f"cmt:r:{cid}"))
+        first.append(button(t(services, "btn_reply"), buttons.CommentReply(cid)))
     if item.get("can_like", True):
         key = "btn_unlike" if item.get("liked") else "btn_like"
-        first.append(InlineKeyboardButton(t(services, key), callback_data=f"cmt:l:{cid}"))
-    second = [InlineKeyboardButton(t(services, "btn_tag"), callback_data=f"cmt:t:{cid}")]
+        first.append(button(t(services, key), buttons.CommentLike(cid)))
+    second = [button(t(services, "btn_tag"), buttons.CommentTags(cid))]
     if item.get("can_delete", True):
-        second.append(InlineKeyboardButton(t(services, "btn_delete"), callback_data=f"cmt:d:{cid}"))
-    third = [InlineKeyboardButton(t(services, "btn_done"), callback_data=f"cmt:ok:{cid}")]
+        second.append(button(t(services, "btn_delete"), buttons.CommentDelete(cid)))
+    third = [button(t(services, "btn_done"), buttons.CommentDone(cid))]
     return InlineKeyboardMarkup([row for row in (first, second, third) if row])
-
-
-def delete_keyboard(services: Services, comment_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(t(services, "btn_delete_yes"), callback_data=f"cmt:dy:{comment_id}"),
-                InlineKeyboardButton(t(services, "btn_delete_no"), callback_data=f"cmt:dn:{comment_id}"),
-            ]
-        ]
-    )
-
-
-def tag_keyboard(
-    services: Services, prefix: str, ids: str, tags: Sequence[Tag], chosen: Iterable[int]
-) -> InlineKeyboardMarkup:
-    """Toggle buttons for each tag (``prefix`` cmt or dm, ``ids`` the card's id part)."""
-    current = set(chosen)
-    rows: list[list[InlineKeyboardButton]] = []
-    row: list[InlineKeyboardButton] = []
-    for tag in [t_ for t_ in tags if t_.id is not None][:TAG_BUTTONS_MAX]:
-        mark = "✅" if tag.id in current else "▫️"
-        label = f"{mark} {excerpt(tag.name or str(tag.id), 28)}"
-        row.append(InlineKeyboardButton(label, callback_data=f"{prefix}:tg:{ids}:{tag.id}"))
-        if len(row) == 2:
-            rows.append(row)
-            row = []
-    if row:
-        rows.append(row)
-    rows.append([InlineKeyboardButton(t(services, "btn_back"), callback_data=f"{prefix}:tb:{ids}")])
-    return InlineKeyboardMarkup(rows)
 
 
 def _message_lines(services: Services, message: dict[str, Any]) -> list[str]:
@@ -283,28 +253,25 @@ def render_dm(services: Services, record: dict[str, Any]) -> tuple[str, InlineKe
     return _fit(lines), dm_keyboard(services, record)
 
 
-def dm_ids(record: dict[str, Any]) -> str:
-    """``<conversation id>:<newest message id>`` for a DM card's callback data."""
+def dm_ids(record: dict[str, Any]) -> tuple[int, int]:
+    """(conversation id, newest message id): what a DM card's buttons carry."""
     item = record["item"]
-    return f"{item['conversation']['id']}:{item['messages'][-1]['id']}"
+    return int(item["conversation"]["id"]), int(item["messages"][-1]["id"])
 
 
 def dm_keyboard(services: Services, record: dict[str, Any]) -> InlineKeyboardMarkup | None:
     if record.get("status") in ("done", "deleted"):
         return None
     ids = dm_ids(record)
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(t(services, "btn_reply"), callback_data=f"dm:r:{ids}"),
-                InlineKeyboardButton(t(services, "btn_like"), callback_data=f"dm:l:{ids}"),
-            ],
-            [
-                InlineKeyboardButton(t(services, "btn_tag"), callback_data=f"dm:t:{ids}"),
-                InlineKeyboardButton(t(services, "btn_done"), callback_data=f"dm:ok:{ids}"),
-            ],
-        ]
-    )
+    first = [
+        button(t(services, "btn_reply"), buttons.DmReply(*ids)),
+        button(t(services, "btn_like"), buttons.DmLike(*ids)),
+    ]
+    second = [
+        button(t(services, "btn_tag"), buttons.DmTags(*ids)),
+        button(t(services, "btn_done"), buttons.DmDone(*ids)),
+    ]
+    return InlineKeyboardMarkup([first, second])
 
 
 def render_card(services: Services, record: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -397,12 +364,12 @@ def digest_keyboard(services: Services, keys: Sequence[str], digest_id: str | No
     rows: list[list[InlineKeyboardButton]] = []
     row: list[InlineKeyboardButton] = []
     for number, key in enumerate(keys, start=1):
-        row.append(InlineKeyboardButton(str(number), callback_data=f"inbox:x:{key}"))
+        row.append(button(str(number), buttons.Expand(key)))
         if len(row) == 6:
             rows.append(row)
             row = []
     if row:
         rows.append(row)
     if digest_id is not None:
-        rows.append([InlineKeyboardButton(t(services, "btn_digest_done"), callback_data=f"inbox:da:{digest_id}")])
+        rows.append([button(t(services, "btn_digest_done"), buttons.DigestDone(digest_id))])
     return InlineKeyboardMarkup(rows)

@@ -7,10 +7,8 @@ import html
 import logging
 from typing import TYPE_CHECKING, Any
 
-from telegram.error import BadRequest, TelegramError
-
 from bot.clients.resont.errors import ResontError, ResontNotFound
-from bot.runtime.services import NO_PREVIEW
+from bot.runtime.tg.quiet import quietly
 from handlers.inbox import cards
 from handlers.inbox.delivery import edit_card
 from handlers.inbox.records import now_ts, table
@@ -64,24 +62,6 @@ def save(
     table(services).put(key, record)
 
 
-async def answer_button(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
-    """Answer a button press (a toast, or an alert); a failed answer is only logged."""
-    try:
-        await query.answer(text[:200] if text else None, show_alert=alert)
-    except TelegramError as exc:
-        log.info("could not answer a button press: %s", exc)
-
-
-def int_parts(parts: list[str], count: int) -> list[int] | None:
-    """``count`` integers from callback data parts (forged data gives None)."""
-    if len(parts) < count:
-        return None
-    try:
-        return [int(p) for p in parts[:count]]
-    except ValueError:
-        return None
-
-
 async def redraw(
     context: Context, record: dict[str, Any], query: CallbackQuery | None = None, markup: Any = "card"
 ) -> None:
@@ -90,24 +70,16 @@ async def redraw(
     chat_id = message_id = None
     if query is not None and query.message is not None:
         chat_id, message_id = query.message.chat.id, query.message.message_id
-    try:
-        if markup == "card":
-            await edit_card(context.bot, services, record, chat_id=chat_id, message_id=message_id)
-            if chat_id is not None and record.get("card_message") not in (None, message_id):
-                await edit_card(context.bot, services, record)
-        else:
-            text, _ = cards.render_card(services, record)
-            await context.bot.edit_message_text(
-                text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode="HTML",
-                reply_markup=markup,
-                link_preview_options=NO_PREVIEW,
-            )
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            log.warning("inbox: could not redraw a card: %s", exc)
+    if markup != "card":
+        text, _ = cards.render_card(services, record)
+        edit = context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+        await quietly(edit, "redraw an inbox card")
+        return
+    await quietly(
+        edit_card(context.bot, services, record, chat_id=chat_id, message_id=message_id), "redraw an inbox card"
+    )
+    if chat_id is not None and record.get("card_message") not in (None, message_id):
+        await quietly(edit_card(context.bot, services, record), "redraw an inbox card")
 
 
 def plain(text: str) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.runtime.services import NO_PREVIEW
+from bot.runtime.tg.quiet import is_benign
 from handlers.inbox import cards
 from handlers.inbox.enrich import cached_accounts, enrich_comment, is_own_comment, resolve_message
 from handlers.inbox.records import (
@@ -345,18 +345,10 @@ async def edit_card(
         return
     text, markup = cards.render_card(services, record)
     try:
-        await bot.edit_message_text(
-            text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode="HTML",
-            reply_markup=markup,
-            link_preview_options=NO_PREVIEW,
-        )
-    except BadRequest as exc:
-        if "not modified" in str(exc).lower():
-            return
-        raise
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+    except TelegramError as exc:
+        if not is_benign(exc):
+            raise
 
 
 # ---------------------------------------------------------------------------------- webhook

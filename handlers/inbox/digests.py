@@ -11,59 +11,55 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW, Services
+from bot.runtime.roles import INBOX
+from bot.runtime.services import Services
+from bot.runtime.tg.buttons import Buttons
+from bot.runtime.tg.quiet import answer_quietly, quietly
 from handlers.inbox import cards
-from handlers.inbox.common import answer_button, log_action, redraw, save, tr
+from handlers.inbox.buttons import INBOX_NS, DigestDone, Expand
+from handlers.inbox.common import log_action, redraw, save, tr
 from handlers.inbox.records import CARD_KIND, ITEM_TYPES, OPEN_STATUSES, digest_key, now_ts, table, topic_of
 from handlers.replies import remember_card
 
 if TYPE_CHECKING:
-    from telegram import CallbackQuery
+    pass
 
 log = logging.getLogger(__name__)
 
 
-async def on_inbox_button(update: Update, context: Context) -> None:
+def digest_buttons() -> Buttons:
+    """The buttons under a digest (agents and admins)."""
+    return Buttons(INBOX_NS, INBOX, {Expand: on_expand, DigestDone: on_digest_done})
+
+
+async def on_expand(update: Update, context: Context, data: Expand) -> None:
+    """A digest line becomes a full card (sent once)."""
     query = update.callback_query
     assert query is not None
     services = context.services
     user_id = query.from_user.id
-    parts = (query.data or "").split(":", 2)
-    action = parts[1] if len(parts) > 1 else ""
-    arg = parts[2] if len(parts) > 2 else ""
-    if action == "x" and arg:
-        await _expand(query, context, arg)
-    elif action == "da" and arg:
-        await _digest_done(query, context, arg)
-    else:
-        await answer_button(query, services.t("core.stale_button", user_id), alert=True)
-
-
-async def _expand(query: CallbackQuery, context: Context, key: str) -> None:
-    """A digest line becomes a full card (sent once)."""
-    services = context.services
-    user_id = query.from_user.id
+    key = data.key
     async with services.locks(key):
         record = table(services).get(key)
         if record is None or record.get("type") not in ITEM_TYPES:
-            await answer_button(query, tr(services, "item_unknown", user_id), alert=True)
+            await answer_quietly(query, tr(services, "item_unknown", user_id), alert=True)
             return
         if record.get("status") not in OPEN_STATUSES:
-            await answer_button(query, tr(services, "already_closed", user_id), alert=True)
+            await answer_quietly(query, tr(services, "already_closed", user_id), alert=True)
             return
         if record.get("card"):
-            await answer_button(query, tr(services, "already_expanded", user_id))
+            await answer_quietly(query, tr(services, "already_expanded", user_id))
             return
         text, markup = cards.render_card(services, record)
         try:
             sent = await services.send_admin(context.bot, text, topic=topic_of(record), markup=markup)
         except TelegramError as exc:
             log.warning("inbox: could not expand %s: %s", key, exc)
-            await answer_button(query, tr(services, "telegram_failed", user_id), alert=True)
+            await answer_quietly(query, tr(services, "telegram_failed", user_id), alert=True)
             return
         record.update(card=f"{sent.chat_id}:{sent.message_id}", card_chat=sent.chat_id, card_message=sent.message_id)
         await services.store.durably(partial(_note_card, services, key, record, sent.chat_id, sent.message_id))
-    await answer_button(query, tr(services, "expanded", user_id))
+    await answer_quietly(query, tr(services, "expanded", user_id))
 
 
 def _note_card(services: Services, key: str, record: dict[str, Any], chat_id: int, message_id: int) -> None:
@@ -71,14 +67,18 @@ def _note_card(services: Services, key: str, record: dict[str, Any], chat_id: in
     remember_card(services.store, chat_id, message_id, CARD_KIND, item=key)
 
 
-async def _digest_done(query: CallbackQuery, context: Context, digest_id: str) -> None:
+async def on_digest_done(update: Update, context: Context, data: DigestDone) -> None:
+    """ "Mark all done": every open item of the digest is closed, the digest says by whom."""
+    query = update.callback_query
+    assert query is not None
+    digest_id = data.digest
     services = context.services
     user_id = query.from_user.id
     tbl = table(services)
     dkey = digest_key(digest_id)
     digest = tbl.get(dkey)
     if digest is None:
-        await answer_button(query, tr(services, "item_unknown", user_id), alert=True)
+        await answer_quietly(query, tr(services, "item_unknown", user_id), alert=True)
         return
     actor = cards.actor_name(query.from_user)
     entries = []
@@ -98,17 +98,9 @@ async def _digest_done(query: CallbackQuery, context: Context, digest_id: str) -
     digest.update(status="done", by=actor, updated=now_ts(services))
     tbl.put(dkey, digest)
     services.store.audit(user_id, "inbox.digest_done", dkey, count=closed)
-    await answer_button(query, tr(services, "digest_marked", user_id, count=closed))
+    await answer_quietly(query, tr(services, "digest_marked", user_id, count=closed))
     text = cards.render_digest(
         services, digest.get("kind", "comment"), entries, digest.get("part", 1), digest.get("parts", 1), closed_by=actor
     )
-    try:
-        await context.bot.edit_message_text(
-            text,
-            chat_id=digest["chat"],
-            message_id=digest["message_id"],
-            parse_mode="HTML",
-            link_preview_options=NO_PREVIEW,
-        )
-    except TelegramError as exc:
-        log.warning("inbox: could not close digest %s: %s", digest_id, exc)
+    edit = context.bot.edit_message_text(text, chat_id=digest["chat"], message_id=digest["message_id"])
+    await quietly(edit, f"close digest {digest_id}")

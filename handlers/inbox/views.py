@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW
 from handlers.inbox import cards
 from handlers.inbox.common import tr
 from handlers.inbox.records import ITEM_TYPES, OPEN_STATUSES, digest_key, table
@@ -55,7 +54,7 @@ async def on_inbox(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     if not open_items:
-        await message.reply_text(tr(services, "inbox_empty", user_id), parse_mode="HTML")
+        await message.reply_text(tr(services, "inbox_empty", user_id))
         return
     by_account: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for key, doc in sorted(open_items, key=lambda kd: kd[1].get("at", 0)):
@@ -78,7 +77,7 @@ async def on_inbox(update: Update, context: Context) -> None:
     text = "\n".join(lines)
     if len(text) > cards.CARD_MAX:
         text = text[: cards.CARD_MAX - 1] + "…"
-    await message.reply_text(text, parse_mode="HTML", link_preview_options=NO_PREVIEW)
+    await message.reply_text(text)
 
 
 def _inbox_line(services: Services, user_id: int | None, key: str, doc: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.config import Config
 from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
@@ -31,10 +31,10 @@ from bot.runtime.roles import INBOX
 from bot.runtime.web import WebRoute
 from bot.runtime.webhook import PushJournal, ResontWebhook
 from handlers.inbox import poll as pipeline
-from handlers.inbox.actions import on_comment_button, on_dm_button
+from handlers.inbox.actions import comment_buttons, dm_buttons
 from handlers.inbox.answers import MAX_ATTACHMENT, on_card_reply, on_prompt_reply  # noqa: F401 - re-exported
 from handlers.inbox.delivery import on_webhook_event, runtime, stop_inbox
-from handlers.inbox.digests import on_inbox_button
+from handlers.inbox.digests import digest_buttons
 from handlers.inbox.records import CARD_KIND, PROMPT_KIND
 from handlers.inbox.views import INBOX_LIST_MAX, card_link, on_inbox, status_lines  # noqa: F401 - re-exported
 
@@ -50,14 +50,9 @@ def feature(config: Config) -> Feature:
     """The inbox feature: ``/inbox``, card and digest buttons, answers, both polls, the webhook."""
     return Feature(
         name="inbox",
-        handlers=[
-            CommandHandler("inbox", on_inbox),
-            CallbackQueryHandler(on_comment_button, pattern=r"^cmt:"),
-            CallbackQueryHandler(on_dm_button, pattern=r"^dm:"),
-            CallbackQueryHandler(on_inbox_button, pattern=r"^inbox:"),
-        ],
+        handlers=[CommandHandler("inbox", on_inbox)],
         commands=[Command("inbox", INBOX, "inbox.cmd_inbox")],
-        callbacks={"cmt": INBOX, "dm": INBOX, "inbox": INBOX},
+        buttons=[comment_buttons(), dm_buttons(), digest_buttons()],
         replies={
             CARD_KIND: ReplyRoute(INBOX, on_card_reply),
             PROMPT_KIND: ReplyRoute(INBOX, on_prompt_reply),

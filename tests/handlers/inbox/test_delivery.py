@@ -17,6 +17,7 @@ import pytest
 from bot.store.state import Store
 from handlers.inbox import delivery, records
 from handlers.inbox import poll as inbox_poll
+from handlers.inbox.buttons import CommentDone
 from tests.botapi import ApiError, User, button_datas, text_of
 from tests.fakes.resont import FakeResont
 from tests.handlers.inbox.test_inbox import AGENT_USER, account_id, card, cards_with, poll, running
@@ -334,7 +335,7 @@ async def test_old_records_are_pruned(botapi, resont):
         comment = resont.add_comment(acc, "closing soon")
         await poll(app)
         shown = await card(botapi, "closing soon")
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], f"cmt:ok:{comment['id']}")
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], CommentDone(comment["id"]).encode())
         await botapi.wait_for(lambda: "done by" in text_of(botapi.message(ADMIN_CHAT, shown["message_id"])))
         store = app.bot_data.services.store
         assert store.table("inbox").get(f"c:{comment['id']}") is not None

@@ -10,6 +10,23 @@ from typing import Any
 import pytest
 
 from handlers.inbox import records
+from handlers.inbox.buttons import (
+    CommentDelete,
+    CommentDeleteNo,
+    CommentDeleteYes,
+    CommentDone,
+    CommentLike,
+    CommentReply,
+    CommentTag,
+    CommentTags,
+    CommentTagsBack,
+    DmDone,
+    DmLike,
+    DmReply,
+    DmTag,
+    DmTags,
+    DmTagsBack,
+)
 from tests.botapi import User, button_datas, text_of
 from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT, AGENT, AUTHOR, RESONT_TOKEN, STRANGER, bot_running
@@ -141,7 +158,7 @@ async def test_dm_burst_is_one_card_and_photo_reply_is_uploaded(botapi, resont):
         await poll(app)
         await botapi.wait_for(lambda: "To Germany" in text_of(botapi.message(ADMIN_CHAT, shown["message_id"])))
         assert len(cards_with(botapi, "Hi there")) == 1
-        assert f"dm:l:{conv['id']}:{third['id']}" in button_datas(botapi.message(ADMIN_CHAT, shown["message_id"]))
+        assert DmLike(conv["id"], third["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, shown["message_id"]))
 
         # the agent answers with a photo: uploaded to Resont as the DM attachment
         botapi.user_sends_photo(AGENT_USER, ADMIN_CHAT, PNG, caption="Here is the label", reply_to=shown["message_id"])
@@ -198,7 +215,9 @@ async def test_reply_button_prompt_answers_dm_with_text_and_document(botapi, res
         message = resont.add_message(conv["id"], "What are your hours?")
         await poll(app)
         shown = await card(botapi, "What are your hours?")
-        cq = botapi.user_presses(ADMIN_USER, ADMIN_CHAT, shown["message_id"], f"dm:r:{conv['id']}:{message['id']}")
+        cq = botapi.user_presses(
+            ADMIN_USER, ADMIN_CHAT, shown["message_id"], DmReply(conv["id"], message["id"]).encode()
+        )
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         prompt = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "write your message to @frank" in text_of(m))
         asked = [r for r in botapi.requests_of("sendMessage") if "write your message" in str(r.params.get("text"))]
@@ -228,39 +247,45 @@ async def test_like_tag_delete_and_done_buttons(botapi, resont):
         mid = great["message_id"]
 
         # like
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, f"cmt:l:{first['id']}")
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, CommentLike(first["id"]).encode())
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert resont.comments[first["id"]]["like"] == 1
         await botapi.wait_for(lambda: "liked by Agnes" in text_of(botapi.message(ADMIN_CHAT, mid)))
-        assert f"cmt:l:{first['id']}" in button_datas(botapi.message(ADMIN_CHAT, mid))
+        assert CommentLike(first["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, mid))
 
         # tag: the keyboard lists the account's comment tags; a press toggles one
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, f"cmt:t:{first['id']}")
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, CommentTags(first["id"]).encode())
         await botapi.wait_for(
-            lambda: f"cmt:tg:{first['id']}:{vip['id']}" in button_datas(botapi.message(ADMIN_CHAT, mid))
+            lambda: CommentTag(first["id"], vip["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, mid))
         )
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, f"cmt:tg:{first['id']}:{vip['id']}")
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, CommentTag(first["id"], vip["id"]).encode())
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert resont.comments[first["id"]]["tag_ids"] == [vip["id"]]
         await botapi.wait_for(lambda: "🏷 VIP" in text_of(botapi.message(ADMIN_CHAT, mid)))
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, f"cmt:tb:{first['id']}")
-        await botapi.wait_for(lambda: f"cmt:ok:{first['id']}" in button_datas(botapi.message(ADMIN_CHAT, mid)))
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, CommentTagsBack(first["id"]).encode())
+        await botapi.wait_for(
+            lambda: CommentDone(first["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, mid))
+        )
 
         # delete asks first; "keep" changes nothing, "yes" deletes in Resont
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], f"cmt:d:{second['id']}")
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], CommentDelete(second["id"]).encode())
         await botapi.wait_for(
-            lambda: f"cmt:dy:{second['id']}" in button_datas(botapi.message(ADMIN_CHAT, spam["message_id"]))
+            lambda: (
+                CommentDeleteYes(second["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, spam["message_id"]))
+            )
         )
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], f"cmt:dn:{second['id']}")
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], CommentDeleteNo(second["id"]).encode())
         await botapi.wait_for(
-            lambda: f"cmt:d:{second['id']}" in button_datas(botapi.message(ADMIN_CHAT, spam["message_id"]))
+            lambda: CommentDelete(second["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, spam["message_id"]))
         )
         assert second["id"] in resont.comments
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], f"cmt:d:{second['id']}")
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], CommentDelete(second["id"]).encode())
         await botapi.wait_for(
-            lambda: f"cmt:dy:{second['id']}" in button_datas(botapi.message(ADMIN_CHAT, spam["message_id"]))
+            lambda: (
+                CommentDeleteYes(second["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, spam["message_id"]))
+            )
         )
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], f"cmt:dy:{second['id']}")
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, spam["message_id"], CommentDeleteYes(second["id"]).encode())
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert second["id"] not in resont.comments
         # the press is answered before the card is edited: wait for the edit
@@ -272,7 +297,7 @@ async def test_like_tag_delete_and_done_buttons(botapi, resont):
         botapi.user_sends(AGENT_USER, ADMIN_CHAT, "/inbox")
         listing = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "Open inbox" in text_of(m))
         assert "Brand Shop" in text_of(listing) and "@gina" in text_of(listing) and "spammer" not in text_of(listing)
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, f"cmt:ok:{first['id']}")
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, mid, CommentDone(first["id"]).encode())
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         await botapi.wait_for(lambda: "done by" in text_of(botapi.message(ADMIN_CHAT, mid)))
         done = botapi.message(ADMIN_CHAT, mid)
@@ -293,21 +318,23 @@ async def test_dm_like_tag_done(botapi, resont):
         message = resont.add_message(conv["id"], "Where is my order?")
         await poll(app)
         shown = await card(botapi, "Where is my order?")
-        ids = f"{conv['id']}:{message['id']}"
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], f"dm:l:{ids}")
+        ids = (conv["id"], message["id"])
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], DmLike(*ids).encode())
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert resont.messages[message["id"]]["reactions"]
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], f"dm:t:{ids}")
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], DmTags(*ids).encode())
         await botapi.wait_for(
-            lambda: f"dm:tg:{ids}:{tag['id']}" in button_datas(botapi.message(ADMIN_CHAT, shown["message_id"]))
+            lambda: DmTag(*ids, tag["id"]).encode() in button_datas(botapi.message(ADMIN_CHAT, shown["message_id"]))
         )
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], f"dm:tg:{ids}:{tag['id']}")
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], DmTag(*ids, tag["id"]).encode())
         await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert resont.conversations[conv["id"]]["tag_ids"] == [tag["id"]]
         await botapi.wait_for(lambda: "🏷 Order" in text_of(botapi.message(ADMIN_CHAT, shown["message_id"])))
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], f"dm:tb:{ids}")
-        await botapi.wait_for(lambda: f"dm:ok:{ids}" in button_datas(botapi.message(ADMIN_CHAT, shown["message_id"])))
-        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], f"dm:ok:{ids}")
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], DmTagsBack(*ids).encode())
+        await botapi.wait_for(
+            lambda: DmDone(*ids).encode() in button_datas(botapi.message(ADMIN_CHAT, shown["message_id"]))
+        )
+        cq = botapi.user_presses(AGENT_USER, ADMIN_CHAT, shown["message_id"], DmDone(*ids).encode())
         await botapi.wait_for(lambda: "done by Agnes" in text_of(botapi.message(ADMIN_CHAT, shown["message_id"])))
         assert button_datas(botapi.message(ADMIN_CHAT, shown["message_id"])) == []
 
@@ -327,7 +354,7 @@ async def test_reply_to_vanished_or_refused_item_explains_with_trace_id(botapi, 
         assert "trace id trace-" in text_of(answer)
         assert answer["reply_to_message"]["text"] == "Thanks!"
         # the card has no Reply button (can_reply 0); a reply anyway is refused by Resont
-        assert f"cmt:r:{locked['id']}" not in button_datas(locked_card)
+        assert CommentReply(locked["id"]).encode() not in button_datas(locked_card)
         botapi.user_sends(AGENT_USER, ADMIN_CHAT, "Hello", reply_to=locked_card["message_id"])
         refused = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "Resont refused" in text_of(m))
         assert "cannot be replied to" in text_of(refused) and "trace id trace-" in text_of(refused)
@@ -351,7 +378,7 @@ async def test_roles_agents_answer_but_do_not_approve(botapi, resont):
         answer = await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert answer["show_alert"] and "not for your role" in answer["text"]
         # an author may not work the inbox (buttons or replies)
-        cq = botapi.user_presses(AUTHOR, ADMIN_CHAT, shown["message_id"], f"cmt:ok:{comment['id']}")
+        cq = botapi.user_presses(AUTHOR, ADMIN_CHAT, shown["message_id"], CommentDone(comment["id"]).encode())
         answer = await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert "not for your role" in answer["text"]
         botapi.user_sends(AUTHOR, ADMIN_CHAT, "I answer too", reply_to=shown["message_id"])
@@ -381,7 +408,7 @@ async def test_forum_topics_route_comments_and_dms(botapi, resont):
         assert dm_card["message_thread_id"] == dms_topic
         # the Reply prompt lands in the card's topic
         message_id = next(iter(m for m in resont.messages.values() if m["text"] == "Topic DM"))["id"]
-        botapi.user_presses(AGENT_USER, ADMIN_CHAT, dm_card["message_id"], f"dm:r:{conv['id']}:{message_id}")
+        botapi.user_presses(AGENT_USER, ADMIN_CHAT, dm_card["message_id"], DmReply(conv["id"], message_id).encode())
         prompt = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "write your message" in text_of(m))
         assert prompt["message_thread_id"] == dms_topic
 
@@ -428,10 +455,13 @@ async def test_polls_run_on_their_own(botapi, resont):
 
 def test_callback_data_fits_in_64_bytes():
     """The longest ids Resont could send still give valid callback data."""
+    from functools import partial
     from types import SimpleNamespace
 
     from bot.runtime.i18n import Catalogue
+    from handlers.inbox import actions as inbox_actions
     from handlers.inbox import cards as inbox_cards
+    from handlers.inbox.buttons import DmTag, DmTagsBack
     from tests.harness import test_config
 
     services = SimpleNamespace(config=test_config("http://x"), i18n=Catalogue.load())
@@ -441,7 +471,8 @@ def test_callback_data_fits_in_64_bytes():
     datas = [b.callback_data for row in markup.inline_keyboard for b in row]
     assert all(len(d.encode()) <= 64 for d in datas)
     tags = [SimpleNamespace(id=big, name="x" * 80)]
-    markup = inbox_cards.tag_keyboard(services, "dm", f"{big}:{big}", tags, [])
+    toggle = partial(DmTag, big, big)
+    markup = inbox_actions.tag_keyboard(services, toggle, DmTagsBack(big, big), tags, [])
     assert all(len(b.callback_data.encode()) <= 64 for row in markup.inline_keyboard for b in row)
     keys = [records.dm_key(big, big)]
     markup = inbox_cards.digest_keyboard(services, keys, "a" * 10)
