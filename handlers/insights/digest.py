@@ -88,4 +88,4 @@ async def _send_note(
         lines.append(t("insights.digest_no_data", lang, names=t("insights.list_separator", lang).join(empty)))
     lines.extend(failed)
     if lines:
-        await context.bot.send_message(chat_id, "\n".join(lines), parse_mode="HTML")
+        await context.bot.send_message(chat_id, "\n".join(lines))

@@ -147,15 +147,12 @@ async def send_report(
         text = services.i18n.t(
             "insights.no_data", lang, name=html.escape(report.name), period=html.escape(report.period_label)
         )
-        return await context.bot.send_message(
-            chat_id, text, parse_mode="HTML", message_thread_id=thread_id, reply_to_message_id=reply_to
-        )
+        return await context.bot.send_message(chat_id, text, message_thread_id=thread_id, reply_to_message_id=reply_to)
     png = await asyncio.to_thread(render_chart, services, report, lang)
     return await context.bot.send_photo(
         chat_id,
         photo=InputFile(png, filename="insights.png"),
         caption=caption_of(services, report, lang),
-        parse_mode="HTML",
         message_thread_id=thread_id,
         reply_to_message_id=reply_to,
     )

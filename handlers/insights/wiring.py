@@ -20,11 +20,11 @@ import logging
 import re
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.clients.resont.errors import ResontError
 from bot.config import Config
@@ -32,6 +32,9 @@ from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
 from bot.runtime.roles import INBOX
 from bot.runtime.services import Services
+from bot.runtime.tg.buttons import Buttons, button
+from bot.runtime.tg.callback import ButtonData, Match, Namespace, OneOf
+from bot.runtime.tg.quiet import edit_quietly
 from bot.text.dateranges import parse_date_range
 from bot.text.digits import to_ascii_digits
 from bot.text.timewords import TimeParseError
@@ -66,23 +69,31 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "ins"
+INS = Namespace("ins")
 REPLY_KIND = "insights_range"
 MAX_ACCOUNT_BUTTONS = 60
+TARGET_CODE = r"p?\d{1,12}"  # Target.code: an account id, or p<post group id>
 
-_ACCT_RE = re.compile(r"ins:acct:(\d{1,12})")
-_PERIOD_RE = re.compile(rf"ins:period:(p?\d{{1,12}}):({'|'.join(PERIODS)})")
+
+class PickAccount(ButtonData, namespace=INS, action="acct"):
+    """``ins:acct:<account id>``: ask which period for this account."""
+
+    account: Annotated[str, Match(r"\d{1,12}")]
+
+
+class PickPeriod(ButtonData, namespace=INS, action="period"):
+    """``ins:period:<target code>:<period>``: fetch and draw (or ask the dates, ``custom``)."""
+
+    target: Annotated[str, Match(TARGET_CODE)]
+    period: Annotated[str, OneOf(*PERIODS)]
 
 
 def feature(config: Config) -> Feature:
     return Feature(
         name="insights",
-        handlers=[
-            CommandHandler("insights", on_insights),
-            CallbackQueryHandler(on_button, pattern=rf"^{NAMESPACE}:"),
-        ],
+        handlers=[CommandHandler("insights", on_insights)],
         commands=[Command("insights", INBOX, "insights.cmd_insights")],
-        callbacks={NAMESPACE: INBOX},
+        buttons=[Buttons(INS, INBOX, {PickAccount: on_account, PickPeriod: on_period})],
         replies={REPLY_KIND: ReplyRoute(INBOX, on_range_reply)},
         on_start=[start_digest] if config.insights_digest else [],
     )
@@ -114,9 +125,9 @@ async def deliver(
     except ResontError as exc:
         log.info("insights for %s %s failed: %r", target.kind, target.item_id, exc)
         text = resont_error_text(services, exc, lang)
-        if progress is not None and await _edit(progress, text):
+        if progress is not None and await edit_quietly(progress, text, what="show an insights error"):
             return
-        await context.bot.send_message(chat_id, text, parse_mode="HTML", message_thread_id=thread_id)
+        await context.bot.send_message(chat_id, text, message_thread_id=thread_id)
         return
     await send_report(context, chat_id, report, lang, thread_id=thread_id, reply_to=reply_to)
     if progress is not None:
@@ -126,23 +137,12 @@ async def deliver(
             log.debug("could not delete the progress message: %s", exc)
 
 
-async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
-    try:
-        await message.edit_text(text, parse_mode="HTML", reply_markup=markup)
-        return True
-    except BadRequest as exc:
-        if "not modified" in str(exc).lower():
-            return True
-        log.info("could not edit message %s: %s", message.message_id, exc)
-        return False
-
-
 async def _edit_or_send(
     context: Context, message: Message | None, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     """Show ``text`` in the button's message, or in a new one when it cannot be edited."""
-    if message is None or not await _edit(message, text, markup):
-        await context.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
+    if message is None or not await edit_quietly(message, text, markup, what="show insights in place"):
+        await context.bot.send_message(chat_id, text, reply_markup=markup)
 
 
 def _thread_of(message: Message | None) -> int | None:
@@ -160,18 +160,15 @@ def accounts_keyboard(services: Services, accounts: Iterable[Any], lang: str) ->
         label = account_label(services, account, lang)
         if account.login_required:
             label = services.i18n.t("insights.account_relogin", lang, account=label)
-        buttons.append(InlineKeyboardButton(label[:64], callback_data=f"{NAMESPACE}:acct:{account.id}"))
+        buttons.append(button(label[:64], PickAccount(str(account.id))))
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
 def periods_keyboard(services: Services, target: Target, lang: str) -> InlineKeyboardMarkup:
-    def button(period: str) -> InlineKeyboardButton:
-        text = services.i18n.t(f"insights.period_button.{period}", lang)
-        return InlineKeyboardButton(text, callback_data=f"{NAMESPACE}:period:{target.code}:{period}")
+    def of(period: str) -> InlineKeyboardButton:
+        return button(services.i18n.t(f"insights.period_button.{period}", lang), PickPeriod(target.code, period))
 
-    return InlineKeyboardMarkup(
-        [[button("week"), button("month")], [button("three_months"), button("lifetime")], [button("custom")]]
-    )
+    return InlineKeyboardMarkup([[of("week"), of("month")], [of("three_months"), of("lifetime")], [of("custom")]])
 
 
 def period_prompt(services: Services, target: Target, name: str, lang: str) -> tuple[str, InlineKeyboardMarkup]:
@@ -193,51 +190,32 @@ async def on_insights(update: Update, context: Context) -> None:
         if len(args) == 1 and args[0].isascii() and args[0].isdigit() and 0 < len(args[0]) <= 12:
             target = Target("post", int(args[0]))
             text, markup = period_prompt(services, target, await target_name(services, target, lang), lang)
-            await message.reply_text(text, parse_mode="HTML", reply_markup=markup)
+            await message.reply_text(text, reply_markup=markup)
         else:
-            await message.reply_text(services.i18n.t("insights.usage", lang), parse_mode="HTML")
+            await message.reply_text(services.i18n.t("insights.usage", lang))
         return
     try:
         accounts = await connected_accounts(services)
     except ResontError as exc:
-        await message.reply_text(resont_error_text(services, exc, lang), parse_mode="HTML")
+        await message.reply_text(resont_error_text(services, exc, lang))
         return
     if not accounts:
-        await message.reply_text(services.i18n.t("insights.no_accounts", lang), parse_mode="HTML")
+        await message.reply_text(services.i18n.t("insights.no_accounts", lang))
         return
     shown = accounts[:MAX_ACCOUNT_BUTTONS]
     text = services.i18n.t("insights.pick_account", lang)
     if len(accounts) > len(shown):
         text += "\n" + services.i18n.t("insights.more_accounts", lang, shown=len(shown), total=len(accounts))
-    await message.reply_text(text, parse_mode="HTML", reply_markup=accounts_keyboard(services, shown, lang))
+    await message.reply_text(text, reply_markup=accounts_keyboard(services, shown, lang))
 
 
-async def on_button(update: Update, context: Context) -> None:
-    """An account button asks for the period; a period button fetches (or asks for the dates)."""
+async def on_account(update: Update, context: Context, data: PickAccount) -> None:
+    """The account's period buttons in place of the account list."""
     query = update.callback_query
     assert query is not None
     services = context.services
     lang = services.lang(query.from_user.id)
-    data = query.data or ""
-    if match := _ACCT_RE.fullmatch(data):
-        await _on_account(update, context, Target("account", int(match[1])), lang)
-        return
-    match = _PERIOD_RE.fullmatch(data)
-    if match is None:
-        log.info("malformed insights button %r from user %s", data[:64], query.from_user.id)
-        await query.answer(services.i18n.t("core.stale_button", lang), show_alert=True)
-        return
-    target, period = Target.from_code(match[1]), match[2]
-    if period == "custom":
-        await _on_custom(update, context, target, lang)
-    else:
-        await _on_period(update, context, target, period, lang)
-
-
-async def _on_account(update: Update, context: Context, target: Target, lang: str) -> None:
-    """The account's period buttons in place of the account list."""
-    query = update.callback_query
-    services = context.services
+    target = Target("account", int(data.account))
     message = query.message if isinstance(query.message, Message) else None
     try:
         name = await target_name(services, target, lang)
@@ -250,6 +228,18 @@ async def _on_account(update: Update, context: Context, target: Target, lang: st
     await _edit_or_send(context, message, query.message.chat.id, text, markup)
 
 
+async def on_period(update: Update, context: Context, data: PickPeriod) -> None:
+    """A period button: fetch and draw it, or ask for the dates (``custom``)."""
+    query = update.callback_query
+    assert query is not None
+    lang = context.services.lang(query.from_user.id)
+    target = Target.from_code(data.target)
+    if data.period == "custom":
+        await _on_custom(update, context, target, lang)
+    else:
+        await _on_period(update, context, target, data.period, lang)
+
+
 async def _on_custom(update: Update, context: Context, target: Target, lang: str) -> None:
     """Ask for a date range, by force-reply to the user's /insights command when it can."""
     query = update.callback_query
@@ -258,7 +248,7 @@ async def _on_custom(update: Update, context: Context, target: Target, lang: str
     chat_id = query.message.chat.id
     await query.answer()
     if message is not None:
-        await _edit(message, context.services.i18n.t("insights.custom_asked", lang))
+        await edit_quietly(message, context.services.i18n.t("insights.custom_asked", lang), what="ask the dates")
     # A selective force-reply reaches the user it replies to: their /insights command.
     command = message.reply_to_message if message is not None else None
     mine = command is not None and command.from_user is not None and command.from_user.id == user_id
@@ -273,7 +263,7 @@ async def _on_period(update: Update, context: Context, target: Target, period: s
     services = context.services
     message = query.message if isinstance(query.message, Message) else None
     chat_id = query.message.chat.id
-    lock = services.locks(f"{NAMESPACE}:{chat_id}:{message.message_id if message else query.id}")
+    lock = services.locks(f"{INS.name}:{chat_id}:{message.message_id if message else query.id}")
     if lock.locked():  # a second press while the first is still drawing
         await query.answer(services.i18n.t("insights.busy", lang))
         return
@@ -281,7 +271,8 @@ async def _on_period(update: Update, context: Context, target: Target, period: s
         await query.answer(services.i18n.t("insights.fetching_short", lang))
         label = html.escape(period_label(services, lang, period))
         progress_text = services.i18n.t("insights.fetching", lang, period=label)
-        progress = message if message is not None and await _edit(message, progress_text) else None
+        shown = message is not None and await edit_quietly(message, progress_text, what="show progress")
+        progress = message if shown else None
         await deliver(
             context,
             user_id=query.from_user.id,
@@ -315,7 +306,7 @@ async def on_range_reply(update: Update, context: Context, doc: dict[str, Any]) 
     user_id = update.effective_user.id
     lang = services.lang(user_id)
     code = str((doc.get("data") or {}).get("target", ""))
-    if not re.fullmatch(r"p?\d{1,12}", code):
+    if not re.fullmatch(TARGET_CODE, code):
         log.warning("insights range prompt with a bad target %r", code[:32])
         return
     target = Target.from_code(code)
@@ -323,13 +314,11 @@ async def on_range_reply(update: Update, context: Context, doc: dict[str, Any]) 
     try:
         start, end = parse_date_range(message.text or "", now=services.clock(), tz=services.tz, lang=lang)
     except TimeParseError as exc:
-        await message.reply_text(html.escape(exc.render(services.i18n, lang)), parse_mode="HTML")
+        await message.reply_text(html.escape(exc.render(services.i18n, lang)))
         await ask_range(context, message.chat_id, user_id, target, thread_id=thread_id, reply_to=message.message_id)
         return
     label = period_label(services, lang, "custom", start, end)
-    progress = await message.reply_text(
-        services.i18n.t("insights.fetching", lang, period=html.escape(label)), parse_mode="HTML"
-    )
+    progress = await message.reply_text(services.i18n.t("insights.fetching", lang, period=html.escape(label)))
     await deliver(
         context,
         user_id=user_id,

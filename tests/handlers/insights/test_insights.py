@@ -19,7 +19,15 @@ from bot.clients.resont.dates import DateParser
 from bot.runtime.i18n import Catalogue
 from bot.text.digits import FSI, PDI
 from handlers.insights import wiring as insights
-from handlers.insights.wiring import Report, caption_of, digest_schedule, points_of, read_insights
+from handlers.insights.wiring import (
+    PickAccount,
+    PickPeriod,
+    Report,
+    caption_of,
+    digest_schedule,
+    points_of,
+    read_insights,
+)
 from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT, AGENT, AUTHOR, RESONT_TOKEN, bot_running
 
@@ -170,7 +178,7 @@ def test_every_insights_and_lang_key_exists_in_both_languages():
 async def open_periods(botapi, user: int = ADMIN, account_id: int = 1) -> dict:
     botapi.user_sends(user, ADMIN_CHAT, "/insights")
     picker = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "reply_markup" in m)
-    botapi.user_presses(user, ADMIN_CHAT, picker["message_id"], f"ins:acct:{account_id}")
+    botapi.user_presses(user, ADMIN_CHAT, picker["message_id"], PickAccount(str(account_id)).encode())
     return await botapi.wait_for_bot_message(
         ADMIN_CHAT,
         lambda m: any(
@@ -199,9 +207,9 @@ async def test_insights_request_produces_a_chart_and_a_caption(botapi):
         picker = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "reply_markup" in m)
         labels = [b["text"] for row in botapi.buttons(ADMIN_CHAT, picker["message_id"]) for b in row]
         assert labels == ["Brand Shop (instagram)", "Quiet Page (telegram)"]
-        botapi.user_presses(ADMIN, ADMIN_CHAT, picker["message_id"], f"ins:acct:{account['id']}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, picker["message_id"], PickAccount(str(account["id"])).encode())
         await botapi.wait_for(lambda: "pick a period" in text_of(botapi, picker["message_id"]))
-        data = f"ins:period:{account['id']}:week"
+        data = PickPeriod(str(account["id"]), "week").encode()
         callback = botapi.user_presses(ADMIN, ADMIN_CHAT, picker["message_id"], data)
         photo = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "photo" in m)
         assert botapi.callback_answer(callback) is not None
@@ -228,7 +236,7 @@ async def test_empty_insights_are_said_plainly(botapi):
     fake.add_account("Silent", "linkedin")
     async with running(botapi, fake):
         periods = await open_periods(botapi)
-        botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], "ins:period:1:month")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], PickPeriod("1", "month").encode())
         answer = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "no insights" in m.get("text", ""))
     assert answer["text"] == "Resont has no insights for Silent (linkedin) over last month: nothing to chart."
     assert not botapi.requests_of("sendPhoto")
@@ -240,7 +248,9 @@ async def test_a_resont_error_is_said_with_its_trace_id(botapi):
     fake.faults.add("status", status=403, body=body, match=r"insights/account")
     async with running(botapi, fake):
         periods = await open_periods(botapi, account_id=account["id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], f"ins:period:{account['id']}:lifetime")
+        botapi.user_presses(
+            ADMIN, ADMIN_CHAT, periods["message_id"], PickPeriod(str(account["id"]), "lifetime").encode()
+        )
         await botapi.wait_for(lambda: "tr-77" in text_of(botapi, periods["message_id"]))
     text = botapi.message(ADMIN_CHAT, periods["message_id"])["text"]
     assert text == "❌ Resont could not give the insights: Insights are not available on your plan. (trace id tr-77)"
@@ -251,7 +261,7 @@ async def test_custom_range_typed_in_jalali_with_persian_digits(botapi):
     fake, account = seeded_fake()
     async with running(botapi, fake):
         periods = await open_periods(botapi, account_id=account["id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], f"ins:period:{account['id']}:custom")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], PickPeriod(str(account["id"]), "custom").encode())
         prompt = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "Which dates?" in m.get("text", ""))
         asked = [r for r in botapi.requests_of("sendMessage") if "Which dates?" in str(r.params.get("text"))]
         assert "force_reply" in str(asked[-1].params.get("reply_markup"))
@@ -283,7 +293,9 @@ async def test_post_group_insights_and_roles(botapi):
         botapi.user_sends(AGENT, ADMIN_CHAT, f"/insights {group['id']}")
         periods = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "reply_markup" in m)
         assert f"Post group {group['id']}" in periods["text"]
-        botapi.user_presses(AGENT, ADMIN_CHAT, periods["message_id"], f"ins:period:p{group['id']}:lifetime")
+        botapi.user_presses(
+            AGENT, ADMIN_CHAT, periods["message_id"], PickPeriod(f"p{group['id']}", "lifetime").encode()
+        )
         photo = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "photo" in m)
 
         # an author may neither ask nor press
@@ -305,7 +317,7 @@ async def test_persian_user_gets_a_persian_card(botapi):
         periods = await open_periods(botapi, account_id=account["id"])
         labels = [b["text"] for row in botapi.buttons(ADMIN_CHAT, periods["message_id"]) for b in row]
         assert labels[0] == "هفته"
-        botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], f"ins:period:{account['id']}:week")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], PickPeriod(str(account["id"]), "week").encode())
         photo = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "photo" in m)
     caption = photo["caption"]
     assert "هفتهٔ گذشته" in caption and "۱,۲۵۰" in caption and "دنبال‌کنندگان" in caption
@@ -328,7 +340,7 @@ async def test_a_double_press_draws_one_chart(botapi):
     async with running(botapi, fake):
         periods = await open_periods(botapi, account_id=account["id"])
         fake.latency = 0.3  # the first press is still fetching when the second arrives
-        data = f"ins:period:{account['id']}:week"
+        data = PickPeriod(str(account["id"]), "week").encode()
         first = botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], data)
         await botapi.wait_for(lambda: botapi.callback_answer(first))
         second = botapi.user_presses(ADMIN, ADMIN_CHAT, periods["message_id"], data, force=True)

@@ -55,6 +55,16 @@ FORGED = [
     ("lang", "no longer valid"),
     ("zz:evil:" + "x" * 40, "no longer valid"),
     ("lang:" + "e" * 70, "no longer valid"),  # over 64 bytes: no client sends it, a forger might
+    ("cmt:l:abc", "no longer valid"),
+    ("cmt:tg:1", "no longer valid"),
+    ("cmt:zz:1", "no longer valid"),
+    ("dm:l:1", "no longer valid"),
+    ("dm:ok:1:2:3", "no longer valid"),
+    ("inbox:x:", "no longer valid"),
+    ("inbox:da:a:b", "no longer valid"),
+    ("ins:acct:-1", "no longer valid"),
+    ("ins:period:1:forever", "no longer valid"),
+    ("ins:period:q1:week", "no longer valid"),
 ]
 
 
