@@ -19,6 +19,7 @@ from bot.clients.resont.forms import PostEdit
 from bot.clients.resont.post_models import Post, PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
+from bot.runtime.tg.quiet import answer_quietly, edit_quietly
 from handlers.posts.cards import FINAL_STATES, SENDING
 from handlers.posts.postview import fingerprint_of
 from handlers.posts.state import (
@@ -29,7 +30,6 @@ from handlers.posts.state import (
     is_over,
     mark_gone,
     post_lock,
-    quietly,
     redraw,
     status_of,
     table,
@@ -44,7 +44,7 @@ async def answer(update: Update, text: str | None = None, *, alert: bool = False
     query = update.callback_query
     if query is None:
         return
-    await quietly(query.answer(text[:200] if text else None, show_alert=alert), "answer a button press")
+    await answer_quietly(query, text, alert=alert)
 
 
 async def edit_pressed(
@@ -57,10 +57,7 @@ async def edit_pressed(
 ) -> None:
     """Edit the message whose button was pressed (a confirmation, a preview, an alert)."""
     query = update.callback_query
-    edit = query.edit_message_text(
-        text[:4096], parse_mode="HTML", reply_markup=markup or InlineKeyboardMarkup([]), **options
-    )
-    await quietly(edit, what)
+    await edit_quietly(query, text[:4096], markup or InlineKeyboardMarkup([]), what=what, **options)
 
 
 async def ask_on_card(

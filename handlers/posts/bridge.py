@@ -11,13 +11,15 @@ from telegram import Update
 import handlers.mass
 from bot.runtime.context import Context
 from handlers.posts.actions import answer
+from handlers.posts.buttons import SendToList
 from handlers.posts.cards import APPROVED
 from handlers.posts.postview import PostView
 from handlers.posts.state import table
 
 
-async def on_send_to_list(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_send_to_list(update: Update, context: Context, data: SendToList) -> None:
     """Start a mass send of approved post ``pg`` to a saved list."""
+    pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id
     doc = table(services).get(str(pg))

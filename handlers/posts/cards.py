@@ -12,10 +12,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from bot.clients.resont.post_models import PostGroup
+from bot.runtime.tg.buttons import button
+from bot.runtime.tg.callback import ButtonData
 from bot.text.timeparse import format_when
+from handlers.posts import buttons
 from handlers.posts.postview import PostView
 from handlers.posts.slots import is_missed, missed_keyboard
 
@@ -227,19 +230,17 @@ def card_keyboard(services: Services, doc: Mapping[str, Any]) -> InlineKeyboardM
     t = services.i18n.t
     pg = doc["pg"]
     if doc.get("state") == APPROVED and services.miogram is not None:
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(t("mass.bridge_button", lang), callback_data=f"post:mass:{pg}")]]
-        )
+        return InlineKeyboardMarkup([[button(t("mass.bridge_button", lang), buttons.SendToList(pg))]])
     if doc.get("state") != PENDING:
         return None
     if doc.get("asking"):
         return InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(t("posts.btn_publish_now", lang), callback_data=f"post:now:{pg}"),
-                    InlineKeyboardButton(t("posts.btn_pick_time", lang), callback_data=f"post:later:{pg}"),
+                    button(t("posts.btn_publish_now", lang), buttons.PublishNow(pg)),
+                    button(t("posts.btn_pick_time", lang), buttons.PickTime(pg)),
                 ],
-                [InlineKeyboardButton(t("posts.btn_back", lang), callback_data=f"post:back:{pg}")],
+                [button(t("posts.btn_back", lang), buttons.Back(pg))],
             ]
         )
     if is_missed(doc):
@@ -252,36 +253,27 @@ def card_keyboard(services: Services, doc: Mapping[str, Any]) -> InlineKeyboardM
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(approve, callback_data=f"post:ok:{pg}"),
-                InlineKeyboardButton(t("posts.btn_reject", lang), callback_data=f"post:no:{pg}"),
+                button(approve, buttons.Approve(pg)),
+                button(t("posts.btn_reject", lang), buttons.Reject(pg)),
             ],
             [
-                InlineKeyboardButton(t("posts.btn_reschedule", lang), callback_data=f"post:time:{pg}"),
-                InlineKeyboardButton(t("posts.btn_edit_caption", lang), callback_data=f"post:cap:{pg}"),
+                button(t("posts.btn_reschedule", lang), buttons.Reschedule(pg)),
+                button(t("posts.btn_edit_caption", lang), buttons.EditCaption(pg)),
             ],
         ]
     )
 
 
 def confirm_keyboard(
-    services: Services, lang: str, yes: str, no: str, yes_key: str, no_key: str
+    services: Services, lang: str, yes: ButtonData, no: ButtonData, yes_key: str, no_key: str
 ) -> InlineKeyboardMarkup:
     t = services.i18n.t
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(t(yes_key, lang), callback_data=yes),
-                InlineKeyboardButton(t(no_key, lang), callback_data=no),
-            ]
-        ]
-    )
+    return InlineKeyboardMarkup([[button(t(yes_key, lang), yes), button(t(no_key, lang), no)]])
 
 
 def retry_keyboard(services: Services, pg: int) -> InlineKeyboardMarkup:
     t = services.i18n.t
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t("posts.btn_retry", services.config.language), callback_data=f"post:retry:{pg}")]]
-    )
+    return InlineKeyboardMarkup([[button(t("posts.btn_retry", services.config.language), buttons.Retry(pg))]])
 
 
 # --------------------------------------------------------------------------- alerts and lists

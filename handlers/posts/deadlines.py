@@ -106,7 +106,6 @@ async def _send_reminder(context: Context, doc: dict[str, Any], due: float, mome
     await context.bot.send_message(
         doc["chat_id"],
         text,
-        parse_mode="HTML",
         message_thread_id=services.topic("approvals"),
         reply_to_message_id=doc["message_id"],
     )

@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from bot.clients.resont.errors import ResontError, ResontNotFound
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW, Services
+from bot.runtime.services import Services
 from bot.text.timeparse import format_when
 from handlers.posts.actions import (
     answer,
@@ -34,6 +34,7 @@ from handlers.posts.actions import (
     locked_pending,
     short_error,
 )
+from handlers.posts.buttons import Approve, Back, PublishNow, Reject, Retry
 from handlers.posts.cards import APPROVED, REJECTED, error_text, retry_keyboard, when_text
 from handlers.posts.postview import PostView
 from handlers.posts.state import MIN_LEAD, audit, display_name, mention, now, post_lock, redraw, table
@@ -44,11 +45,13 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- approve
 
 
-async def on_approve(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_approve(update: Update, context: Context, data: Approve) -> None:
+    pg = data.pg
     await approve(update, context, pg, mode="normal")
 
 
-async def on_publish_now(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_publish_now(update: Update, context: Context, data: PublishNow) -> None:
+    pg = data.pg
     await approve(update, context, pg, mode="now")
 
 
@@ -201,8 +204,9 @@ async def decide(
     await redraw(context, doc)
 
 
-async def on_back(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_back(update: Update, context: Context, data: Back) -> None:
     """Back from "publish now or pick a time" to the card's usual buttons."""
+    pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id
     async with locked_pending(update, context, pg) as doc:
@@ -217,8 +221,9 @@ async def on_back(update: Update, context: Context, pg: int, extra: list[str]) -
 # --------------------------------------------------------------------------- reject
 
 
-async def on_reject(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_reject(update: Update, context: Context, data: Reject) -> None:
     """Cancel (or delete, as configured) the post in Resont, then ask for an optional reason."""
+    pg = data.pg
     services = context.services
     user = update.callback_query.from_user
     delete = services.config.reject_action == "delete"
@@ -247,8 +252,9 @@ async def on_reject(update: Update, context: Context, pg: int, extra: list[str])
 # --------------------------------------------------------------------------- retry
 
 
-async def on_retry(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_retry(update: Update, context: Context, data: Retry) -> None:
     """Retry a failed post (the alert card's button)."""
+    pg = data.pg
     services = context.services
     user = update.callback_query.from_user
     message = update.callback_query.message
@@ -307,4 +313,4 @@ async def _retry(update: Update, context: Context, pg: int, doc: dict[str, Any],
 
 
 async def _edit_alert(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    await edit_pressed(update, text, markup, what="edit a failure alert", link_preview_options=NO_PREVIEW)
+    await edit_pressed(update, text, markup, what="edit a failure alert")

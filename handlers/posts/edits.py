@@ -36,6 +36,15 @@ from handlers.posts.actions import (
     locked_pending,
     pending_doc,
 )
+from handlers.posts.buttons import (
+    CaptionDiscard,
+    CaptionSave,
+    EditCaption,
+    PickTime,
+    Reschedule,
+    RescheduleNo,
+    RescheduleYes,
+)
 from handlers.posts.cards import PENDING, REJECTED, confirm_keyboard, when_text
 from handlers.posts.decisions import approve
 from handlers.posts.state import (
@@ -120,12 +129,14 @@ async def _show_edit(
 # --------------------------------------------------------------------------- reschedule
 
 
-async def on_reschedule(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_reschedule(update: Update, context: Context, data: Reschedule) -> None:
+    pg = data.pg
     await _ask_time(update, context, pg, approve=False)
 
 
-async def on_pick_time(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_pick_time(update: Update, context: Context, data: PickTime) -> None:
     """ "Pick a new time" after Approve found the time passed: ask, then approve with it."""
+    pg = data.pg
     await _ask_time(update, context, pg, approve=True)
 
 
@@ -174,13 +185,16 @@ async def on_reschedule_time(update: Update, context: Context, target: dict[str,
         return
     ts = int(moment.timestamp())
     lang = services.lang(user.id)
-    flag = ":a" if approve_too else ""
     key = "posts.confirm_time_approve" if approve_too else "posts.confirm_time"
     await message.reply_text(
         services.t(key, user.id, id=str(pg), when=html.escape(when_text(services, ts, lang))),
-        parse_mode="HTML",
         reply_markup=confirm_keyboard(
-            services, lang, f"post:rsok:{pg}:{ts}{flag}", f"post:rsno:{pg}", "posts.btn_yes", "posts.btn_no"
+            services,
+            lang,
+            RescheduleYes(pg, ts, "a" if approve_too else None),
+            RescheduleNo(pg),
+            "posts.btn_yes",
+            "posts.btn_no",
         ),
     )
 
@@ -199,19 +213,17 @@ def _read_time(services: Services, text: str, user_id: int) -> tuple[datetime | 
     return moment, None
 
 
-async def on_reschedule_yes(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_reschedule_yes(update: Update, context: Context, data: RescheduleYes) -> None:
     """The confirmed new time: move the post (or, after "pick a new time", approve it for then)."""
+    pg = data.pg
     services = context.services
     user = update.callback_query.from_user
-    if not extra or not extra[0].isdigit():
-        await answer(update, services.t("core.stale_button", user.id), alert=True)
-        return
-    ts = float(extra[0])
+    ts = float(data.ts)
     if datetime.fromtimestamp(ts, UTC) <= now(services) + MIN_LEAD:
         await answer(update, services.t("posts.time_passed_meanwhile", user.id), alert=True)
         return
     when = html.escape(when_text(services, ts, services.lang(user.id)))
-    if len(extra) > 1 and extra[1] == "a":
+    if data.approve == "a":
         if await approve(update, context, pg, mode="at", at_ts=ts):
             await edit_pressed(update, services.t("posts.time_done_approved", user.id, id=str(pg), when=when))
         return
@@ -252,7 +264,8 @@ async def _reschedule(update: Update, context: Context, pg: int, ts: float) -> b
     return True
 
 
-async def on_reschedule_no(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_reschedule_no(update: Update, context: Context, data: RescheduleNo) -> None:
+    pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id
     await edit_pressed(update, services.t("posts.time_kept", user_id, id=str(pg)))
@@ -262,7 +275,8 @@ async def on_reschedule_no(update: Update, context: Context, pg: int, extra: lis
 # --------------------------------------------------------------------------- caption
 
 
-async def on_edit_caption(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_edit_caption(update: Update, context: Context, data: EditCaption) -> None:
+    pg = data.pg
     services = context.services
     user = update.callback_query.from_user
     doc = await pending_doc(update, context, pg)
@@ -303,22 +317,22 @@ async def on_caption_text(update: Update, context: Context, target: dict[str, An
         preview = preview[:MAX_PREVIEW] + "…"
     await message.reply_text(
         services.t("posts.caption_preview", user_id, id=str(pg), caption=preview),
-        parse_mode="HTML",
         reply_markup=confirm_keyboard(
             services,
             services.lang(user_id),
-            f"post:capok:{pg}:{nonce}",
-            f"post:capno:{pg}:{nonce}",
+            CaptionSave(pg, nonce),
+            CaptionDiscard(pg, nonce),
             "posts.btn_save",
             "posts.btn_discard",
         ),
     )
 
 
-async def on_caption_save(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_caption_save(update: Update, context: Context, data: CaptionSave) -> None:
+    pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id
-    if await _save_caption(update, context, pg, extra[0] if extra else ""):
+    if await _save_caption(update, context, pg, data.nonce):
         await edit_pressed(update, services.t("posts.caption_saved", user_id, id=str(pg)))
         await answer(update, services.t("posts.answer_caption_saved", user_id))
 
@@ -358,10 +372,11 @@ async def _save_caption(update: Update, context: Context, pg: int, nonce: str) -
     return True
 
 
-async def on_caption_discard(update: Update, context: Context, pg: int, extra: list[str]) -> None:
+async def on_caption_discard(update: Update, context: Context, data: CaptionDiscard) -> None:
+    pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id
-    nonce = extra[0] if extra else ""
+    nonce = data.nonce
     async with post_lock(services, pg):
         doc = table(services).get(str(pg))
         if doc is not None and nonce in (doc.get("caption_drafts") or {}):

@@ -8,7 +8,6 @@ from telegram import Update
 
 from bot.clients.resont.errors import ResontError
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW
 from handlers.posts.cards import PENDING, error_text, pending_line, scheduled_line
 from handlers.posts.state import is_waiting, now, remember_accounts, table
 
@@ -43,9 +42,7 @@ async def on_posts(update: Update, context: Context) -> None:
         since = moment.astimezone(services.tz).date()
         groups = [g async for g in services.resont.posts.walk(order="schedule_date", publish_from=since)]
     except ResontError as exc:
-        await update.effective_message.reply_text(
-            error_text(services, exc.message, exc.trace_id, lang), parse_mode="HTML"
-        )
+        await update.effective_message.reply_text(error_text(services, exc.message, exc.trace_id, lang))
         return
     upcoming = sorted((g for g in groups if is_waiting(g, moment)), key=lambda g: g.schedule_date)
     if not upcoming:
@@ -62,4 +59,4 @@ async def _reply_list(update: Update, context: Context, title: str, lines: Seque
     out = [title, *lines]
     if total > len(lines):
         out.append(context.services.t("posts.list_more", user_id, count=total - len(lines)))
-    await update.effective_message.reply_text("\n".join(out), parse_mode="HTML", link_preview_options=NO_PREVIEW)
+    await update.effective_message.reply_text("\n".join(out))

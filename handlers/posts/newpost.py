@@ -16,19 +16,33 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.forms import PostInput
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
+from bot.runtime.tg.buttons import button, step
+from bot.runtime.tg.callback import ButtonData
+from bot.runtime.tg.quiet import edit_quietly, quietly
 from bot.text.timeparse import parse_when
 from bot.text.timewords import TimeParseError
 from handlers import replies
 from handlers.posts.actions import answer
+from handlers.posts.buttons import (
+    PICKER,
+    AccountsDone,
+    Asap,
+    CancelProposal,
+    KeepCaption,
+    Page,
+    Submit,
+    ToggleAccount,
+    ToggleGroup,
+)
 from handlers.posts.cards import error_text, excerpt, when_text
 from handlers.posts.media import Refused, describe_media, post_type, upload_all
 from handlers.posts.picker import choice_rows, load_choices, pick, selected_names
@@ -73,22 +87,22 @@ def _conversation() -> ConversationHandler:
             CAPTION: [
                 *_taking_media(),
                 MessageHandler(_TEXT, on_caption),
-                CallbackQueryHandler(on_keep_caption, pattern=r"^newpost:keep$"),
+                step(KeepCaption, on_keep_caption),
             ],
             ACCOUNTS: [
-                CallbackQueryHandler(on_account_button, pattern=r"^newpost:(a|g|p):\d+$|^newpost:done$"),
+                step(PICKER, on_account_button),
                 *_buttons_only(),
             ],
             TIME: [
                 MessageHandler(_TEXT, on_time),
                 MessageHandler(_MEDIA, on_late_media),
-                CallbackQueryHandler(on_asap, pattern=r"^newpost:asap$"),
+                step(Asap, on_asap),
             ],
-            CONFIRM: [CallbackQueryHandler(on_submit, pattern=r"^newpost:submit$"), *_buttons_only()],
+            CONFIRM: [step(Submit, on_submit), *_buttons_only()],
         },
         fallbacks=[
             CommandHandler("cancel", on_cancel),
-            CallbackQueryHandler(on_cancel, pattern=r"^newpost:cancel$"),
+            step(CancelProposal, on_cancel),
         ],
         allow_reentry=True,
         per_chat=True,
@@ -162,30 +176,21 @@ def _unless_a_reply(step: Step) -> Step:
     return wrapper
 
 
-def _buttons(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
-    )
+def _buttons(rows: list[list[tuple[str, ButtonData]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(text, data) for text, data in row] for row in rows])
 
 
-def _cancel_row(context: Context, update: Update) -> list[tuple[str, str]]:
-    return [(_t(context, update, "posts.btn_cancel"), "newpost:cancel")]
+def _cancel_row(context: Context, update: Update) -> list[tuple[str, ButtonData]]:
+    return [(_t(context, update, "posts.btn_cancel"), CancelProposal())]
 
 
 async def _drop_buttons(update: Update) -> None:
     """Remove the buttons of the message whose button was just used (it is done)."""
-    try:
-        await update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup([]))
-    except TelegramError as exc:
-        log.info("could not remove used buttons: %s", exc)
+    await quietly(update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup([])), "remove used buttons")
 
 
 async def _edit(query: Any, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    try:
-        await query.edit_message_text(text[:4096], parse_mode="HTML", reply_markup=markup or InlineKeyboardMarkup([]))
-    except TelegramError as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("could not update the proposal summary: %s", exc)
+    await edit_quietly(query, text[:4096], markup or InlineKeyboardMarkup([]), what="update the proposal summary")
 
 
 # --------------------------------------------------------------------------- media and caption
@@ -235,7 +240,7 @@ async def _ask_caption(update: Update, context: Context, draft: dict[str, Any], 
     rows = [_cancel_row(context, update)]
     if draft["caption"]:
         key = "posts.np_got_media_caption"
-        rows.insert(0, [(_t(context, update, "posts.btn_keep_caption"), "newpost:keep")])
+        rows.insert(0, [(_t(context, update, "posts.btn_keep_caption"), KeepCaption())])
     else:
         key = "posts.np_got_media"
     await update.effective_message.reply_text(_t(context, update, key, count=count), reply_markup=_buttons(rows))
@@ -264,7 +269,7 @@ async def on_caption(update: Update, context: Context) -> int | None:
     return await _show_accounts(update, context)
 
 
-async def on_keep_caption(update: Update, context: Context) -> int | None:
+async def on_keep_caption(update: Update, context: Context, data: KeepCaption) -> int | None:
     await answer(update)
     await _drop_buttons(update)
     return await _show_accounts(update, context)
@@ -297,7 +302,7 @@ async def _show_accounts(update: Update, context: Context) -> int | None:
     draft["choices"] = choices
     draft["page"] = 0
     await update.effective_message.reply_text(
-        _accounts_text(update, context), parse_mode="HTML", reply_markup=_accounts_keyboard(update, context)
+        _accounts_text(update, context), reply_markup=_accounts_keyboard(update, context)
     )
     return ACCOUNTS
 
@@ -310,29 +315,25 @@ def _accounts_text(update: Update, context: Context) -> str:
 def _accounts_keyboard(update: Update, context: Context) -> InlineKeyboardMarkup:
     """The picker's choices, then Done (with the count) and Cancel."""
     draft = _draft(context)
-    done = (_t(context, update, "posts.btn_done_count", count=len(set(draft["accounts"]))), "newpost:done")
+    done = (_t(context, update, "posts.btn_done_count", count=len(set(draft["accounts"]))), AccountsDone())
     return _buttons([*choice_rows(draft), [done, *_cancel_row(context, update)]])
 
 
-async def on_account_button(update: Update, context: Context) -> int | None:
-    """``newpost:a:<account>``, ``newpost:g:<group>`` (toggle), ``newpost:p:<page>``, ``newpost:done``."""
-    query = update.callback_query
+async def on_account_button(
+    update: Update, context: Context, data: ToggleAccount | ToggleGroup | Page | AccountsDone
+) -> int | None:
+    """Toggle an account (``newpost:a:<id>``) or a group (``newpost:g:<id>``), turn the page
+    (``newpost:p:<page>``), or Done (``newpost:done``)."""
     draft = _draft(context)
     if not draft.get("choices"):
         await answer(update, _t(context, update, "posts.np_stale"), alert=True)
         return None
-    parts = (query.data or "").split(":")
-    if parts[1] == "done":
+    if isinstance(data, AccountsDone):
         return await _accounts_done(update, context)
-    pick(draft, parts[1], int(parts[2]))
+    pick(draft, data.action, data.n)
     await answer(update)
-    try:
-        await query.edit_message_text(
-            _accounts_text(update, context), parse_mode="HTML", reply_markup=_accounts_keyboard(update, context)
-        )
-    except TelegramError as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("could not update the account picker: %s", exc)
+    markup = _accounts_keyboard(update, context)
+    await edit_quietly(update.callback_query, _accounts_text(update, context), markup, what="update the account picker")
     return None
 
 
@@ -344,14 +345,8 @@ async def _accounts_done(update: Update, context: Context) -> int | None:
         return None
     await answer(update)
     names = html.escape(", ".join(selected_names(draft)))
-    try:
-        await update.callback_query.edit_message_text(
-            _t(context, update, "posts.np_accounts_chosen", accounts=names),
-            parse_mode="HTML",
-            reply_markup=InlineKeyboardMarkup([]),
-        )
-    except TelegramError as exc:
-        log.info("could not close the account picker: %s", exc)
+    text = _t(context, update, "posts.np_accounts_chosen", accounts=names)
+    await edit_quietly(update.callback_query, text, InlineKeyboardMarkup([]), what="close the account picker")
     await _ask_time(update, context)
     return TIME
 
@@ -369,9 +364,7 @@ async def _ask_time(update: Update, context: Context) -> None:
     zone = context.services.config.timezone
     await update.effective_message.reply_text(
         _t(context, update, "posts.np_ask_time", zone=zone, hint=_t(context, update, "time.hint", zone=zone)),
-        reply_markup=_buttons(
-            [[(_t(context, update, "posts.btn_asap"), "newpost:asap"), *_cancel_row(context, update)]]
-        ),
+        reply_markup=_buttons([[(_t(context, update, "posts.btn_asap"), Asap()), *_cancel_row(context, update)]]),
     )
 
 
@@ -396,7 +389,7 @@ async def on_time(update: Update, context: Context) -> int | None:
     return await _show_summary(update, context)
 
 
-async def on_asap(update: Update, context: Context) -> int | None:
+async def on_asap(update: Update, context: Context, data: Asap) -> int | None:
     await answer(update)
     await _drop_buttons(update)
     _draft(context)["when"] = None
@@ -431,12 +424,12 @@ def _summary(update: Update, context: Context) -> str:
 
 
 def _summary_keyboard(update: Update, context: Context) -> InlineKeyboardMarkup:
-    return _buttons([[(_t(context, update, "posts.btn_submit"), "newpost:submit"), *_cancel_row(context, update)]])
+    return _buttons([[(_t(context, update, "posts.btn_submit"), Submit()), *_cancel_row(context, update)]])
 
 
 async def _show_summary(update: Update, context: Context) -> int:
     await update.effective_message.reply_text(
-        _summary(update, context), parse_mode="HTML", reply_markup=_summary_keyboard(update, context)
+        _summary(update, context), reply_markup=_summary_keyboard(update, context)
     )
     return CONFIRM
 
@@ -444,7 +437,7 @@ async def _show_summary(update: Update, context: Context) -> int:
 # --------------------------------------------------------------------------- submit
 
 
-async def on_submit(update: Update, context: Context) -> int | None:
+async def on_submit(update: Update, context: Context, data: Submit) -> int | None:
     """Check sizes against Resont's limit, upload, create the draft, send its card."""
     services = context.services
     query = update.callback_query
@@ -524,7 +517,8 @@ async def _show_problem(update: Update, context: Context, line: str) -> None:
     await _edit(update.callback_query, text, _summary_keyboard(update, context))
 
 
-async def on_cancel(update: Update, context: Context) -> int:
+async def on_cancel(update: Update, context: Context, data: CancelProposal | None = None) -> int:
+    """Cancel: ``/cancel`` or the Cancel button (``data``)."""
     context.user_data.pop("newpost", None)
     text = _t(context, update, "posts.np_cancelled")
     if update.callback_query is not None:
@@ -535,6 +529,7 @@ async def on_cancel(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-async def on_stale_button(update: Update, context: Context) -> None:
-    """A ``newpost:`` button outside an active proposal (an old message, another author's)."""
+async def on_stale_button(update: Update, context: Context, data: ButtonData | None = None) -> None:
+    """A ``newpost:`` button outside an active proposal (an old message, another author's), or
+    one that does not decode."""
     await answer(update, _t(context, update, "posts.np_stale"), alert=True)

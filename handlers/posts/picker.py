@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot.runtime.services import Services
+from bot.runtime.tg.callback import ButtonData
+from handlers.posts.buttons import Page, ToggleAccount, ToggleGroup
 
 ACCOUNTS_PER_PAGE = 8
 
-Rows = list[list[tuple[str, str]]]  # button rows of (text, callback data)
+Rows = list[list[tuple[str, ButtonData]]]  # button rows of (text, what the button sends)
 
 
 async def load_choices(services: Services) -> dict[str, Any]:
@@ -35,7 +37,7 @@ def choice_rows(draft: dict[str, Any]) -> Rows:
     rows: Rows = []
     for group_id, name, members in draft["choices"]["groups"]:
         mark = "☑" if members and set(members) <= selected else "☐"
-        rows.append([(f"{mark} 👥 {name} ({len(members)})"[:60], f"newpost:g:{group_id}")])
+        rows.append([(f"{mark} 👥 {name} ({len(members)})"[:60], ToggleGroup(group_id))])
     return rows + _account_page(draft, selected)
 
 
@@ -48,12 +50,12 @@ def _account_page(draft: dict[str, Any], selected: set[int]) -> Rows:
     for account_id, name, network, relogin in accounts[page * ACCOUNTS_PER_PAGE : (page + 1) * ACCOUNTS_PER_PAGE]:
         mark = "☑" if account_id in selected else "☐"
         warn = " ⚠️" if relogin else ""
-        rows.append([(f"{mark} {name} · {network or '?'}{warn}"[:60], f"newpost:a:{account_id}")])
+        rows.append([(f"{mark} {name} · {network or '?'}{warn}"[:60], ToggleAccount(account_id))])
     if pages > 1:
-        nav = [("◀", f"newpost:p:{page - 1}")] if page > 0 else []
-        nav.append((f"{page + 1}/{pages}", f"newpost:p:{page}"))
+        nav = [("◀", Page(page - 1))] if page > 0 else []
+        nav.append((f"{page + 1}/{pages}", Page(page)))
         if page < pages - 1:
-            nav.append(("▶", f"newpost:p:{page + 1}"))
+            nav.append(("▶", Page(page + 1)))
         rows.append(nav)
     return rows
 

@@ -184,7 +184,6 @@ async def _send_card(context: Context, doc: dict[str, Any]) -> Message:
                 services.config.admin_chat_id,
                 photo=view.photo_url,
                 caption=card_text(services, doc),
-                parse_mode="HTML",
                 reply_markup=markup,
                 message_thread_id=services.topic("approvals"),
             )

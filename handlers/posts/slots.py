@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
+
+from bot.runtime.tg.buttons import button
+from handlers.posts import buttons
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
@@ -63,12 +66,12 @@ def missed_keyboard(services: Services, pg: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(t("posts.btn_publish_now", lang), callback_data=f"post:now:{pg}"),
-                InlineKeyboardButton(t("posts.btn_reschedule", lang), callback_data=f"post:time:{pg}"),
+                button(t("posts.btn_publish_now", lang), buttons.PublishNow(pg)),
+                button(t("posts.btn_reschedule", lang), buttons.Reschedule(pg)),
             ],
             [
-                InlineKeyboardButton(t("posts.btn_edit_caption", lang), callback_data=f"post:cap:{pg}"),
-                InlineKeyboardButton(t("posts.btn_reject", lang), callback_data=f"post:no:{pg}"),
+                button(t("posts.btn_edit_caption", lang), buttons.EditCaption(pg)),
+                button(t("posts.btn_reject", lang), buttons.Reject(pg)),
             ],
         ]
     )

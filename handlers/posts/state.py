@@ -12,17 +12,17 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, User
-from telegram.error import BadRequest, TelegramError
 
 from bot.clients.resont.models import Account
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW, Services
+from bot.runtime.services import Services
+from bot.runtime.tg.quiet import quietly
 from handlers.posts.cards import APPROVED, CLOSED_STATUSES, GONE, PUBLISHED_STATUSES, REJECTED, card_keyboard, card_text
 from handlers.posts.postview import PostView, fingerprint_of, view_of
 from handlers.posts.resets import Change, compare, content_of, parts_text, reset_note
@@ -219,17 +219,6 @@ def already(services: Services, doc: Mapping[str, Any], user_id: int) -> str:
 # --------------------------------------------------------------------------- Telegram edits
 
 
-async def quietly(edit: Awaitable[Any], what: str) -> None:
-    """Await a Telegram edit; an edit that changes nothing is fine, other failures are logged."""
-    try:
-        await edit
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            log.warning("could not %s: %s", what, exc)
-    except TelegramError as exc:
-        log.warning("could not %s: %s", what, exc)
-
-
 async def redraw(context: Context, doc: Mapping[str, Any]) -> None:
     """Edit the card in place to match ``doc`` (buttons removed once decided)."""
     services = context.services
@@ -237,9 +226,9 @@ async def redraw(context: Context, doc: Mapping[str, Any]) -> None:
         return
     markup = card_keyboard(services, doc) or InlineKeyboardMarkup([])
     text = card_text(services, doc)
-    where = {"chat_id": doc["chat_id"], "message_id": doc["message_id"], "parse_mode": "HTML", "reply_markup": markup}
+    where = {"chat_id": doc["chat_id"], "message_id": doc["message_id"], "reply_markup": markup}
     if doc.get("card") == "photo":
         edit = context.bot.edit_message_caption(caption=text, **where)
     else:
-        edit = context.bot.edit_message_text(text, link_preview_options=NO_PREVIEW, **where)
+        edit = context.bot.edit_message_text(text, **where)
     await quietly(edit, f"update the card of post {doc.get('pg')}")

@@ -18,18 +18,17 @@ from here as well.
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.config import Config
-from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
 from bot.runtime.roles import ADMINS, AUTHORS
+from bot.runtime.tg.buttons import Buttons
 from handlers.posts import bridge as posts_bridge
-from handlers.posts import deadlines, newpost
+from handlers.posts import buttons, deadlines, newpost
 from handlers.posts import decisions as posts_decisions
 from handlers.posts import edits as posts_edits
-from handlers.posts.actions import answer
+from handlers.posts.buttons import NEWPOST, POST
 from handlers.posts.decisions import approve, decide
 from handlers.posts.edits import on_caption_text, on_reject_reason, on_reschedule_time
 from handlers.posts.lists import on_pending, on_posts
@@ -62,7 +61,6 @@ __all__ = [
     "forget_unsent_claims",
     "is_waiting",
     "mention",
-    "on_button",
     "on_caption_text",
     "on_pending",
     "on_posts",
@@ -81,15 +79,13 @@ def feature(config: Config) -> Feature:
             newpost.conversation(),
             CommandHandler("pending", on_pending),
             CommandHandler("posts", on_posts),
-            CallbackQueryHandler(on_button, pattern=r"^post:"),
-            CallbackQueryHandler(newpost.on_stale_button, pattern=r"^newpost:"),
         ],
         commands=[
             Command("newpost", AUTHORS, "posts.cmd_newpost"),
             Command("pending", ADMINS, "posts.cmd_pending"),
             Command("posts", AUTHORS, "posts.cmd_posts"),
         ],
-        callbacks={"post": ADMINS, "newpost": AUTHORS},
+        buttons=[card_buttons(), newpost_buttons()],
         replies={
             "post_reject_reason": ReplyRoute(ADMINS, on_reject_reason),
             "post_reschedule": ReplyRoute(ADMINS, on_reschedule_time),
@@ -104,32 +100,30 @@ def feature(config: Config) -> Feature:
     )
 
 
-#: ``post:<action>:<post group id>[:extra]`` → its handler.
-_ACTIONS = {
-    "ok": posts_decisions.on_approve,
-    "now": posts_decisions.on_publish_now,
-    "back": posts_decisions.on_back,
-    "no": posts_decisions.on_reject,
-    "retry": posts_decisions.on_retry,
-    "later": posts_edits.on_pick_time,
-    "time": posts_edits.on_reschedule,
-    "rsok": posts_edits.on_reschedule_yes,
-    "rsno": posts_edits.on_reschedule_no,
-    "cap": posts_edits.on_edit_caption,
-    "capok": posts_edits.on_caption_save,
-    "capno": posts_edits.on_caption_discard,
-    "mass": posts_bridge.on_send_to_list,
-}
+def card_buttons() -> Buttons:
+    """The buttons of approval cards, their confirmations and failure alerts (admins)."""
+    return Buttons(
+        POST,
+        ADMINS,
+        {
+            buttons.Approve: posts_decisions.on_approve,
+            buttons.PublishNow: posts_decisions.on_publish_now,
+            buttons.Back: posts_decisions.on_back,
+            buttons.Reject: posts_decisions.on_reject,
+            buttons.Retry: posts_decisions.on_retry,
+            buttons.PickTime: posts_edits.on_pick_time,
+            buttons.Reschedule: posts_edits.on_reschedule,
+            buttons.RescheduleYes: posts_edits.on_reschedule_yes,
+            buttons.RescheduleNo: posts_edits.on_reschedule_no,
+            buttons.EditCaption: posts_edits.on_edit_caption,
+            buttons.CaptionSave: posts_edits.on_caption_save,
+            buttons.CaptionDiscard: posts_edits.on_caption_discard,
+            buttons.SendToList: posts_bridge.on_send_to_list,
+        },
+    )
 
 
-async def on_button(update: Update, context: Context) -> None:
-    """``post:<action>:<post group id>[:extra]`` (the guard already checked the role)."""
-    query = update.callback_query
-    assert query is not None
-    parts = (query.data or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    handler = _ACTIONS.get(action)
-    if handler is None or len(parts) < 3 or not parts[2].isdigit():
-        await answer(update, context.services.t("core.stale_button", query.from_user.id), alert=True)
-        return
-    await handler(update, context, int(parts[2]), parts[3:])
+def newpost_buttons() -> Buttons:
+    """/newpost's buttons outside an open proposal (the conversation takes them inside one)."""
+    stale = newpost.on_stale_button
+    return Buttons(NEWPOST, AUTHORS, dict.fromkeys(buttons.NEWPOST_KINDS, stale), stale=stale)

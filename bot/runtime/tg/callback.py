@@ -12,12 +12,12 @@ button in it is a frozen dataclass declared with the namespace and its *action*:
     POST.decode("post:ok:42")          # Approve(pg=42)
 
 The wire format is ``<namespace>[:<action>]:<field>:<field>…`` — the one the bot has always
-used, so buttons already in a chat keep working after an upgrade. Fields are ``int`` (ASCII
-digits), ``str`` (non-empty, no ``:``), a ``Literal`` of choices, or ``str`` annotated with
-:class:`OneOf` (choices from a constant), :class:`Match` (a pattern) or :data:`TAIL` (the last
-field, which may contain ``:``). A field
-defaulting to ``None`` is optional and is left out when unset. Encoding refuses data over
-Telegram's 64 bytes and values that would not decode back; decoding refuses anything else
+used, so buttons already in a chat keep working after an upgrade. Fields are ``int`` (ids,
+indexes, pages, times: 0 or more, ASCII digits), ``str`` (non-empty, no ``:``), a ``Literal``
+of choices, or ``str`` annotated with :class:`OneOf` (choices from a constant), :class:`Match`
+(a pattern) or :data:`TAIL` (the last field, which may contain ``:``). A field defaulting to
+``None`` is optional and is left out when unset. Encoding refuses data over Telegram's 64 bytes
+and values that would not decode back; decoding refuses anything else
 (forged, garbled or from an older layout) with :class:`CallbackDataError`.
 """
 
@@ -34,7 +34,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union, dataclass_transform
 MAX_BYTES = 64
 SEPARATOR = ":"
 _NAME = re.compile(r"[a-z][a-z0-9_.]{0,15}")
-_INT = re.compile(r"-?[0-9]{1,19}")
+_INT = re.compile(r"[0-9]{1,19}")
 
 
 class CallbackDataError(ValueError):
@@ -83,6 +83,8 @@ class FieldCodec:
         if self.kind is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise CallbackDataError(f"{self.name} must be an int, not {type(value).__name__}")
+            if not _INT.fullmatch(str(value)):
+                raise CallbackDataError(f"{self.name} must be a whole number from 0 up to 19 digits")
             return str(value)
         if not isinstance(value, str):
             raise CallbackDataError(f"{self.name} must be a str, not {type(value).__name__}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from handlers.posts.buttons import AccountsDone, Approve, Asap, KeepCaption, Submit, ToggleAccount, ToggleGroup
 from tests.botapi import text_of
 from tests.fakes.resont import FakeResont
 from tests.handlers.posts.helpers import card_of, current, datas, press
@@ -49,12 +50,12 @@ async def test_newpost_with_a_photo_creates_a_draft_with_the_uploaded_media(bota
         await said(botapi, ADMIN_CHAT, r"Let's propose a post")
         botapi.user_sends_photo(AUTHOR, ADMIN_CHAT, PNG, caption="Summer <sale> starts")
         got = await said(botapi, ADMIN_CHAT, r"with its caption")
-        await press(botapi, AUTHOR, got, "newpost:keep")
+        await press(botapi, AUTHOR, got, KeepCaption().encode())
         picker = await said(botapi, ADMIN_CHAT, r"Choose the accounts")
-        assert "newpost:g:101" in datas(picker)
-        await press(botapi, AUTHOR, picker, "newpost:g:101")  # the group: IG + TG
+        assert ToggleGroup(101).encode() in datas(picker)
+        await press(botapi, AUTHOR, picker, ToggleGroup(101).encode())  # the group: IG + TG
         await botapi.wait_for(lambda: "Selected: 2" in text_of(current_in(botapi, ADMIN_CHAT, picker)))
-        await press(botapi, AUTHOR, current_in(botapi, ADMIN_CHAT, picker), "newpost:done")
+        await press(botapi, AUTHOR, current_in(botapi, ADMIN_CHAT, picker), AccountsDone().encode())
         ask_time = await said(botapi, ADMIN_CHAT, r"When should it be published")
         botapi.user_sends(AUTHOR, ADMIN_CHAT, "not a time")
         await said(botapi, ADMIN_CHAT, r"could not read", after=ask_time["message_id"])
@@ -64,7 +65,7 @@ async def test_newpost_with_a_photo_creates_a_draft_with_the_uploaded_media(bota
             summary
         )
         assert resont.uploads == [] and not resont.requests_to(r"^POST post$")  # nothing before Submit
-        await press(botapi, AUTHOR, summary, "newpost:submit")
+        await press(botapi, AUTHOR, summary, Submit().encode())
         await botapi.wait_for(lambda: "sent to the admins" in text_of(current_in(botapi, ADMIN_CHAT, summary)))
 
         [upload] = resont.uploads
@@ -82,7 +83,7 @@ async def test_newpost_with_a_photo_creates_a_draft_with_the_uploaded_media(bota
         assert group["schedule_date"].timestamp() == wanted  # the draft holds its proposed time
 
         # the draft is in the approval flow; it is scheduled for the time the author chose
-        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        answer = await press(botapi, ADMIN, card, Approve(group["id"]).encode())
         assert answer["text"].startswith("Approved: scheduled")
         assert group["status"] == "scheduled" and group["schedule_date"].timestamp() == wanted
 
@@ -104,16 +105,16 @@ async def test_video_draft_keeps_its_time_when_resont_drops_it(botapi, resont):
         await said(botapi, ADMIN_CHAT, r"Let's propose a post")
         botapi.user_sends_video(AUTHOR, ADMIN_CHAT, MP4, caption="Clip of the day")
         got = await said(botapi, ADMIN_CHAT, r"with its caption")
-        await press(botapi, AUTHOR, got, "newpost:keep")
+        await press(botapi, AUTHOR, got, KeepCaption().encode())
         picker = await said(botapi, ADMIN_CHAT, r"Choose the accounts")
-        await press(botapi, AUTHOR, picker, "newpost:a:1")
+        await press(botapi, AUTHOR, picker, ToggleAccount(1).encode())
         await botapi.wait_for(lambda: "Selected: 1" in text_of(current(botapi, picker)))
-        await press(botapi, AUTHOR, current(botapi, picker), "newpost:done")
+        await press(botapi, AUTHOR, current(botapi, picker), AccountsDone().encode())
         await said(botapi, ADMIN_CHAT, r"When should it be published")
         botapi.user_sends(AUTHOR, ADMIN_CHAT, "+1d")
         summary = await said(botapi, ADMIN_CHAT, r"Your proposal")
         assert "Video" in text_of(summary)
-        await press(botapi, AUTHOR, summary, "newpost:submit")
+        await press(botapi, AUTHOR, summary, Submit().encode())
         await botapi.wait_for(lambda: resont.post_groups)
         [group] = resont.post_groups.values()
         [upload] = resont.uploads
@@ -123,7 +124,7 @@ async def test_video_draft_keeps_its_time_when_resont_drops_it(botapi, resont):
         assert "🎬 Video" in text_of(card) and "photo" not in card and "Time: not set" not in text_of(card)
         await botapi.wait_for(lambda: proposed_in(app))  # the audit record follows the card
         [proposed] = proposed_in(app)
-        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        answer = await press(botapi, ADMIN, card, Approve(group["id"]).encode())
         assert answer["text"].startswith("Approved: scheduled")
         assert group["status"] == "scheduled" and group["schedule_date"].timestamp() == proposed["schedule_ts"]
 
@@ -139,17 +140,17 @@ async def test_album_becomes_one_album_draft(botapi, resont):
             caption="Three views",
         )
         got = await said(botapi, ADMIN_CHAT, r"with its caption")
-        await press(botapi, AUTHOR, got, "newpost:keep")
+        await press(botapi, AUTHOR, got, KeepCaption().encode())
         picker = await said(botapi, ADMIN_CHAT, r"Choose the accounts")
         assert len([m for m in botapi.bot_messages(ADMIN_CHAT) if "Got it" in text_of(m)]) == 1  # one answer per album
-        await press(botapi, AUTHOR, picker, "newpost:a:1")
+        await press(botapi, AUTHOR, picker, ToggleAccount(1).encode())
         await botapi.wait_for(lambda: "Selected: 1" in text_of(current(botapi, picker)))
-        await press(botapi, AUTHOR, current(botapi, picker), "newpost:done")
+        await press(botapi, AUTHOR, current(botapi, picker), AccountsDone().encode())
         ask = await said(botapi, ADMIN_CHAT, r"When should it be published")
-        await press(botapi, AUTHOR, ask, "newpost:asap")
+        await press(botapi, AUTHOR, ask, Asap().encode())
         summary = await said(botapi, ADMIN_CHAT, r"Your proposal")
         assert "Album: 3 files" in text_of(summary)
-        await press(botapi, AUTHOR, summary, "newpost:submit")
+        await press(botapi, AUTHOR, summary, Submit().encode())
         await botapi.wait_for(lambda: resont.post_groups)
         [group] = resont.post_groups.values()
         assert group["type"] == "album" and len(group["media_ids"]) == 3 and group["caption"] == "Three views"
@@ -165,21 +166,21 @@ async def test_text_post_in_the_group_as_soon_as_approved(telegram, resont):
         await said(telegram, ADMIN_CHAT, r"Let's propose a post")
         telegram.user_sends(ADMIN, ADMIN_CHAT, "Just words, no media")
         picker = await said(telegram, ADMIN_CHAT, r"Choose the accounts")
-        answer = await press(telegram, ADMIN, picker, "newpost:done")
+        answer = await press(telegram, ADMIN, picker, AccountsDone().encode())
         assert answer["text"] == "Choose at least one account."
-        await press(telegram, ADMIN, picker, "newpost:a:3")
+        await press(telegram, ADMIN, picker, ToggleAccount(3).encode())
         await telegram.wait_for(lambda: "Selected: 1" in text_of(current(telegram, picker)))
-        await press(telegram, ADMIN, current(telegram, picker), "newpost:done")
+        await press(telegram, ADMIN, current(telegram, picker), AccountsDone().encode())
         ask = await said(telegram, ADMIN_CHAT, r"When should it be published")
-        await press(telegram, ADMIN, ask, "newpost:asap")
+        await press(telegram, ADMIN, ask, Asap().encode())
         summary = await said(telegram, ADMIN_CHAT, r"Your proposal")
         assert "as soon as it is approved" in text_of(summary)
-        await press(telegram, ADMIN, summary, "newpost:submit")
+        await press(telegram, ADMIN, summary, Submit().encode())
         await telegram.wait_for(lambda: resont.post_groups)
         [group] = resont.post_groups.values()
         assert group["type"] == "text" and group["caption"] == "Just words, no media" and group["account_ids"] == [3]
         card = await card_of(telegram, group["id"])
-        answer = await press(telegram, ADMIN, card, f"post:ok:{group['id']}")
+        answer = await press(telegram, ADMIN, card, Approve(group["id"]).encode())
         assert "Publish now, or pick a time" in answer["text"]  # no time chosen: asked first
 
 
@@ -191,7 +192,7 @@ async def test_cancel_leaves_at_any_step_and_sends_nothing(telegram, resont):
         picker = await said(telegram, ADMIN_CHAT, r"Choose the accounts")
         telegram.user_sends(AUTHOR, ADMIN_CHAT, "/cancel")
         await said(telegram, ADMIN_CHAT, r"Cancelled. Nothing was sent to Resont")
-        answer = await press(telegram, AUTHOR, picker, "newpost:a:1")
+        answer = await press(telegram, AUTHOR, picker, ToggleAccount(1).encode())
         assert "not part of an active proposal" in answer["text"]
         assert not resont.post_groups and not resont.requests_to(r"^POST ")
 

@@ -14,6 +14,18 @@ import pytest
 
 from bot.store.state import Store
 from bot.text.timeparse import parse_when
+from handlers.posts.buttons import (
+    POST,
+    Approve,
+    EditCaption,
+    PickTime,
+    PublishNow,
+    Reject,
+    Reschedule,
+    RescheduleYes,
+    Retry,
+    SendToList,
+)
 from tests.botapi import text_of
 from tests.fakes.resont import FakeResont
 from tests.handlers.posts.helpers import (
@@ -50,14 +62,14 @@ async def test_draft_becomes_one_card_and_approve_schedules_it(telegram, resont)
         await poll_ran(app)
         assert len(cards(telegram, group["id"])) == 1  # later polls do not card it again
 
-        answer = await press(telegram, ADMIN, card, f"post:ok:{group['id']}")
+        answer = await press(telegram, ADMIN, card, Approve(group["id"]).encode())
         assert answer["text"].startswith("Approved: scheduled for")
         stored = resont.post_groups[group["id"]]
         assert stored["status"] == "scheduled" and stored["schedule_date"] == when
         await telegram.wait_for(lambda: "Approved" in text_of(current(telegram, card)))
         decided = current(telegram, card)
         # decided: the decision buttons are gone; only the bridge to a mass send stays
-        assert "by User1" in text_of(decided) and datas(decided) == [f"post:mass:{group['id']}"]
+        assert "by User1" in text_of(decided) and datas(decided) == [SendToList(group["id"]).encode()]
         assert len(writes(resont, group["id"])) == 1
         [record] = audit(app, "post.approve")
         assert record["actor"] == str(ADMIN) and record["outcome"] == "scheduled"
@@ -73,7 +85,7 @@ async def test_scheduled_post_is_carded_and_approval_needs_no_resont_call(botapi
         assert text_of(card).startswith("🗓 Scheduled post")
         await poll_ran(app)
         assert [c for c in botapi.bot_messages(ADMIN_CHAT) if is_card(c)] == [card]
-        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        answer = await press(botapi, ADMIN, card, Approve(group["id"]).encode())
         assert answer["text"] == "Approved."
         assert writes(resont, group["id"]) == []
         await botapi.wait_for(lambda: "stays scheduled" in text_of(current(botapi, card)))
@@ -103,7 +115,7 @@ async def test_image_draft_card_is_a_photo_with_caption(botapi, resont):
         album_card = await card_of(botapi, album["id"])
         assert album_card["photo"] and "Album: 2 files" in text_of(album_card)
         # decisions edit the photo's caption in place
-        await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        await press(botapi, ADMIN, card, Approve(group["id"]).encode())
         await botapi.wait_for(lambda: "Approved" in text_of(current(botapi, card)))
         assert botapi.requests_of("editMessageCaption")
 
@@ -117,15 +129,15 @@ async def test_two_of_two_approvals(telegram, resont):
     async with running(telegram, resont, approvals_required=2) as app:
         card = await card_of(telegram, pg)
         assert "Approve (0/2)" in str(card["reply_markup"])
-        first = await press(telegram, ADMIN, card, f"post:ok:{pg}")
+        first = await press(telegram, ADMIN, card, Approve(pg).encode())
         assert first["text"] == "Your approval counts: 1 of 2. Waiting for another admin."
         await telegram.wait_for(lambda: "Approvals: 1 of 2 — User1" in text_of(current(telegram, card)))
         assert resont.post_groups[pg]["status"] == "draft" and writes(resont, pg) == []
 
-        again = await press(telegram, ADMIN, current(telegram, card), f"post:ok:{pg}")
+        again = await press(telegram, ADMIN, current(telegram, card), Approve(pg).encode())
         assert "already approved" in again["text"] and writes(resont, pg) == []
 
-        second = await press(telegram, ADMIN_2, current(telegram, card), f"post:ok:{pg}")
+        second = await press(telegram, ADMIN_2, current(telegram, card), Approve(pg).encode())
         assert second["text"].startswith("Approved: scheduled")
         assert resont.post_groups[pg]["status"] == "scheduled" and len(writes(resont, pg)) == 1
         await telegram.wait_for(
@@ -144,7 +156,7 @@ async def test_concurrent_presses_make_one_resont_call(botapi, resont):
         card = await card_of(botapi, pg)
         resont.latency = 0.2  # the decision is slow: the other presses arrive meanwhile
         ids = [
-            botapi.user_presses(user, ADMIN_CHAT, card["message_id"], f"post:ok:{pg}")
+            botapi.user_presses(user, ADMIN_CHAT, card["message_id"], Approve(pg).encode())
             for user in (ADMIN, ADMIN_2, ADMIN)
         ]
         answers = [await botapi.wait_for(lambda cq=cq: botapi.callback_answer(cq), 15) for cq in ids]
@@ -159,7 +171,7 @@ async def test_non_admin_press_is_refused(telegram, resont):
     async with running(telegram, resont):
         card = await card_of(telegram, group["id"])
         for user in (AUTHOR, STRANGER):
-            answer = await press(telegram, user, card, f"post:ok:{group['id']}")
+            answer = await press(telegram, user, card, Approve(group["id"]).encode())
             assert answer["show_alert"] and "not for your role" in answer["text"]
         assert writes(resont, group["id"]) == [] and resont.post_groups[group["id"]]["status"] == "draft"
         assert datas(current(telegram, card))  # still actionable
@@ -173,7 +185,7 @@ async def test_reject_cancels_and_keeps_the_reason(telegram, resont):
     pg = group["id"]
     async with running(telegram, resont) as app:
         card = await card_of(telegram, pg)
-        answer = await press(telegram, ADMIN, card, f"post:no:{pg}")
+        answer = await press(telegram, ADMIN, card, Reject(pg).encode())
         assert answer["text"] == "Rejected."
         assert resont.post_groups[pg]["status"] == "canceled"
         prompt = await bot_text(telegram, rf"why was post #{pg} rejected")
@@ -186,7 +198,7 @@ async def test_reject_cancels_and_keeps_the_reason(telegram, resont):
         [record] = audit(app, "post.reject_reason")
         assert record["reason"] == "Off-brand <colours>" and record["actor"] == str(ADMIN)
         await telegram.wait_for(lambda: "Reason: Off-brand <colours>" in text_of(current(telegram, card)))
-        late = await press(telegram, ADMIN_2, card, f"post:ok:{pg}", force=True)  # an old keyboard
+        late = await press(telegram, ADMIN_2, card, Approve(pg).encode(), force=True)  # an old keyboard
         assert late["text"] == "Already rejected by User1."
         assert len(writes(resont, pg)) == 1
 
@@ -195,7 +207,7 @@ async def test_reject_can_delete(botapi, resont):
     group = draft(resont)
     async with running(botapi, resont, reject_action="delete"):
         card = await card_of(botapi, group["id"])
-        await press(botapi, ADMIN, card, f"post:no:{group['id']}")
+        await press(botapi, ADMIN, card, Reject(group["id"]).encode())
         assert group["id"] not in resont.post_groups
         await botapi.wait_for(lambda: "deleted in Resont" in text_of(current(botapi, card)))
 
@@ -205,7 +217,7 @@ async def test_reschedule_with_a_typed_time(telegram, resont):
     pg, before = group["id"], group["schedule_date"]
     async with running(telegram, resont) as app:
         card = await card_of(telegram, pg)
-        answer = await press(telegram, ADMIN, card, f"post:time:{pg}")
+        answer = await press(telegram, ADMIN, card, Reschedule(pg).encode())
         assert answer["text"] == "Reply to my question below."
         prompt = await bot_text(telegram, rf"new time for post #{pg}")
         telegram.user_sends(ADMIN, ADMIN_CHAT, "someday maybe", reply_to=prompt["message_id"])
@@ -239,19 +251,21 @@ async def test_rescheduled_draft_is_approved_for_the_new_time(botapi, resont, ke
     pg, before = group["id"], group["schedule_date"]
     async with running(botapi, resont) as app:
         card = await card_of(botapi, pg)
-        await press(botapi, ADMIN, card, f"post:time:{pg}")
+        await press(botapi, ADMIN, card, Reschedule(pg).encode())
         prompt = await bot_text(botapi, rf"new time for post #{pg}")
         botapi.user_sends(ADMIN, ADMIN_CHAT, "+2d", reply_to=prompt["message_id"])
         confirm = await bot_text(botapi, rf"Move post #{pg} to")
-        ts = int([d for d in datas(confirm) if d.startswith("post:rsok")][0].split(":")[3])
-        await press(botapi, ADMIN, confirm, f"post:rsok:{pg}:{ts}")
+        [yes] = [POST.decode(d) for d in datas(confirm) if d.startswith("post:rsok")]
+        assert isinstance(yes, RescheduleYes) and yes.pg == pg and yes.approve is None
+        ts = yes.ts
+        await press(botapi, ADMIN, confirm, RescheduleYes(pg, ts).encode())
         await botapi.wait_for(lambda: "Rescheduled to" in text_of(current(botapi, card)))
         stored = resont.post_groups[pg]
         assert stored["status"] == "draft"
         assert stored["schedule_date"] == (datetime.fromtimestamp(ts, UTC) if kept else before)
         await poll_ran(app)
         assert "changed in Resont" not in text_of(current(botapi, card))
-        await press(botapi, ADMIN, current(botapi, card), f"post:ok:{pg}")
+        await press(botapi, ADMIN, current(botapi, card), Approve(pg).encode())
         stored = resont.post_groups[pg]
         assert stored["status"] == "scheduled" and stored["schedule_date"].timestamp() == ts
 
@@ -261,8 +275,8 @@ async def test_edit_caption_with_preview(telegram, resont):
     pg = group["id"]
     async with running(telegram, resont, approvals_required=2) as app:
         card = await card_of(telegram, pg)
-        await press(telegram, ADMIN_2, card, f"post:ok:{pg}")  # approved the old caption
-        await press(telegram, ADMIN, card, f"post:cap:{pg}")
+        await press(telegram, ADMIN_2, card, Approve(pg).encode())  # approved the old caption
+        await press(telegram, ADMIN, card, EditCaption(pg).encode())
         prompt = await bot_text(telegram, rf"new caption for post #{pg}")
         telegram.user_sends(ADMIN, ADMIN_CHAT, "Fresh <i>caption</i> ✨", reply_to=prompt["message_id"])
         preview = await bot_text(telegram, rf"New caption for post #{pg}:")
@@ -359,18 +373,18 @@ async def test_post_deleted_or_changed_in_resont_meanwhile(botapi, resont):
         gone_card, changed_card = await card_of(botapi, gone["id"]), await card_of(botapi, changed["id"])
         del resont.post_groups[gone["id"]]
         resont.post_groups[changed["id"]]["caption"] = "Changed in the panel"
-        answer = await press(botapi, ADMIN, gone_card, f"post:ok:{gone['id']}")
+        answer = await press(botapi, ADMIN, gone_card, Approve(gone["id"]).encode())
         assert answer["text"] == "This post no longer exists in Resont."
         await botapi.wait_for(lambda: "no longer exists" in text_of(current(botapi, gone_card)))
         assert datas(current(botapi, gone_card)) == []
-        again = await press(botapi, ADMIN_2, gone_card, f"post:no:{gone['id']}", force=True)
+        again = await press(botapi, ADMIN_2, gone_card, Reject(gone["id"]).encode(), force=True)
         assert again["text"] == "This post no longer exists in Resont."
 
-        answer = await press(botapi, ADMIN, changed_card, f"post:ok:{changed['id']}")
+        answer = await press(botapi, ADMIN, changed_card, Approve(changed["id"]).encode())
         assert "changed in Resont meanwhile" in answer["text"]
         assert writes(resont, changed["id"]) == [] and resont.post_groups[changed["id"]]["status"] == "draft"
         await botapi.wait_for(lambda: "Changed in the panel" in text_of(current(botapi, changed_card)))
-        answer = await press(botapi, ADMIN, current(botapi, changed_card), f"post:ok:{changed['id']}")
+        answer = await press(botapi, ADMIN, current(botapi, changed_card), Approve(changed["id"]).encode())
         assert answer["text"].startswith("Approved")
         assert audit(app, "post.gone")
 
@@ -383,7 +397,7 @@ async def test_card_of_a_post_published_without_a_decision_is_closed(botapi, res
         resont.publish_due(now=tomorrow() + timedelta(minutes=1))
         await botapi.wait_for(lambda: "status: published" in text_of(current(botapi, card)))
         assert datas(current(botapi, card)) == []
-        answer = await press(botapi, ADMIN, card, f"post:ok:{pg}", force=True)
+        answer = await press(botapi, ADMIN, card, Approve(pg).encode(), force=True)
         assert answer["text"] == "This post no longer waits for approval in Resont (status: published)."
         botapi.user_sends(ADMIN, ADMIN_CHAT, "/pending")
         await bot_text(botapi, r"No post is waiting for approval")
@@ -400,14 +414,14 @@ async def test_resont_error_is_shown_with_trace_id_and_card_stays_open(botapi, r
             match=rf"^PUT post/{pg}$",
             body={"error": {"message": "The account is busy", "type": "ValidationException", "trace_id": "trace-xyz"}},
         )
-        answer = await press(botapi, ADMIN, card, f"post:ok:{pg}")
+        answer = await press(botapi, ADMIN, card, Approve(pg).encode())
         assert answer["show_alert"] and "trace-xyz" in answer["text"]
         await botapi.wait_for(lambda: "trace-xyz" in text_of(current(botapi, card)))
         assert "The account is busy" in text_of(current(botapi, card))
-        assert f"post:ok:{pg}" in datas(current(botapi, card))
+        assert Approve(pg).encode() in datas(current(botapi, card))
         [record] = [r for r in audit(app, "post.approve") if r.get("outcome") == "error"]
         assert record["trace_id"] == "trace-xyz"
-        answer = await press(botapi, ADMIN, current(botapi, card), f"post:ok:{pg}")  # same admin may retry
+        answer = await press(botapi, ADMIN, current(botapi, card), Approve(pg).encode())  # same admin may retry
         assert answer["text"].startswith("Approved")
         await botapi.wait_for(lambda: "trace-xyz" not in text_of(current(botapi, card)))
 
@@ -418,11 +432,11 @@ async def test_past_time_asks_publish_now_or_new_time(botapi, resont):
     async with running(botapi, resont):
         card = await card_of(botapi, pg)
         assert "Time: not set" in text_of(card)
-        answer = await press(botapi, ADMIN, card, f"post:ok:{pg}")
+        answer = await press(botapi, ADMIN, card, Approve(pg).encode())
         assert "Publish now, or pick a time" in answer["text"]
-        await botapi.wait_for(lambda: f"post:now:{pg}" in datas(current(botapi, card)))
+        await botapi.wait_for(lambda: PublishNow(pg).encode() in datas(current(botapi, card)))
         assert writes(resont, pg) == []
-        answer = await press(botapi, ADMIN, current(botapi, card), f"post:now:{pg}")
+        answer = await press(botapi, ADMIN, current(botapi, card), PublishNow(pg).encode())
         assert answer["text"] == "Approved: published now."
         assert resont.post_groups[pg]["status"] == "published"
         await botapi.wait_for(lambda: "published now" in text_of(current(botapi, card)))
@@ -433,9 +447,9 @@ async def test_pick_a_new_time_after_approve(botapi, resont):
     pg = late["id"]
     async with running(botapi, resont):
         card = await card_of(botapi, pg)
-        await press(botapi, ADMIN, card, f"post:ok:{pg}")
-        await botapi.wait_for(lambda: f"post:later:{pg}" in datas(current(botapi, card)))
-        await press(botapi, ADMIN, current(botapi, card), f"post:later:{pg}")
+        await press(botapi, ADMIN, card, Approve(pg).encode())
+        await botapi.wait_for(lambda: PickTime(pg).encode() in datas(current(botapi, card)))
+        await press(botapi, ADMIN, current(botapi, card), PickTime(pg).encode())
         prompt = await bot_text(botapi, rf"new time for post #{pg}")
         botapi.user_sends(ADMIN, ADMIN_CHAT, "tomorrow 9:00", reply_to=prompt["message_id"])
         confirm = await bot_text(botapi, rf"Approve post #{pg} for")
@@ -459,10 +473,10 @@ async def test_failed_post_raises_a_retry_alert_that_works(botapi, resont):
     async with running(botapi, resont) as app:
         alert = await bot_text(botapi, rf"Post #{pg} failed to publish")
         assert "Media could not be processed" in text_of(alert) and "Brand IG (instagram)" in text_of(alert)
-        assert datas(alert) == [f"post:retry:{pg}"]
+        assert datas(alert) == [Retry(pg).encode()]
         await poll_ran(app)
         assert len([m for m in botapi.bot_messages(ADMIN_CHAT) if "failed to publish" in text_of(m)]) == 1
-        answer = await press(botapi, ADMIN, alert, f"post:retry:{pg}")
+        answer = await press(botapi, ADMIN, alert, Retry(pg).encode())
         assert answer["text"] == "Retry requested."
         assert len(resont.requests_to(rf"^POST post/{pg}/retry$")) == 1
         await botapi.wait_for(lambda: "Retry requested by User1" in text_of(current(botapi, alert)))
@@ -478,10 +492,10 @@ async def test_retry_error_keeps_the_button(botapi, resont):
     async with running(botapi, resont):
         alert = await bot_text(botapi, rf"Post #{pg} failed to publish")
         resont.faults.add("status", status=400, match=rf"^POST post/{pg}/retry$")
-        answer = await press(botapi, ADMIN, alert, f"post:retry:{pg}")
+        answer = await press(botapi, ADMIN, alert, Retry(pg).encode())
         assert answer["show_alert"] and "injected" in answer["text"]
         await botapi.wait_for(lambda: "Resont refused" in text_of(current(botapi, alert)))
-        assert datas(current(botapi, alert)) == [f"post:retry:{pg}"]
+        assert datas(current(botapi, alert)) == [Retry(pg).encode()]
 
 
 async def test_login_required_alert_once_per_incident(botapi, resont):
@@ -521,7 +535,7 @@ async def test_restart_does_not_resend_cards(botapi, resont, tmp_path):
         await poll_ran(app)
         await poll_ran(app)
         assert len(cards(botapi, group["id"])) == 1 and len(cards(botapi, second["id"])) == 1
-        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")  # the old card still works
+        answer = await press(botapi, ADMIN, card, Approve(group["id"]).encode())  # the old card still works
         assert answer["text"].startswith("Approved")
 
 
@@ -563,7 +577,7 @@ async def test_persian_admin_chat(botapi, resont):
         card = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "پیش‌نویس" in text_of(m))
         assert "سلام دنیا" in text_of(card) and re.search("[۰-۹]{4}", text_of(card))  # a Jalali year
         assert card["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ تأیید"
-        answer = await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
+        answer = await press(botapi, ADMIN, card, Approve(group["id"]).encode())
         assert answer["text"].startswith("تأیید شد")
         await botapi.wait_for(lambda: "تأیید شد" in text_of(current(botapi, card)))
 
@@ -583,9 +597,9 @@ async def test_approved_card_sends_its_caption_to_a_saved_list(botapi, resont):
     async with bot_running_with(botapi, resont, mio) as app:
         app.bot_data.services.store.table("lists").put("vip", {"name": "VIP", "numbers": audience})
         card = await card_of(botapi, group["id"])
-        await press(botapi, ADMIN, card, f"post:ok:{group['id']}")
-        await botapi.wait_for(lambda: datas(current(botapi, card)) == [f"post:mass:{group['id']}"])
-        await press(botapi, ADMIN, current(botapi, card), f"post:mass:{group['id']}")
+        await press(botapi, ADMIN, card, Approve(group["id"]).encode())
+        await botapi.wait_for(lambda: datas(current(botapi, card)) == [SendToList(group["id"]).encode()])
+        await press(botapi, ADMIN, current(botapi, card), SendToList(group["id"]).encode())
         picker = await bot_text(botapi, r"Send this post to a saved list")
         [pick, _drop] = datas(picker)
         assert pick.endswith(":vip")

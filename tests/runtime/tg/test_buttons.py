@@ -65,6 +65,13 @@ FORGED = [
     ("ins:acct:-1", "no longer valid"),
     ("ins:period:1:forever", "no longer valid"),
     ("ins:period:q1:week", "no longer valid"),
+    ("post:ok:abc", "no longer valid"),
+    ("post:ok:-3", "no longer valid"),
+    ("post:approve:1", "no longer valid"),
+    ("post:rsok:1:abc", "no longer valid"),
+    ("post:capok:1", "no longer valid"),
+    ("newpost:a:x", "not part of an active proposal"),  # /newpost's own words for a button outside a proposal
+    ("newpost:zz", "not part of an active proposal"),
 ]
 
 
