@@ -18,7 +18,9 @@ from bot.massjobs.spool import drop_spool, spool_dir
 from bot.massjobs.storage import new_id
 from bot.runtime.context import Context
 from bot.runtime.services import Services
-from handlers.mass.common import MAX_LIST_BUTTONS, button, list_audience, media_info, rows
+from bot.runtime.tg.buttons import button
+from handlers.mass import buttons as kinds
+from handlers.mass.common import MAX_LIST_BUTTONS, list_audience, media_info, rows
 from handlers.mass.drafts import Drafts
 from handlers.mass.media import JobMedia
 from handlers.mass.runtime import MassRuntime
@@ -51,7 +53,7 @@ class Bridge:
 
     async def _say(self, context: Context, post: PostToSend, key: str, **values: Any) -> None:
         text = context.services.t(key, post.admin_id, **values)
-        await context.bot.send_message(post.chat_id, text, parse_mode="HTML", message_thread_id=post.thread_id)
+        await context.bot.send_message(post.chat_id, text, message_thread_id=post.thread_id)
 
     async def start(self, context: Context, post: PostToSend) -> str | None:
         """Start a mass send of the post through the usual preview. Returns the draft's job id, or
@@ -121,16 +123,15 @@ class Bridge:
         buttons = [
             button(
                 t("mass.btn_list", name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
-                f"mass:pick:{job_id}:{key}",
+                kinds.PickList(job_id, key),
             )
             for key, doc in choices
         ]
-        buttons.append(button(t("mass.btn_cancel"), f"mass:drop:{job_id}"))
+        buttons.append(button(t("mass.btn_cancel"), kinds.Drop(job_id)))
         markup = InlineKeyboardMarkup(rows(buttons, 1))
         message = await context.bot.send_message(
             post.chat_id,
             t("mass.bridge_pick"),
-            parse_mode="HTML",
             reply_markup=markup,
             message_thread_id=post.thread_id,
         )

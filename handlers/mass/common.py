@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton
-from telegram.error import BadRequest
 
 from bot.clients.miogram.media import Media
 from bot.runtime.services import Services
@@ -76,11 +75,6 @@ def fmt_duration(seconds: float, lang: str) -> str:
     return to_persian_digits(text) if lang == "fa" else text
 
 
-def button(text: str, data: str) -> InlineKeyboardButton:
-    assert len(data.encode("utf-8")) <= 64, data
-    return InlineKeyboardButton(text, callback_data=data)
-
-
 def rows(buttons: list[InlineKeyboardButton], width: int = 2) -> list[list[InlineKeyboardButton]]:
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
@@ -91,10 +85,6 @@ def csv_bytes(header: list[str], lines: list[list[Any]]) -> bytes:
     writer.writerow(header)
     writer.writerows(lines)
     return buffer.getvalue().encode("utf-8-sig")
-
-
-def not_modified(exc: BadRequest) -> bool:
-    return "not modified" in str(exc).lower()
 
 
 # --- helpers shared with the flow and the Bridge

@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
 from bot.runtime.context import Context
+from bot.runtime.tg.callback import ButtonData
 from bot.text.timeparse import format_when, parse_when
 from bot.text.timewords import TimeParseError
 from handlers.mass.painter import ProgressPainter
@@ -26,11 +27,11 @@ class Controls:
         self.runtime = runtime
         self.painter = painter
 
-    async def on_go(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_go(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """Send now (from the preview, or a scheduled send started early)."""
         await self._go(update, context, job, anyway=False)
 
-    async def on_go_anyway(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_go_anyway(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """Send now and through the quiet hours (the preview's "send anyway")."""
         await self._go(update, context, job, anyway=True)
 
@@ -52,13 +53,13 @@ class Controls:
             text = services.t("mass.confirmed_card", user_id, job=job["id"], who=who)
             await self.runtime.edit_query_message(update, text)
 
-    async def on_anyway(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_anyway(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """A send paused for the quiet hours goes on now (the progress message's button)."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         ok = await self.runtime.runner.send_anyway(job["id"], user_id)
         await query.answer(services.t("mass.anyway_ok" if ok else "mass.already_finished", user_id))
 
-    async def on_schedule(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_schedule(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] != md.DRAFT or job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
@@ -108,9 +109,7 @@ class Controls:
         services.scheduler.schedule("mass.start", run_at, {"job_id": job_id}, key=f"mass:{job_id}")
         when = format_when(run_at, tz=services.tz, lang=lang)
         zone = services.config.timezone
-        await message.reply_text(
-            services.t("mass.scheduled", user_id, job=job_id, when=when, zone=zone), parse_mode="HTML"
-        )
+        await message.reply_text(services.t("mass.scheduled", user_id, job=job_id, when=when, zone=zone))
         await self._scheduled(context, job)
 
     async def _scheduled(self, context: Context, job: JobDoc) -> None:
@@ -125,7 +124,7 @@ class Controls:
                 pass
         await self.painter.progress(job, force=True)
 
-    async def on_drop(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_drop(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] != md.DRAFT:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
@@ -134,13 +133,13 @@ class Controls:
         await query.answer(services.t("mass.dropped", user_id))
         await self.runtime.edit_query_message(update, services.t("mass.dropped_card", user_id, job=job["id"]))
 
-    async def on_pause(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_pause(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         after = await self.runtime.runner.pause(job["id"], user_id)
         ok = after is not None and after["status"] == md.PAUSED
         await query.answer(services.t("mass.paused_ok" if ok else "mass.not_running", user_id))
 
-    async def on_resume(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_resume(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         ok, after = await self.runtime.runner.resume(job["id"], user_id)
         if ok:
@@ -159,7 +158,7 @@ class Controls:
         else:
             await query.answer(services.t("mass.not_paused", user_id), show_alert=True)
 
-    async def on_cancel(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_cancel(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if job["status"] in md.FINISHED:
             await query.answer(services.t("mass.already_finished", user_id), show_alert=True)

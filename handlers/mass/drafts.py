@@ -11,6 +11,8 @@ from bot.clients.miogram.errors import MioGramError
 from bot.massjobs import docs as md
 from bot.massjobs.docs import ContentDoc, JobDoc
 from bot.runtime.context import Context
+from bot.runtime.tg.callback import ButtonData
+from handlers.mass import buttons as kinds
 from handlers.mass.check import PreviewFacts, check_preview
 from handlers.mass.common import csv_bytes, list_audience, set_audience, speech
 from handlers.mass.preview import render_preview
@@ -90,12 +92,11 @@ class Drafts:
             chat_id=job["chat_id"],
             text=text,
             reply_markup=markup,
-            parse_mode="HTML",
             message_thread_id=job.get("thread_id"),
         )
         self.runtime.jobs.update(job["id"], preview={"chat_id": message.chat_id, "message_id": message.message_id})
 
-    async def on_invalid(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_invalid(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """The invalid inputs of the audience, with their reasons, as a CSV file."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         await query.answer()
@@ -107,7 +108,7 @@ class Drafts:
             message_thread_id=query.message.message_thread_id if query.message.is_topic_message else None,
         )
 
-    async def on_recheck(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_recheck(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """Ask MioGram again (it could not be reached) and redraw the card; opt-outs are re-read."""
         await update.callback_query.answer()
         if job["status"] != md.DRAFT:
@@ -123,13 +124,13 @@ class Drafts:
         text, markup = await self.card(job, update.callback_query.from_user.id)
         await self.runtime.edit_query_message(update, text, markup)
 
-    async def on_pick(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_pick(self, update: Update, context: Context, job: JobDoc, data: kinds.PickList) -> None:
         """The Bridge: a saved list chosen for a draft made from a post."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        if job["status"] != md.DRAFT or len(parts) < 4:
+        if job["status"] != md.DRAFT:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
-        saved = services.store.table("lists").get(parts[3])
+        saved = services.store.table("lists").get(data.key)
         if saved is None:
             await query.answer(services.t("mass.list_gone", user_id), show_alert=True)
             return

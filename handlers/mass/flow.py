@@ -15,15 +15,18 @@ import warnings
 from typing import Any
 
 from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.clients.miogram.phones import PhoneFileError, PhoneParse, parse_csv, parse_numbers
 from bot.massjobs.spool import drop_media, spool_dir
 from bot.massjobs.storage import new_id
 from bot.runtime.context import Context
+from bot.runtime.tg.buttons import button, step
+from bot.runtime.tg.quiet import edit_quietly
+from handlers.mass import buttons as kinds
 from handlers.mass import files as mass_files
-from handlers.mass.common import MAX_LIST_BUTTONS, button, fmt_num, list_audience, media_info, rows
+from handlers.mass.common import MAX_LIST_BUTTONS, fmt_num, list_audience, media_info, rows
 from handlers.mass.drafts import Drafts
 from handlers.replies import find_target
 from handlers.replies import on_reply as route_reply
@@ -53,10 +56,10 @@ def _conversation(flow: Flow) -> ConversationHandler:
             AUDIENCE: [
                 MessageHandler(_TEXT, flow.audience_text),
                 MessageHandler(filters.Document.ALL, flow.audience_file),
-                CallbackQueryHandler(flow.audience_list, pattern=r"^mass:aud:[0-9a-f]+$"),
+                step(kinds.Audience, flow.audience_list),
             ],
             COLUMN: [
-                CallbackQueryHandler(flow.column_button, pattern=r"^mass:col:\d+$"),
+                step(kinds.Column, flow.column_button),
                 MessageHandler(_TEXT, flow.column_text),
             ],
             CONTENT: [
@@ -65,14 +68,14 @@ def _conversation(flow: Flow) -> ConversationHandler:
             ],
             CAPTION: [
                 MessageHandler(_TEXT, flow.caption_text),
-                CallbackQueryHandler(flow.no_caption, pattern=r"^mass:nocap$"),
+                step(kinds.NoCaption, flow.no_caption),
             ],
-            CHANNEL: [CallbackQueryHandler(flow.channel, pattern=r"^mass:ch:[mw]$")],
+            CHANNEL: [step(kinds.Channel, flow.channel)],
             ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, flow.timed_out)],
         },
         fallbacks=[
             CommandHandler("cancel", flow.cancel),
-            CallbackQueryHandler(flow.cancel_button, pattern=r"^mass:quit$"),
+            step(kinds.Quit, flow.cancel_button),
         ],
         allow_reentry=True,
         conversation_timeout=FLOW_TIMEOUT,
@@ -106,7 +109,6 @@ class Flow:
         return await context.bot.send_message(
             chat_id=update.effective_chat.id,
             text=text,
-            parse_mode="HTML",
             reply_markup=markup or ForceReply(selective=True, input_field_placeholder=None),
             message_thread_id=message.message_thread_id if message and message.is_topic_message else None,
             reply_to_message_id=message.message_id if message and not update.callback_query else None,
@@ -131,7 +133,7 @@ class Flow:
         )
 
     def _cancel_button(self, context: Context, update: Update):
-        return button(self._t(context, update, "mass.btn_cancel"), "mass:quit")
+        return button(self._t(context, update, "mass.btn_cancel"), kinds.Quit())
 
     def _drop_media(self, context: Context, update: object) -> None:
         data = context.user_data.get(self._key(update)) or {}
@@ -158,7 +160,7 @@ class Flow:
         buttons = [
             button(
                 services.t("mass.btn_list", user_id, name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
-                f"mass:aud:{key}",
+                kinds.Audience(key),
             )
             for key, doc in lists[:MAX_LIST_BUTTONS]
         ]
@@ -202,7 +204,7 @@ class Flow:
                 return AUDIENCE
             flow = self._data(context, update)
             flow["file"] = {"data": data, "label": label, "columns": exc.columns}
-            buttons = [button(col[:30], f"mass:col:{i}") for i, col in enumerate(exc.columns[:24])]
+            buttons = [button(col[:30], kinds.Column(i)) for i, col in enumerate(exc.columns[:24])]
             buttons.append(self._cancel_button(context, update))
             names = ", ".join(html.escape(c) for c in exc.columns[:24])
             await self._prompt(
@@ -214,10 +216,10 @@ class Flow:
             return COLUMN
         return await self._audience_done(update, context, parsed, label)
 
-    async def audience_list(self, update: Update, context: Context) -> int:
+    async def audience_list(self, update: Update, context: Context, data: kinds.Audience) -> int:
         query = update.callback_query
         services = context.services
-        saved = services.store.table("lists").get(query.data.split(":")[2])
+        saved = services.store.table("lists").get(data.key)
         if saved is None:
             await query.answer(self._t(context, update, "mass.list_gone"), show_alert=True)
             return AUDIENCE
@@ -226,10 +228,9 @@ class Flow:
         parsed = PhoneParse(valid=list(audience["valid"]))
         return await self._audience_done(update, context, parsed, audience["label"])
 
-    async def column_button(self, update: Update, context: Context) -> int:
-        query = update.callback_query
-        await query.answer()
-        return await self._with_column(update, context, f"#{int(query.data.split(':')[2]) + 1}")
+    async def column_button(self, update: Update, context: Context, data: kinds.Column) -> int:
+        await update.callback_query.answer()
+        return await self._with_column(update, context, f"#{data.index + 1}")
 
     async def column_text(self, update: Update, context: Context) -> int | None:
         if await self._other_target(update, context):
@@ -256,7 +257,7 @@ class Flow:
         user_id = update.effective_user.id
         if not parsed.valid:
             await update.effective_message.reply_text(
-                services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid)), parse_mode="HTML"
+                services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid))
             )
             return AUDIENCE
         flow = self._data(context, update)
@@ -325,7 +326,7 @@ class Flow:
         return await self._ask_caption(update, context)
 
     async def _ask_caption(self, update: Update, context: Context) -> int:
-        no_caption = button(self._t(context, update, "mass.btn_no_caption"), "mass:nocap")
+        no_caption = button(self._t(context, update, "mass.btn_no_caption"), kinds.NoCaption())
         markup = InlineKeyboardMarkup([[no_caption, self._cancel_button(context, update)]])
         await self._prompt(update, context, self._t(context, update, "mass.ask_caption"), markup)
         return CAPTION
@@ -337,7 +338,7 @@ class Flow:
         self._data(context, update)["content"]["text"] = text or None
         return await self._preview(update, context, "messenger")
 
-    async def no_caption(self, update: Update, context: Context) -> int:
+    async def no_caption(self, update: Update, context: Context, data: kinds.NoCaption) -> int:
         await update.callback_query.answer()
         return await self._preview(update, context, "messenger")
 
@@ -345,8 +346,8 @@ class Flow:
         markup = InlineKeyboardMarkup(
             [
                 [
-                    button(self._t(context, update, "mass.btn_messenger"), "mass:ch:m"),
-                    button(self._t(context, update, "mass.btn_whatsapp"), "mass:ch:w"),
+                    button(self._t(context, update, "mass.btn_messenger"), kinds.Channel("m")),
+                    button(self._t(context, update, "mass.btn_whatsapp"), kinds.Channel("w")),
                 ],
                 [self._cancel_button(context, update)],
             ]
@@ -354,10 +355,9 @@ class Flow:
         await self._prompt(update, context, self._t(context, update, "mass.ask_channel"), markup)
         return CHANNEL
 
-    async def channel(self, update: Update, context: Context) -> int:
-        query = update.callback_query
-        await query.answer()
-        return await self._preview(update, context, "whatsapp" if query.data.endswith(":w") else "messenger")
+    async def channel(self, update: Update, context: Context, data: kinds.Channel) -> int:
+        await update.callback_query.answer()
+        return await self._preview(update, context, "whatsapp" if data.which == "w" else "messenger")
 
     async def _preview(self, update: Update, context: Context, channel: str) -> int:
         flow = context.user_data.pop(self._key(update), {})
@@ -384,14 +384,12 @@ class Flow:
         await update.effective_message.reply_text(self._t(context, update, "mass.flow_cancelled"))
         return ConversationHandler.END
 
-    async def cancel_button(self, update: Update, context: Context) -> int:
+    async def cancel_button(self, update: Update, context: Context, data: kinds.Quit) -> int:
         self._drop_media(context, update)
         context.user_data.pop(self._key(update), None)
         await update.callback_query.answer()
-        try:
-            await update.callback_query.edit_message_text(self._t(context, update, "mass.flow_cancelled"))
-        except Exception:
-            pass
+        text = self._t(context, update, "mass.flow_cancelled")
+        await edit_quietly(update.callback_query, text, what="close the /mass prompt")
         return ConversationHandler.END
 
     async def timed_out(self, update: Update, context: Context) -> None:

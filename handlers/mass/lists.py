@@ -12,17 +12,22 @@ import html
 import re
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.clients.miogram.phones import PhoneParse
 from bot.runtime.context import Context
 from bot.runtime.feature import ReplyRoute
 from bot.runtime.roles import ADMINS
-from handlers.mass.common import button, rows
+from bot.runtime.tg.buttons import ButtonHandler, Buttons, StaleHandler, button
+from bot.runtime.tg.callback import ButtonData
+from bot.runtime.tg.quiet import edit_quietly
+from handlers.mass import buttons as kinds
+from handlers.mass.buttons import ListButton
+from handlers.mass.common import rows
 from handlers.mass.inputs import read_numbers, rest_of_command, summary, thread_of
 from handlers.mass.optout import on_optout, on_optout_button, on_optout_import
 from handlers.replies import ask
@@ -32,11 +37,22 @@ _NAME = re.compile(r"^[^\n\r<>]{1,48}$")
 
 
 def handlers() -> list:
+    return [CommandHandler("lists", on_lists), CommandHandler("optout", on_optout)]
+
+
+def buttons(stale: StaleHandler) -> list[Buttons]:
+    """The buttons of /lists and /optout (admins); ``stale`` answers data that does not decode."""
+    lists: dict[type[ButtonData], ButtonHandler] = {
+        kinds.NewList: on_new_list,
+        kinds.ShowList: with_list(_show),
+        kinds.ReplaceList: with_list(_replace),
+        kinds.DeleteList: with_list(_delete),
+        kinds.DeleteListYes: with_list(_delete_confirmed),
+        kinds.KeepList: with_list(_keep),
+    }
     return [
-        CommandHandler("lists", on_lists),
-        CommandHandler("optout", on_optout),
-        CallbackQueryHandler(on_lists_button, pattern=r"^lists:"),
-        CallbackQueryHandler(on_optout_button, pattern=r"^optout:"),
+        Buttons(kinds.LISTS, ADMINS, lists, stale=stale),
+        Buttons(kinds.OPTOUT, ADMINS, {kinds.ImportOptOut: on_optout_button}, stale=stale),
     ]
 
 
@@ -70,7 +86,7 @@ async def on_lists(update: Update, context: Context) -> None:
             )
         return
     text, markup = _overview(services, user_id)
-    await update.effective_message.reply_text(text, reply_markup=markup, parse_mode="HTML")
+    await update.effective_message.reply_text(text, reply_markup=markup)
 
 
 def _overview(services, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
@@ -88,33 +104,37 @@ def _overview(services, user_id: int) -> tuple[str, InlineKeyboardMarkup]:
         buttons.append(
             button(
                 services.t("mass.btn_list", user_id, name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
-                f"lists:show:{key}",
+                kinds.ShowList(key),
             )
         )
-    buttons.append(button(services.t("mass.btn_new_list", user_id), "lists:new"))
+    buttons.append(button(services.t("mass.btn_new_list", user_id), kinds.NewList()))
     return "\n".join(lines), InlineKeyboardMarkup(rows(buttons, 1))
 
 
-async def on_lists_button(update: Update, context: Context) -> None:
-    """The buttons of ``/lists``: New, and Show / Replace / Delete (confirmed) of a saved list."""
+async def on_new_list(update: Update, context: Context, data: kinds.NewList) -> None:
+    """New list: ask for its name."""
     query, services = update.callback_query, context.services
     user_id = query.from_user.id
-    parts = (query.data or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    if action == "new":
-        await query.answer()
-        text = services.t("mass.ask_list_name", user_id)
-        await ask(
-            context, query.message.chat_id, text, kind="mass.list_name", user_id=user_id, thread_id=thread_of(update)
-        )
-        return
-    key = parts[2] if len(parts) > 2 else ""
-    doc = services.store.table("lists").get(key)
-    act = _LIST_ACTIONS.get(action)
-    if doc is None or act is None:
-        await query.answer(services.t("mass.list_gone" if act else "mass.flow_expired", user_id), show_alert=True)
-        return
-    await act(update, context, key, doc)
+    await query.answer()
+    text = services.t("mass.ask_list_name", user_id)
+    await ask(context, query.message.chat_id, text, kind="mass.list_name", user_id=user_id, thread_id=thread_of(update))
+
+
+ListAction = Callable[[Update, Context, str, dict[str, Any]], Awaitable[None]]
+
+
+def with_list(act: ListAction) -> ButtonHandler:
+    """The handler of a saved list's button: ``act(update, context, key, list)`` once found."""
+
+    async def handler(update: Update, context: Context, data: ListButton) -> None:
+        query, services = update.callback_query, context.services
+        doc = services.store.table("lists").get(data.key)
+        if doc is None:
+            await query.answer(services.t("mass.list_gone", query.from_user.id), show_alert=True)
+            return
+        await act(update, context, data.key, doc)
+
+    return handler
 
 
 async def _show(update: Update, context: Context, key: str, doc: dict[str, Any]) -> None:
@@ -124,10 +144,10 @@ async def _show(update: Update, context: Context, key: str, doc: dict[str, Any])
     numbers = doc.get("numbers", [])
     t = lambda k: services.t(k, user_id)  # noqa: E731
     markup = InlineKeyboardMarkup(
-        [[button(t("mass.btn_replace"), f"lists:repl:{key}"), button(t("mass.btn_delete"), f"lists:del:{key}")]]
+        [[button(t("mass.btn_replace"), kinds.ReplaceList(key)), button(t("mass.btn_delete"), kinds.DeleteList(key))]]
     )
     caption = services.t("mass.list_card", user_id, name=html.escape(doc.get("name", "")), count=len(numbers))
-    extra: dict[str, Any] = {"parse_mode": "HTML", "reply_markup": markup, "message_thread_id": thread_of(update)}
+    extra: dict[str, Any] = {"reply_markup": markup, "message_thread_id": thread_of(update)}
     if numbers:
         document = InputFile(("\n".join(numbers) + "\n").encode("utf-8"), filename=f"list-{key}.txt")
         await context.bot.send_document(chat_id, document, caption=caption, **extra)
@@ -145,10 +165,10 @@ async def _delete(update: Update, context: Context, key: str, doc: dict[str, Any
     services, user_id = context.services, update.effective_user.id
     await update.callback_query.answer()
     yes, keep = services.t("mass.btn_delete_yes", user_id), services.t("mass.btn_keep", user_id)
-    markup = InlineKeyboardMarkup([[button(yes, f"lists:delok:{key}"), button(keep, f"lists:keep:{key}")]])
+    markup = InlineKeyboardMarkup([[button(yes, kinds.DeleteListYes(key)), button(keep, kinds.KeepList(key))]])
     text = services.t("mass.list_delete_confirm", user_id, name=html.escape(doc.get("name", "")))
     await context.bot.send_message(
-        update.effective_chat.id, text, parse_mode="HTML", reply_markup=markup, message_thread_id=thread_of(update)
+        update.effective_chat.id, text, reply_markup=markup, message_thread_id=thread_of(update)
     )
 
 
@@ -166,14 +186,8 @@ async def _keep(update: Update, context: Context, key: str, doc: dict[str, Any])
     await _edit(update, context.services.t("mass.list_kept", update.effective_user.id, name=name))
 
 
-_LIST_ACTIONS = {"show": _show, "repl": _replace, "del": _delete, "delok": _delete_confirmed, "keep": _keep}
-
-
 async def _edit(update: Update, text: str) -> None:
-    try:
-        await update.callback_query.edit_message_text(text, parse_mode="HTML")
-    except BadRequest:
-        pass
+    await edit_quietly(update.callback_query, text, what="update a list card")
 
 
 async def _ask_list_numbers(update: Update, context: Context, *, name: str, list_id: str | None) -> None:
@@ -234,7 +248,7 @@ async def on_list_numbers(update: Update, context: Context, doc: dict[str, Any])
         saved = _create(services, user_id, str(data.get("name", "")).strip(), parsed)
     key, name = saved
     text = services.t(key, user_id, name=html.escape(name), count=len(parsed.valid)) + "\n"
-    await update.effective_message.reply_text(text + summary(services, user_id, parsed), parse_mode="HTML")
+    await update.effective_message.reply_text(text + summary(services, user_id, parsed))
 
 
 def _replace_numbers(services: Any, user_id: int, data: dict[str, Any], parsed: PhoneParse) -> tuple[str, str] | None:

@@ -12,7 +12,8 @@ from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot.clients.miogram.phones import parse_numbers
 from bot.runtime.context import Context
-from handlers.mass.common import button
+from bot.runtime.tg.buttons import button
+from handlers.mass import buttons as kinds
 from handlers.mass.inputs import read_numbers, rest_of_command, summary, thread_of
 from handlers.replies import ask
 
@@ -26,7 +27,7 @@ async def on_optout(update: Update, context: Context) -> None:
     sub, rest = rest_of_command(message.text)
     if sub in ("add", "remove", "del", "delete"):
         if not rest.strip():
-            await message.reply_text(services.t("mass.optout_usage", user_id), parse_mode="HTML")
+            await message.reply_text(services.t("mass.optout_usage", user_id))
             return
         parsed = parse_numbers(rest, services.config.phone_region)
         if sub == "add":
@@ -37,7 +38,7 @@ async def on_optout(update: Update, context: Context) -> None:
             text = services.t("mass.optout_removed", user_id, removed=removed, absent=len(parsed.valid) - removed)
         if parsed.invalid:
             text += "\n" + summary(services, user_id, parsed)
-        await message.reply_text(text, parse_mode="HTML")
+        await message.reply_text(text)
         return
     if sub == "import":
         await ask(
@@ -50,7 +51,7 @@ async def on_optout(update: Update, context: Context) -> None:
         )
         return
     if sub not in ("", "list", "show"):
-        await message.reply_text(services.t("mass.optout_usage", user_id), parse_mode="HTML")
+        await message.reply_text(services.t("mass.optout_usage", user_id))
         return
     await _send_optout_list(context, services, user_id, message.chat_id, thread_of(update))
 
@@ -60,39 +61,34 @@ async def _send_optout_list(context: Context, services, user_id: int, chat_id: i
     text = (
         services.t("mass.optout_count", user_id, count=len(numbers)) + "\n" + services.t("mass.optout_usage", user_id)
     )
-    markup = InlineKeyboardMarkup([[button(services.t("mass.btn_import", user_id), "optout:import")]])
+    markup = InlineKeyboardMarkup([[button(services.t("mass.btn_import", user_id), kinds.ImportOptOut())]])
     if numbers:
         data = ("\n".join(numbers) + "\n").encode("utf-8")
         await context.bot.send_document(
             chat_id,
             InputFile(data, filename="optout.txt"),
             caption=text[:1024],
-            parse_mode="HTML",
             reply_markup=markup,
             message_thread_id=thread_id,
         )
     else:
-        await context.bot.send_message(
-            chat_id, text, parse_mode="HTML", reply_markup=markup, message_thread_id=thread_id
-        )
+        await context.bot.send_message(chat_id, text, reply_markup=markup, message_thread_id=thread_id)
 
 
-async def on_optout_button(update: Update, context: Context) -> None:
+async def on_optout_button(update: Update, context: Context, data: kinds.ImportOptOut) -> None:
+    """Import: ask for a file or a list of numbers to opt out."""
     query = update.callback_query
     services = context.services
     user_id = query.from_user.id
-    if query.data == "optout:import":
-        await query.answer()
-        await ask(
-            context,
-            query.message.chat_id,
-            services.t("mass.ask_optout_import", user_id),
-            kind="mass.optout_import",
-            user_id=user_id,
-            thread_id=thread_of(update),
-        )
-        return
-    await query.answer(services.t("mass.flow_expired", user_id), show_alert=True)
+    await query.answer()
+    await ask(
+        context,
+        query.message.chat_id,
+        services.t("mass.ask_optout_import", user_id),
+        kind="mass.optout_import",
+        user_id=user_id,
+        thread_id=thread_of(update),
+    )
 
 
 async def on_optout_import(update: Update, context: Context, doc: dict[str, Any]) -> None:
@@ -112,7 +108,7 @@ async def on_optout_import(update: Update, context: Context, doc: dict[str, Any]
         return
     added = await add_optout(services, parsed.valid, user_id, "import")
     text = services.t("mass.optout_added", user_id, added=added, already=len(parsed.valid) - added)
-    await update.effective_message.reply_text(text + "\n" + summary(services, user_id, parsed), parse_mode="HTML")
+    await update.effective_message.reply_text(text + "\n" + summary(services, user_id, parsed))
 
 
 async def add_optout(services, numbers: list[str], user_id: int, source: str) -> int:

@@ -16,8 +16,8 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
-from bot.runtime.services import NO_PREVIEW
-from handlers.mass.common import not_modified, speech
+from bot.runtime.tg.quiet import is_benign
+from handlers.mass.common import speech
 from handlers.mass.progress import render_progress
 from handlers.mass.runtime import MassRuntime
 
@@ -95,11 +95,9 @@ class ProgressPainter:
                 message_id=where["message_id"],
                 text=text,
                 reply_markup=markup,
-                parse_mode="HTML",
-                link_preview_options=NO_PREVIEW,
             )
         except BadRequest as exc:
-            if not_modified(exc):
+            if is_benign(exc):
                 self._last_text[job_id] = shown
                 return False
             log.warning("mass job %s: progress message not editable (%s); sending a new one", job_id, exc)

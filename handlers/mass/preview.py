@@ -10,8 +10,10 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.massjobs.docs import JobDoc
+from bot.runtime.tg.buttons import button
+from handlers.mass import buttons as kinds
 from handlers.mass.check import Issue, PreviewCheck
-from handlers.mass.common import Speech, button, fmt_num, fmt_size, rows
+from handlers.mass.common import Speech, fmt_num, fmt_size, rows
 
 #: the invalid inputs a card lists by name
 INVALID_SHOWN = 5
@@ -99,16 +101,16 @@ def _buttons(job: JobDoc, check: PreviewCheck, say: Speech) -> list[InlineKeyboa
     buttons: list[InlineKeyboardButton] = []
     if not check.blocked:
         buttons += [
-            button(t("mass.btn_send"), f"mass:go:{job_id}"),
-            button(t("mass.btn_schedule"), f"mass:sched:{job_id}"),
+            button(t("mass.btn_send"), kinds.Go(job_id)),
+            button(t("mass.btn_schedule"), kinds.Schedule(job_id)),
         ]
         if check.quiet is not None and check.quiet.delays:
-            buttons.append(button(t("mass.btn_send_anyway"), f"mass:goq:{job_id}"))
+            buttons.append(button(t("mass.btn_send_anyway"), kinds.GoAnyway(job_id)))
     elif check.recheck:
-        buttons.append(button(t("mass.btn_recheck"), f"mass:prev:{job_id}"))
+        buttons.append(button(t("mass.btn_recheck"), kinds.Recheck(job_id)))
     if job["invalid"]:
-        buttons.append(button(t("mass.btn_invalid"), f"mass:inv:{job_id}"))
-    buttons.append(button(t("mass.btn_cancel"), f"mass:drop:{job_id}"))
+        buttons.append(button(t("mass.btn_invalid"), kinds.InvalidList(job_id)))
+    buttons.append(button(t("mass.btn_cancel"), kinds.Drop(job_id)))
     return buttons
 
 

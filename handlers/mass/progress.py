@@ -11,7 +11,9 @@ from bot.massjobs import counts
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
 from bot.massjobs.lanes import Lanes
-from handlers.mass.common import Speech, button, fmt_duration, fmt_num, rows
+from bot.runtime.tg.buttons import button
+from handlers.mass import buttons as kinds
+from handlers.mass.common import Speech, fmt_duration, fmt_num, rows
 
 
 def pause_line(job: JobDoc, say: Speech) -> str:
@@ -69,24 +71,24 @@ def _state_lines(job: JobDoc, say: Speech, lanes: Lanes | None) -> list[str]:
 
 def _buttons(job: JobDoc, say: Speech) -> list[InlineKeyboardButton]:
     t, job_id, status = say.t, job["id"], job["status"]
-    stop = button(t("mass.btn_stop"), f"mass:cancel:{job_id}")
+    stop = button(t("mass.btn_stop"), kinds.Cancel(job_id))
     if status == md.RUNNING:
-        return [button(t("mass.btn_pause"), f"mass:pause:{job_id}"), stop]
+        return [button(t("mass.btn_pause"), kinds.Pause(job_id)), stop]
     if status == md.SCHEDULED:
-        return [button(t("mass.btn_send_now"), f"mass:go:{job_id}"), stop]
+        return [button(t("mass.btn_send_now"), kinds.Go(job_id)), stop]
     if status in md.FINISHED:
-        return [button(t("mass.btn_csv"), f"mass:csv:{job_id}")] if job.get("units") else []
+        return [button(t("mass.btn_csv"), kinds.Csv(job_id))] if job.get("units") else []
     if status != md.PAUSED:
         return []
     if job.get("pause_reason") == md.QUIET:
-        return [button(t("mass.btn_send_anyway"), f"mass:anyway:{job_id}"), stop]
+        return [button(t("mass.btn_send_anyway"), kinds.Anyway(job_id)), stop]
     unknown = next((i for i, u in enumerate(job.get("units", [])) if u["state"] == md.UNKNOWN), None)
     if unknown is None:
-        return [button(t("mass.btn_resume"), f"mass:resume:{job_id}"), stop]
+        return [button(t("mass.btn_resume"), kinds.Resume(job_id)), stop]
     # the same choice as on the batch's card, in case that card could not be sent
     return [
-        button(t("mass.btn_resend"), f"mass:resend:{job_id}:{unknown}"),
-        button(t("mass.btn_skip"), f"mass:skip:{job_id}:{unknown}"),
+        button(t("mass.btn_resend"), kinds.Resend(job_id, unknown)),
+        button(t("mass.btn_skip"), kinds.Skip(job_id, unknown)),
         stop,
     ]
 

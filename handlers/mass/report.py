@@ -19,9 +19,12 @@ from bot.massjobs.docs import JobDoc
 from bot.massjobs.report import report_csv
 from bot.massjobs.storage import load
 from bot.runtime.context import Context
-from bot.runtime.services import NO_PREVIEW, Services
+from bot.runtime.services import Services
+from bot.runtime.tg.buttons import button
+from bot.runtime.tg.callback import ButtonData
 from bot.text.timeparse import format_when
-from handlers.mass.common import button, fmt_num, fmt_size, rows, status_label, utc
+from handlers.mass import buttons as kinds
+from handlers.mass.common import fmt_num, fmt_size, rows, status_label, utc
 from handlers.mass.runtime import MassRuntime
 
 log = logging.getLogger("handlers.mass")
@@ -59,13 +62,11 @@ class Reports:
         target = chat_id if chat_id is not None else services.config.admin_chat_id
         thread = thread_id if chat_id is not None else services.topic("mass")
         try:
-            await bot.send_document(
-                chat_id=target, document=document, caption=caption[:1024], parse_mode="HTML", message_thread_id=thread
-            )
+            await bot.send_document(chat_id=target, document=document, caption=caption[:1024], message_thread_id=thread)
         except TelegramError as exc:
             log.error("mass job %s: could not send the report: %s", job["id"], exc)
 
-    async def on_csv(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_csv(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
         if not job.get("units"):
             await query.answer(services.t("mass.no_report_yet", user_id), show_alert=True)
@@ -98,16 +99,14 @@ class Reports:
             lines.append(services.t("mass.report_no_jobs", user_id))
         lines += [job_line(services, user_id, job) for job in jobs]
         buttons = [
-            button(services.t("mass.btn_csv_of", user_id, job=job["id"]), f"mass:csv:{job['id']}")
+            button(services.t("mass.btn_csv_of", user_id, job=job["id"]), kinds.Csv(job["id"]))
             for job in jobs
             if job.get("units")
         ]
         lines.append("")
         lines += await miogram_report_lines(services, user_id)
         markup = InlineKeyboardMarkup(rows(buttons, 3)) if buttons else None
-        await update.effective_message.reply_text(
-            "\n".join(lines), parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
-        )
+        await update.effective_message.reply_text("\n".join(lines), reply_markup=markup)
 
     async def on_credits(self, update: Update, context: Context) -> None:
         services, user_id = context.services, update.effective_user.id
@@ -122,7 +121,7 @@ class Reports:
             lines.append(
                 services.t(key, user_id, kind=services.t(f"mass.credit_{kind}", user_id), value=fmt_num(value, lang))
             )
-        await update.effective_message.reply_text("\n".join(lines), parse_mode="HTML")
+        await update.effective_message.reply_text("\n".join(lines))
 
     async def on_limits(self, update: Update, context: Context) -> None:
         services, user_id = context.services, update.effective_user.id
@@ -144,7 +143,7 @@ class Reports:
         footer = services.miogram.checks.message_bytes("")[1]
         if footer:
             text += "\n" + services.t("mass.preview_footer", user_id, footer=fmt_num(footer, lang))
-        await update.effective_message.reply_text(text, parse_mode="HTML")
+        await update.effective_message.reply_text(text)
 
     async def _ask_miogram(self, update: Update, context: Context, call: Callable[[Any], Awaitable[Any]]) -> Any:
         """``call(client)``, or None after telling the admin MioGram is not configured or failed."""
@@ -156,7 +155,7 @@ class Reports:
             return await call(services.miogram)
         except MioGramError as exc:
             await update.effective_message.reply_text(
-                services.t("mass.mio_error", user_id, error=html.escape(str(exc))), parse_mode="HTML"
+                services.t("mass.mio_error", user_id, error=html.escape(str(exc)))
             )
             return None
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import Application
 
 from bot.config import Config
 from bot.massjobs.runner import MassRunner
 from bot.massjobs.storage import JobBook
 from bot.runtime.services import Services
-from handlers.mass.common import not_modified
+from bot.runtime.tg.quiet import edit_quietly
 
 log = logging.getLogger("handlers.mass")
 
@@ -56,8 +55,4 @@ class MassRuntime:
 
     async def edit_query_message(self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Edit the message of the pressed button (an unchanged text is not an error)."""
-        try:
-            await update.callback_query.edit_message_text(text, reply_markup=markup, parse_mode="HTML")
-        except BadRequest as exc:
-            if not not_modified(exc):
-                log.warning("could not edit a mass card: %s", exc)
+        await edit_quietly(update.callback_query, text, markup, what="edit a mass card")

@@ -21,7 +21,9 @@ from bot.massjobs import units as mu
 from bot.massjobs.docs import JobDoc, UnitDoc
 from bot.runtime.context import Context
 from bot.runtime.services import Services
-from handlers.mass.common import button, rows
+from bot.runtime.tg.buttons import button
+from handlers.mass import buttons as kinds
+from handlers.mass.common import rows
 from handlers.mass.media import JobMedia
 from handlers.mass.runtime import MassRuntime
 
@@ -52,10 +54,10 @@ class UnknownBatches:
         markup = InlineKeyboardMarkup(
             [
                 [
-                    button(t("mass.btn_resend"), f"mass:resend:{job_id}:{index}"),
-                    button(t("mass.btn_skip"), f"mass:skip:{job_id}:{index}"),
+                    button(t("mass.btn_resend"), kinds.Resend(job_id, index)),
+                    button(t("mass.btn_skip"), kinds.Skip(job_id, index)),
                 ],
-                [button(t("mass.btn_check"), f"mass:check:{job_id}:{index}")],
+                [button(t("mass.btn_check"), kinds.Check(job_id, index))],
             ]
         )
         try:
@@ -78,8 +80,8 @@ class UnknownBatches:
             markup = InlineKeyboardMarkup(
                 [
                     [
-                        button(t("mass.btn_resume"), f"mass:resume:{job_id}"),
-                        button(t("mass.btn_stop"), f"mass:cancel:{job_id}"),
+                        button(t("mass.btn_resume"), kinds.Resume(job_id)),
+                        button(t("mass.btn_stop"), kinds.Cancel(job_id)),
                     ]
                 ]
             )
@@ -87,10 +89,10 @@ class UnknownBatches:
             return
         index = next((i for i, u in enumerate(job["units"]) if u["state"] == md.FAILED), None)
         text = t("mass.alert_error", job=job_id, detail=html.escape(detail))
-        buttons = [button(t("mass.btn_retry"), f"mass:resume:{job_id}")]
+        buttons = [button(t("mass.btn_retry"), kinds.Resume(job_id))]
         if index is not None:
-            buttons.append(button(t("mass.btn_skip"), f"mass:skip:{job_id}:{index}"))
-        buttons.append(button(t("mass.btn_stop"), f"mass:cancel:{job_id}"))
+            buttons.append(button(t("mass.btn_skip"), kinds.Skip(job_id, index)))
+        buttons.append(button(t("mass.btn_stop"), kinds.Cancel(job_id)))
         try:
             await services.send_admin(bot, text, topic="mass", markup=InlineKeyboardMarkup(rows(buttons, 3)))
         except TelegramError as exc:
@@ -99,18 +101,18 @@ class UnknownBatches:
     async def resumed(self, job: JobDoc) -> None:
         await self.runtime.services.alerts.resolve(self.runtime.bot, f"mass:credit:{job['id']}")
 
-    async def on_resolve(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_resolve(self, update: Update, context: Context, job: JobDoc, data: kinds.UnitDecision) -> None:
         """Resend / Skip / take MioGram's report (``rmiss``: its outcomes as final; ``rnd``: and
         resend the numbers it shows not delivered) for an unknown or failed batch."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
-        action = {"resend": "resend", "skip": "skip", "rmiss": "resend_missing", "rnd": "resend_missing"}[parts[1]]
+        action = {"resend": "resend", "skip": "skip", "rmiss": "resend_missing", "rnd": "resend_missing"}[data.action]
+        index = data.index
         try:
-            index = int(parts[3])
             unit = job["units"][index]
-        except (IndexError, ValueError):
+        except IndexError:
             await query.answer(services.t("mass.job_unknown", user_id), show_alert=True)
             return
-        known = report_outcomes(unit, parts[1])
+        known = report_outcomes(unit, data.action)
         # counted now: the job is live, and its next step may already have run when the card is edited
         count = len([number for number in mu.request_numbers(unit) if number not in known])
         if action == "resend_missing" and not known:
@@ -130,15 +132,15 @@ class UnknownBatches:
         )
         await self.runtime.edit_query_message(update, text)
 
-    async def on_check(self, update: Update, context: Context, job: JobDoc, parts: list[str]) -> None:
+    async def on_check(self, update: Update, context: Context, job: JobDoc, data: kinds.Check) -> None:
         """Check: look the unknown batch's request up in MioGram's send report and show what the
         report proves. Nothing is decided or sent here; the proof is kept on the unit for the
         admin's next press."""
         query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        index = data.index
         try:
-            index = int(parts[3])
             unit = job["units"][index]
-        except (IndexError, ValueError):
+        except IndexError:
             await query.answer(services.t("mass.job_unknown", user_id), show_alert=True)
             return
         if unit["state"] != md.UNKNOWN:
@@ -167,13 +169,13 @@ class UnknownBatches:
                     media = await self.media.load(job)
                 except Exception as exc:  # gone from the spool and from Telegram: say so, decide nothing
                     text = services.t("mass.check_no_file", None, error=html.escape(str(exc)[:200]))
-                    await context.bot.send_message(chat_id, text, parse_mode="HTML")
+                    await context.bot.send_message(chat_id, text)
                     return None
                 return await client.account.find_request(numbers, media=media)
             return await client.account.find_request(numbers, text=job["content"]["text"])
         except MioGramError as exc:
             text = services.t("mass.mio_error", None, error=html.escape(str(exc)))
-            await context.bot.send_message(chat_id, text, parse_mode="HTML")
+            await context.bot.send_message(chat_id, text)
             return None
 
 
@@ -201,7 +203,7 @@ def check_card(
     """The text and buttons of an unknown batch's card after Check (pure)."""
     t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
     job_id, batch = job["id"], job["units"][index]["batch"] + 1
-    skip = button(t("mass.btn_skip"), f"mass:skip:{job_id}:{index}")
+    skip = button(t("mass.btn_skip"), kinds.Skip(job_id, index))
     if check.proven and check.row is not None:
         text = t(
             "mass.check_found",
@@ -212,15 +214,17 @@ def check_card(
             sent=len(check.delivered),
             not_delivered=len(check.not_delivered),
         )
-        buttons = [button(t("mass.btn_accept_report"), f"mass:rmiss:{job_id}:{index}")]
+        buttons = [button(t("mass.btn_accept_report"), kinds.ResendMissing(job_id, index))]
         if check.not_delivered:
             count = len(check.not_delivered)
-            buttons.append(button(t("mass.btn_resend_not_delivered", count=count), f"mass:rnd:{job_id}:{index}"))
+            buttons.append(
+                button(t("mass.btn_resend_not_delivered", count=count), kinds.ResendNotDelivered(job_id, index))
+            )
         return text, [*buttons, skip]
     if check.verdict is Verdict.AMBIGUOUS:
         why = t("mass.check_why_many", matches=check.matches)
     else:
         why = t("mass.check_why_none")
     text = t("mass.check_cannot_tell", job=job_id, batch=batch, count=len(check.numbers), why=why)
-    resend = button(t("mass.btn_resend"), f"mass:resend:{job_id}:{index}")
-    return text, [resend, skip, button(t("mass.btn_check_again"), f"mass:check:{job_id}:{index}")]
+    resend = button(t("mass.btn_resend"), kinds.Resend(job_id, index))
+    return text, [resend, skip, button(t("mass.btn_check_again"), kinds.Check(job_id, index))]

@@ -25,12 +25,13 @@ runner's notifier and hands each event to the part it concerns.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot.config import Config
 from bot.massjobs import docs as md
@@ -43,6 +44,10 @@ from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
 from bot.runtime.roles import ADMINS
 from bot.runtime.services import Services
+from bot.runtime.tg.buttons import ButtonHandler, Buttons
+from bot.runtime.tg.callback import ButtonData
+from bot.runtime.tg.quiet import answer_quietly
+from handlers.mass import buttons as kinds
 from handlers.mass import flow as mass_flow
 from handlers.mass import lanes
 from handlers.mass import lists as mass_lists
@@ -58,6 +63,9 @@ from handlers.mass.unknown import UnknownBatches
 __all__ = ["Mass", "MassFeature", "feature", "mass_of"]
 
 log = logging.getLogger(__name__)
+
+#: ``await handler(update, context, job, data)``: a job button's handler, once its job is found
+JobButtonHandler = Callable[[Update, Context, Any, Any], Awaitable[None]]
 
 
 @dataclass
@@ -75,7 +83,6 @@ def feature(config: Config) -> Feature:
         name="mass",
         handlers=[
             mass_flow.conversation(mass.drafts),
-            CallbackQueryHandler(mass.on_button, pattern=r"^mass:"),
             CommandHandler("report", mass.reports.on_report),
             CommandHandler("credits", mass.reports.on_credits),
             CommandHandler("limits", mass.reports.on_limits),
@@ -89,7 +96,7 @@ def feature(config: Config) -> Feature:
             Command("credits", ADMINS, "mass.cmd_credits"),
             Command("limits", ADMINS, "mass.cmd_limits"),
         ],
-        callbacks={"mass": ADMINS, "lists": ADMINS, "optout": ADMINS},
+        buttons=[mass.job_buttons(), *mass_lists.buttons(flow_expired)],
         replies={
             "mass.when": ReplyRoute(ADMINS, mass.on_when_reply),
             **mass_lists.replies(),
@@ -238,38 +245,53 @@ class Mass:
 
     # --- buttons (stateless: they work after a restart)
 
-    async def on_button(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        assert query is not None
-        user_id = query.from_user.id
-        services = context.services
-        parts = (query.data or "").split(":")
-        action = parts[1] if len(parts) > 1 else ""
-        handler = {
-            "go": self.controls.on_go,
-            "sched": self.controls.on_schedule,
-            "drop": self.controls.on_drop,
-            "inv": self.drafts.on_invalid,
-            "prev": self.drafts.on_recheck,
-            "pause": self.controls.on_pause,
-            "resume": self.controls.on_resume,
-            "cancel": self.controls.on_cancel,
-            "goq": self.controls.on_go_anyway,
-            "anyway": self.controls.on_anyway,
-            "resend": self.unknown.on_resolve,
-            "skip": self.unknown.on_resolve,
-            "check": self.unknown.on_check,
-            "rmiss": self.unknown.on_resolve,
-            "rnd": self.unknown.on_resolve,
-            "csv": self.reports.on_csv,
-            "pick": self.drafts.on_pick,
-        }.get(action)
-        if handler is None or len(parts) < 3 or not self.runtime.bound:
-            # a step of a /mass conversation that is over (restart, timeout, another admin)
-            await query.answer(services.t("mass.flow_expired", user_id), show_alert=True)
-            return
-        job = self.jobs.get(parts[2])
-        if job is None:
-            await query.answer(services.t("mass.job_unknown", user_id), show_alert=True)
-            return
-        await handler(update, context, job, parts)
+    def job_buttons(self) -> Buttons:
+        """The buttons of previews, progress messages and unknown-batch cards (stateless: each
+        carries its job id), and the /mass steps outside an open conversation (expired)."""
+        routes: dict[type[ButtonData], JobButtonHandler] = {
+            kinds.Go: self.controls.on_go,
+            kinds.Schedule: self.controls.on_schedule,
+            kinds.Drop: self.controls.on_drop,
+            kinds.InvalidList: self.drafts.on_invalid,
+            kinds.Recheck: self.drafts.on_recheck,
+            kinds.Pause: self.controls.on_pause,
+            kinds.Resume: self.controls.on_resume,
+            kinds.Cancel: self.controls.on_cancel,
+            kinds.GoAnyway: self.controls.on_go_anyway,
+            kinds.Anyway: self.controls.on_anyway,
+            kinds.Resend: self.unknown.on_resolve,
+            kinds.Skip: self.unknown.on_resolve,
+            kinds.Check: self.unknown.on_check,
+            kinds.ResendMissing: self.unknown.on_resolve,
+            kinds.ResendNotDelivered: self.unknown.on_resolve,
+            kinds.Csv: self.reports.on_csv,
+            kinds.PickList: self.drafts.on_pick,
+        }
+        handlers: dict[type[ButtonData], ButtonHandler] = {kind: self._with_job(h) for kind, h in routes.items()}
+        handlers.update(dict.fromkeys(kinds.FLOW_STEPS, flow_expired))
+        return Buttons(kinds.MASS, ADMINS, handlers, stale=flow_expired)
+
+    def _with_job(self, handler: JobButtonHandler) -> ButtonHandler:
+        """``handler(update, context, job, data)`` once the button's job is found."""
+
+        async def run(update: Update, context: Context, data: Any) -> None:
+            if not self.runtime.bound:
+                await flow_expired(update, context)
+                return
+            job = self.jobs.get(data.job)
+            if job is None:
+                query = update.callback_query
+                assert query is not None
+                await answer_quietly(query, context.services.t("mass.job_unknown", query.from_user.id), alert=True)
+                return
+            await handler(update, context, job, data)
+
+        return run
+
+
+async def flow_expired(update: Update, context: Context, data: ButtonData | None = None) -> None:
+    """A step of a /mass conversation that is over (restart, timeout, another admin), or a
+    button that does not decode."""
+    query = update.callback_query
+    assert query is not None
+    await answer_quietly(query, context.services.t("mass.flow_expired", query.from_user.id), alert=True)

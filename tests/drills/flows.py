@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.mass import buttons as kinds
 from tests.botapi import button_datas, text_of
 from tests.harness import ADMIN, ADMIN_CHAT
 
@@ -28,7 +29,7 @@ async def mass_preview(
     step3 = await botapi.wait_for_bot_message(
         ADMIN_CHAT, lambda m: "Step 3 of 3" in text_of(m), timeout, after=step2["message_id"]
     )
-    botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
+    botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], kinds.Channel("m").encode())
     return await botapi.wait_for_bot_message(
         ADMIN_CHAT, lambda m: any(d.startswith("mass:go:") for d in button_datas(m)), timeout, after=step3["message_id"]
     )

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.clients.miogram.phones import PhoneFileError, parse_csv, parse_numbers
+from handlers.mass import buttons as kinds
 from tests.botapi import BotApiEmulator, FloodLimits, User, button_datas, text_of
 from tests.drills.live import LiveBot
 from tests.fakes.miogram import FakeMioGram
@@ -245,7 +246,7 @@ def test_a_message_over_the_mass_limit_is_refused_with_the_figures(live):
     step2 = say(emu, ADMIN, "09121234567\n09121234568", reply_to=ask["message_id"])[-1]
     huge = ("پیشنهاد ویژه " * 350)[:4096]  # 4,096 characters, over 7,000 UTF-8 bytes
     step3 = say(emu, ADMIN, huge, reply_to=step2["message_id"])[-1]
-    query = emu.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
+    query = emu.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], kinds.Channel("m").encode())
     preview = answers(emu, ADMIN_CHAT, step3["message_id"])[-1]
     assert emu.wait_for_sync(lambda: emu.callback_answer(query), timeout=ANSWER_TIMEOUT) is not None
     assert "too long" in text_of(preview) and "4,096" in text_of(preview), text_of(preview)

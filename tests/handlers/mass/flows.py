@@ -12,6 +12,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.massjobs import docs as md
+from handlers.mass import buttons as kinds
 from handlers.mass.wiring import MassFeature
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
@@ -69,7 +70,7 @@ async def flow_to_preview(
     step2 = await bot_says(telegram, "Step 2 of 3", after=ask["message_id"])
     telegram.user_sends(user, ADMIN_CHAT, content, reply_to=step2["message_id"])
     step3 = await bot_says(telegram, "Step 3 of 3", after=step2["message_id"])
-    telegram.user_presses(user, ADMIN_CHAT, step3["message_id"], f"mass:ch:{channel}")
+    telegram.user_presses(user, ADMIN_CHAT, step3["message_id"], kinds.Channel(channel).encode())
     return await bot_says(telegram, "preview", after=step3["message_id"])
 
 

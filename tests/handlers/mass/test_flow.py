@@ -16,6 +16,7 @@ from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.counts import count
 from bot.store.state import Store
+from handlers.mass import buttons as kinds
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
 from tests.handlers.mass.flows import (
@@ -77,7 +78,7 @@ async def test_a_message_over_the_limit_is_refused_with_the_figure(botapi):
         assert not any(d.startswith(("mass:go:", "mass:sched:")) for d in button_datas(preview))
         job_id = button(preview, "mass:drop:").split(":")[2]
         # A forged confirmation is refused too.
-        cq = botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:go:{job_id}", force=True)
+        cq = botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], kinds.Go(job_id).encode(), force=True)
         answer = await botapi.wait_for(lambda: botapi.callback_answer(cq))
         assert "cannot be confirmed" in answer["text"]
         assert fake.sent == []
@@ -150,7 +151,7 @@ async def test_a_250_number_send_runs_as_three_batches_with_one_progress_message
         )
         assert button_datas(card) == []
         # a second press of the (forged) confirm button does nothing
-        cq = botapi.user_presses(ADMIN_2, ADMIN_CHAT, preview["message_id"], f"mass:go:{job_id}", force=True)
+        cq = botapi.user_presses(ADMIN_2, ADMIN_CHAT, preview["message_id"], kinds.Go(job_id).encode(), force=True)
         assert "already" in (await botapi.wait_for(lambda: botapi.callback_answer(cq)))["text"]
         assert len(fake.calls_of("SendMessageMass")) == 3
 
@@ -171,7 +172,7 @@ async def test_no_credit_pauses_with_an_alert_and_resume_continues(botapi):
         progress = await progress_showing(app, botapi, job_id, "paused")
         assert f"mass:resume:{job_id}" in button_datas(progress)
         fake.set_credit("Message", 500)
-        botapi.user_presses(ADMIN, ADMIN_CHAT, alert["message_id"], f"mass:resume:{job_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, alert["message_id"], kinds.Resume(job_id).encode())
         rows = await report_rows(botapi, job_id)
         assert sorted(fake.sent_numbers()) == sorted(audience) and len(fake.sent) == 250
         assert [r["outcome"] for r in rows] == ["sent"] * 250
@@ -207,7 +208,7 @@ async def test_pause_then_cancel_ends_the_send_with_a_report(botapi):
         job_id = await confirm(botapi, await flow_to_preview(botapi, " ".join(audience)))
         await bot_says(botapi, "paused: no MioGram credit")
         progress = await progress_showing(app, botapi, job_id, "paused")
-        botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], f"mass:cancel:{job_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], kinds.Cancel(job_id).encode())
         rows = await report_rows(botapi, job_id)
         assert [r["outcome"] for r in rows] == ["sent"] * 100 + ["not_sent"] * 50
         await progress_showing(app, botapi, job_id, "cancelled")

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from bot.runtime.context import Context
+from handlers.mass import buttons as kinds
 from handlers.mass import start_from_post
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
@@ -40,7 +41,7 @@ async def test_a_csv_upload_with_the_column_named_in_the_caption(botapi):
         assert "2 valid number(s), 1 invalid" in text_of(step2)
         botapi.user_sends(ADMIN, ADMIN_CHAT, "Hi", reply_to=step2["message_id"])
         step3 = await bot_says(botapi, "Step 3 of 3", after=step2["message_id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:w")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], kinds.Channel("w").encode())
         preview = await bot_says(botapi, "preview", after=step3["message_id"])
         assert "file customers&co.csv" in text_of(preview) and "WhatsApp (beta" in text_of(preview)
         job_id = await confirm(botapi, preview)
@@ -55,7 +56,7 @@ async def test_a_file_without_a_phone_column_asks_which_column(botapi):
         ask = await bot_says(botapi, "step 1 of 3")
         botapi.user_sends_document(ADMIN, ADMIN_CHAT, data, "x.csv", caption="phone", reply_to=ask["message_id"])
         column = await bot_says(botapi, "Columns found: code, ref", after=ask["message_id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, column["message_id"], "mass:col:1")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, column["message_id"], kinds.Column(1).encode())
         step2 = await bot_says(botapi, "Step 2 of 3", after=column["message_id"])
         assert "2 valid number(s)" in text_of(step2)
 
@@ -79,18 +80,18 @@ async def test_a_saved_list_is_made_with_lists_and_picked_in_mass(botapi):
         step2 = await bot_says(botapi, "Step 2 of 3", after=start["message_id"])
         botapi.user_sends(ADMIN, ADMIN_CHAT, "To the VIPs", reply_to=step2["message_id"])
         step3 = await bot_says(botapi, "Step 3 of 3", after=step2["message_id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], kinds.Channel("m").encode())
         preview = await bot_says(botapi, "preview", after=step3["message_id"])
         assert "list “VIP customers”" in text_of(preview) and "Valid: 4" in text_of(preview)
         job_id = await confirm(botapi, preview)
         await report_rows(botapi, job_id)
         assert sorted(fake.sent_numbers()) == sorted(audience)
         # delete it
-        botapi.user_presses(ADMIN, ADMIN_CHAT, overview["message_id"], f"lists:show:{list_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, overview["message_id"], kinds.ShowList(list_id).encode())
         card = await bot_says(botapi, "VIP customers: 4 number(s)", after=overview["message_id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"lists:del:{list_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], kinds.DeleteList(list_id).encode())
         sure = await bot_says(botapi, "Delete the list", after=card["message_id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, sure["message_id"], f"lists:delok:{list_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, sure["message_id"], kinds.DeleteListYes(list_id).encode())
         await botapi.wait_for(lambda: len(store_of(app).table("lists")) == 0)
 
 
@@ -122,7 +123,7 @@ async def test_a_send_scheduled_for_later_can_be_started_early(botapi):
     async with mass_bot(botapi, fake) as app:
         preview = await flow_to_preview(botapi, "09121234567 09121234568")
         job_id = button(preview, "mass:go:").split(":")[2]
-        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:sched:{job_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], kinds.Schedule(job_id).encode())
         ask = await bot_says(botapi, "When should mass send", after=preview["message_id"])
         botapi.user_sends(ADMIN, ADMIN_CHAT, "yesterday-ish", reply_to=ask["message_id"])
         again = await bot_says(botapi, "Reply with another time", after=ask["message_id"])
@@ -133,7 +134,7 @@ async def test_a_send_scheduled_for_later_can_be_started_early(botapi):
         progress = await progress_showing(app, botapi, job_id, "Starts at")
         assert "scheduled" in text_of(progress)
         assert fake.sent == []
-        botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], f"mass:go:{job_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, progress["message_id"], kinds.Go(job_id).encode())
         await report_rows(botapi, job_id)
         assert len(fake.sent) == 2 and services.scheduler.pending() == []
 
@@ -208,9 +209,9 @@ async def test_optout_import_from_a_file_and_list_replace(botapi):
         store_of(app).table("lists").put("a1", {"name": "Old", "numbers": audience[:1]})
         botapi.user_sends(ADMIN, ADMIN_CHAT, "/lists")
         overview = await bot_says(botapi, "Saved lists")
-        botapi.user_presses(ADMIN, ADMIN_CHAT, overview["message_id"], "lists:show:a1")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, overview["message_id"], kinds.ShowList("a1").encode())
         card = await bot_says(botapi, "Old: 1 number(s)", after=overview["message_id"])
-        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], "lists:repl:a1")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], kinds.ReplaceList("a1").encode())
         ask = await bot_says(botapi, "new numbers of the list “Old”", after=card["message_id"])
         botapi.user_sends(ADMIN, ADMIN_CHAT, " ".join(audience), reply_to=ask["message_id"])
         await bot_says(botapi, "List “Old” now has 5 number(s)", after=ask["message_id"])
@@ -241,7 +242,7 @@ async def _persian_preview(botapi) -> dict[str, Any]:
     step2 = await bot_says(botapi, "گام ۲ از ۳", after=ask["message_id"])
     botapi.user_sends(ADMIN, ADMIN_CHAT, "سلام", reply_to=step2["message_id"])
     step3 = await bot_says(botapi, "گام ۳ از ۳", after=step2["message_id"])
-    botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
+    botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], kinds.Channel("m").encode())
     return await bot_says(botapi, "پیش‌نمایش", after=step3["message_id"])
 
 

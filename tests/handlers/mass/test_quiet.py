@@ -10,6 +10,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.massjobs import docs as md
+from handlers.mass import buttons as kinds
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.base import FakeResponse
 from tests.fakes.miogram import FakeMioGram
@@ -75,7 +76,7 @@ async def test_a_send_crossing_the_quiet_hours_pauses_at_their_start_and_resumes
         assert "Quiet hours 21:00–09:00" in text_of(preview) and "09:" in text_of(preview)
         assert button(preview, "mass:goq:")
         job_id = button(preview, "mass:go:").split(":")[2]
-        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:go:{job_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], kinds.Go(job_id).encode())
         paused = await progress_showing(app, botapi, job_id, "Paused for the quiet hours")
         assert "goes on by itself at" in text_of(paused) and "09:00" in text_of(paused)
         assert any(d.startswith("mass:anyway:") for d in button_datas(paused))
@@ -94,7 +95,7 @@ async def test_a_send_scheduled_inside_the_quiet_hours_waits_for_their_end(botap
     async with mass_bot(botapi, fake, clock=clock, **QUIET) as app:
         preview = await flow_to_preview(botapi, "\n".join(numbers(150)))
         job_id = button(preview, "mass:sched:").split(":")[2]
-        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:sched:{job_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], kinds.Schedule(job_id).encode())
         ask = await bot_says(botapi, "When should", after=preview["message_id"])
         botapi.user_sends(ADMIN, ADMIN_CHAT, "22:00", reply_to=ask["message_id"])
         await bot_says(botapi, "is scheduled for", after=ask["message_id"])
@@ -114,7 +115,7 @@ async def test_an_admin_can_send_anyway_inside_the_quiet_hours(botapi):
     async with mass_bot(botapi, fake, clock=clock, **QUIET) as app:
         preview = await flow_to_preview(botapi, "\n".join(numbers(150)))
         job_id = button(preview, "mass:goq:").split(":")[2]
-        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], f"mass:goq:{job_id}")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], kinds.GoAnyway(job_id).encode())
         await report_rows(botapi, job_id)
         assert job_doc(app, job_id)["send_anyway"] is True
         botapi.user_sends(ADMIN, ADMIN_CHAT, "/status")

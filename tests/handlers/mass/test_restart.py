@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers.mass import buttons as kinds
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
 from tests.fakes.resont import FakeResont
@@ -108,7 +109,7 @@ async def test_a_batch_in_flight_at_sigkill_is_unknown_and_never_sent_twice(bota
             step2 = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "Step 2 of 3" in text_of(m), timeout=15)
             botapi.user_sends(ADMIN, ADMIN_CHAT, "Our spring offer", reply_to=step2["message_id"])
             step3 = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "Step 3 of 3" in text_of(m), timeout=15)
-            botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], "mass:ch:m")
+            botapi.user_presses(ADMIN, ADMIN_CHAT, step3["message_id"], kinds.Channel("m").encode())
             preview = await botapi.wait_for_bot_message(ADMIN_CHAT, lambda m: "preview" in text_of(m), timeout=15)
             go = next(d for d in button_datas(preview) if d.startswith("mass:go:"))
             job_id = go.split(":")[2]
@@ -133,7 +134,7 @@ async def test_a_batch_in_flight_at_sigkill_is_unknown_and_never_sent_twice(bota
             time.sleep(1.0)
             assert fake.mass_requests == 2 and len(fake.sent) == 200
 
-            botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:skip:{job_id}:1")
+            botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], kinds.Skip(job_id, 1).encode())
             report = await botapi.wait_for_bot_message(
                 ADMIN_CHAT, lambda m: (m.get("document") or {}).get("file_name") == f"mass-{job_id}.csv", timeout=20
             )

@@ -10,6 +10,7 @@ from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.counts import count
 from bot.runtime.context import Context
+from handlers.mass import buttons as kinds
 from handlers.mass import start_from_post
 from tests.botapi.emulator import button_datas, text_of
 from tests.fakes.miogram import FakeMioGram
@@ -30,7 +31,7 @@ PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2
 
 async def card_after_check(botapi, card: dict[str, Any], job_id: str, text: str) -> dict[str, Any]:
     """Press Check on an unknown batch's card; the card once it shows ``text``."""
-    botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:check:{job_id}:0")
+    botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], kinds.Check(job_id, 0).encode())
     return await botapi.wait_for(
         lambda: (
             text in text_of(botapi.message(ADMIN_CHAT, card["message_id"]))
@@ -56,13 +57,15 @@ async def test_a_999_shows_an_unknown_card_and_the_report_cannot_tell(botapi):
         assert "stays unknown" in text_of(checked)
         assert button_datas(checked) == [f"mass:resend:{job_id}:0", f"mass:skip:{job_id}:0", f"mass:check:{job_id}:0"]
         # A stale "take the report" press finds no proof on record: nothing is decided or sent.
-        query = botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:rmiss:{job_id}:0", force=True)
+        query = botapi.user_presses(
+            ADMIN, ADMIN_CHAT, card["message_id"], kinds.ResendMissing(job_id, 0).encode(), force=True
+        )
         answer = await botapi.wait_for(lambda: botapi.callback_answer(query))
         assert "Check MioGram's report first" in answer["text"]
         job = store_of(app).table(md.TABLE).get(job_id)
         assert job["status"] == md.PAUSED and storage.load(store_of(app), job_id)["units"][0]["state"] == md.UNKNOWN
         assert len(fake.sent) == 30 and [c["Func"] for c in fake.calls].count("SendMessageMass") == 1
-        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:skip:{job_id}:0")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], kinds.Skip(job_id, 0).encode())
         rows = await report_rows(botapi, job_id)
         assert [r["outcome"] for r in rows] == ["unknown"] * 30 and len(fake.sent) == 30
 
@@ -95,7 +98,7 @@ async def test_check_after_a_lost_answer_takes_the_deliveries_and_resends_only_t
         assert button_datas(checked) == [f"mass:rmiss:{job_id}:0", f"mass:rnd:{job_id}:0", f"mass:skip:{job_id}:0"]
         assert len(fake.sent) == 5  # Check sent nothing
         fake.not_delivered.clear()
-        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:rnd:{job_id}:0")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], kinds.ResendNotDelivered(job_id, 0).encode())
         rows = await report_rows(botapi, job_id)
         assert {r["number"]: r["outcome"] for r in rows} == dict.fromkeys(audience, "sent")
         resent = [c["Phone"] for c in fake.calls_of("SendMessageMass")][1:]
@@ -143,7 +146,7 @@ async def test_check_of_a_file_batch_matches_the_file_itself(botapi):
         checked = await card_after_check(botapi, card, job_id, "has this batch's request")
         assert "3 delivered, 0 not delivered" in text_of(checked)
         assert button_datas(checked) == [f"mass:rmiss:{job_id}:0", f"mass:skip:{job_id}:0"]
-        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], f"mass:rmiss:{job_id}:0")
+        botapi.user_presses(ADMIN, ADMIN_CHAT, card["message_id"], kinds.ResendMissing(job_id, 0).encode())
         rows = await report_rows(botapi, job_id)
         assert {(r["number"], r["outcome"], r["caption"]) for r in rows} == {(n, "sent", "sent") for n in audience}
         sends = [c["Func"] for c in fake.calls if c["Func"].startswith("Send")]

@@ -72,6 +72,13 @@ FORGED = [
     ("post:capok:1", "no longer valid"),
     ("newpost:a:x", "not part of an active proposal"),  # /newpost's own words for a button outside a proposal
     ("newpost:zz", "not part of an active proposal"),
+    ("mass:go", "This step is over"),  # the mass feature's own words, as before
+    ("mass:resend:abc:x", "This step is over"),
+    ("mass:aud:XYZ", "This step is over"),
+    ("mass:ch:q", "This step is over"),
+    ("mass:go:nosuchjob", "no longer exists"),  # well formed, but the job is unknown
+    ("lists:zz:1", "This step is over"),
+    ("optout:export", "This step is over"),
 ]
 
 
