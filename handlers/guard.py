@@ -44,7 +44,6 @@ class Rules:
         for feature in features:
             for command in feature.commands:
                 rules.commands[command.name] = command.roles
-            rules.callbacks.update(feature.callbacks)
             for buttons in feature.buttons:
                 rules.callbacks[buttons.namespace.name] = buttons.roles
         return rules

@@ -69,8 +69,6 @@ class Feature:
     name: str
     handlers: Sequence[BaseHandler[Any, Any, Any]] = ()
     commands: Sequence[Command] = ()
-    #: callback-data namespaces routed by the feature's own handlers (until it declares ``buttons``)
-    callbacks: Mapping[str, frozenset[Role]] = field(default_factory=dict)
     #: button namespaces: each gets one CallbackQueryHandler, added after ``handlers``
     buttons: Sequence[Buttons] = ()
     replies: Mapping[str, ReplyRoute] = field(default_factory=dict)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import InlineKeyboardMarkup, Message
 
 from bot.config import Config
 from bot.runtime.alerts import Alerts
@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 
     from bot.clients.miogram.client import MioGramClient
     from bot.clients.resont.client import ResontClient
-
-
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def utc_now() -> datetime:
