@@ -176,8 +176,8 @@ class KeepList(ButtonData, namespace=LISTS, action="keep"):
     key: str
 
 
-#: any /lists button (one handler takes them all: they share finding the list)
-ListButton = ShowList | NewList | ReplaceList | DeleteList | DeleteListYes | KeepList
+#: a button of one saved list (its handler finds the list first)
+ListButton = ShowList | ReplaceList | DeleteList | DeleteListYes | KeepList
 
 
 class ImportOptOut(ButtonData, namespace=OPTOUT, action="import"):
