@@ -101,7 +101,7 @@ class Notifier:
                 if chat_id == services.config.admin_chat_id:
                     await services.send_admin(bot, text)
                 else:
-                    await bot.send_message(chat_id, text, parse_mode="HTML")
+                    await bot.send_message(chat_id, text)
             except TelegramError as exc:
                 log.warning("could not tell chat %s how the OAuth callback ended: %s", chat_id, exc)
 

@@ -17,12 +17,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
 from telegram.ext import Application
 
 from bot.clients.resont.auth import SCOPE
 from bot.runtime.context import Context
 from bot.runtime.services import Services
+from bot.runtime.tg.buttons import answer_stale, button
+from bot.runtime.tg.callback import ButtonData, Namespace
+from bot.runtime.tg.quiet import edit_quietly
 from bot.runtime.web import WebRoute
 from handlers.connect import attempts, flow
 from handlers.connect.answers import Notifier, note, page
@@ -30,7 +32,17 @@ from handlers.replies import target_key
 
 log = logging.getLogger(__name__)
 
-NAMESPACE = "oauth"
+OAUTH = Namespace("oauth")
+
+
+class ForgetTokens(ButtonData, namespace=OAUTH, action="forget"):
+    """/disconnect confirmed: forget the stored tokens."""
+
+
+class KeepTokens(ButtonData, namespace=OAUTH, action="keep"):
+    """/disconnect called off."""
+
+
 #: Reply-target kind of a /connect message (the admin answers with the redirect address).
 PASTE_KIND = "oauth:redirect"
 CALLBACK_PATH = "/oauth/callback"
@@ -55,14 +67,14 @@ async def on_connect(update: Update, context: Context) -> None:
     assert message is not None and user is not None
     problem = _unready(services)
     if problem:
-        await message.reply_text(services.t(problem, user.id), parse_mode="HTML")
+        await message.reply_text(services.t(problem, user.id))
         return
     attempt = attempts.start(
         services.store, by=user.id, by_name=user.full_name or str(user.id), chat_id=message.chat_id, now=time.time()
     )
     url = services.resont.authorize_url(attempt.state)
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(services.t("connect.button_open", user.id), url=url)]])
-    sent = await message.reply_text(connect_text(services, user.id), parse_mode="HTML", reply_markup=markup)
+    sent = await message.reply_text(connect_text(services, user.id), reply_markup=markup)
     _await_paste(services, sent, user.id)
 
 
@@ -113,10 +125,10 @@ async def on_paste(update: Update, context: Context, target: dict[str, Any]) -> 
     _await_paste(services, message.reply_to_message, user_id)
     if params is None:
         redirect = html.escape(services.config.resont_redirect_uri)
-        await message.reply_text(services.t("connect.not_a_redirect", user_id, redirect=redirect), parse_mode="HTML")
+        await message.reply_text(services.t("connect.not_a_redirect", user_id, redirect=redirect))
         return
     outcome = await flow.complete(services, params)
-    await message.reply_text(note(services, outcome), parse_mode="HTML")
+    await message.reply_text(note(services, outcome))
     await notifier(context.application).tell(context.bot, services, outcome, skip_chat=message.chat_id)
 
 
@@ -166,31 +178,30 @@ async def on_disconnect(update: Update, context: Context) -> None:
     assert message is not None
     oauth = services.resont.oauth
     if oauth is None:
-        await message.reply_text(services.t("connect.not_oauth", user_id), parse_mode="HTML")
+        await message.reply_text(services.t("connect.not_oauth", user_id))
         return
     if not oauth.connected:
-        await message.reply_text(services.t("connect.not_connected", user_id), parse_mode="HTML")
+        await message.reply_text(services.t("connect.not_connected", user_id))
         return
     buttons = [
-        InlineKeyboardButton(services.t("connect.button_forget", user_id), callback_data=f"{NAMESPACE}:forget"),
-        InlineKeyboardButton(services.t("connect.button_keep", user_id), callback_data=f"{NAMESPACE}:keep"),
+        button(services.t("connect.button_forget", user_id), ForgetTokens()),
+        button(services.t("connect.button_keep", user_id), KeepTokens()),
     ]
     text = services.t("connect.confirm_disconnect", user_id)
-    await message.reply_text(text, parse_mode="HTML", reply_markup=InlineKeyboardMarkup([buttons]))
+    await message.reply_text(text, reply_markup=InlineKeyboardMarkup([buttons]))
 
 
-async def on_button(update: Update, context: Context) -> None:
+async def on_button(update: Update, context: Context, data: ForgetTokens | KeepTokens) -> None:
     """``oauth:forget`` (disconnect now) or ``oauth:keep``."""
     query = update.callback_query
     assert query is not None
     services = context.services
     user = query.from_user
-    action = (query.data or "").partition(":")[2]
     oauth = services.resont.oauth
-    if action not in ("forget", "keep") or oauth is None:
-        await query.answer(services.t("core.stale_button", user.id), show_alert=True)
+    if oauth is None:
+        await answer_stale(update, context)
         return
-    if action == "keep":
+    if isinstance(data, KeepTokens):
         text = services.t("connect.kept", user.id)
     elif not oauth.connected:
         text = services.t("connect.not_connected", user.id)
@@ -204,7 +215,4 @@ async def on_button(update: Update, context: Context) -> None:
     await query.answer()
     message = query.message if isinstance(query.message, Message) else None
     if message is not None:
-        try:
-            await message.edit_text(text, parse_mode="HTML")
-        except BadRequest as exc:  # pressed twice: "message is not modified"
-            log.debug("disconnect answer not edited: %s", exc)
+        await edit_quietly(message, text, what="answer /disconnect")

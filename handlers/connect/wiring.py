@@ -13,14 +13,17 @@ the reply router.
 
 from __future__ import annotations
 
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.config import Config
 from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
 from bot.runtime.roles import ADMINS
+from bot.runtime.tg.buttons import Buttons
 from handlers.connect.commands import (
-    NAMESPACE,
+    OAUTH,
     PASTE_KIND,
+    ForgetTokens,
+    KeepTokens,
     callback_routes,
     on_button,
     on_connect,
@@ -37,13 +40,12 @@ def feature(config: Config) -> Feature:
         handlers=[
             CommandHandler("connect", on_connect),
             CommandHandler("disconnect", on_disconnect),
-            CallbackQueryHandler(on_button, pattern=rf"^{NAMESPACE}:"),
         ],
         commands=[
             Command("connect", ADMINS, "connect.cmd_connect", in_menu=config.resont_oauth),
             Command("disconnect", ADMINS, "connect.cmd_disconnect", in_menu=config.resont_oauth),
         ],
-        callbacks={NAMESPACE: ADMINS},
+        buttons=[Buttons(OAUTH, ADMINS, {ForgetTokens: on_button, KeepTokens: on_button})],
         replies={PASTE_KIND: ReplyRoute(ADMINS, on_paste)},
         jobs=[RepeatingJob("connect-expiry", watch_refresh_token, interval=3600.0, first=5.0)],
         status_lines=[status_lines],

@@ -79,6 +79,8 @@ FORGED = [
     ("mass:go:nosuchjob", "no longer exists"),  # well formed, but the job is unknown
     ("lists:zz:1", "This step is over"),
     ("optout:export", "This step is over"),
+    ("oauth:nope", "no longer valid"),
+    ("oauth:forget:now", "no longer valid"),
 ]
 
 
