@@ -57,6 +57,7 @@ async def edit_pressed(
 ) -> None:
     """Edit the message whose button was pressed (a confirmation, a preview, an alert)."""
     query = update.callback_query
+    assert query is not None
     await edit_quietly(query, text[:4096], markup or InlineKeyboardMarkup([]), what=what, **options)
 
 

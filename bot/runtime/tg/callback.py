@@ -212,7 +212,7 @@ class ButtonData:
 def field_codecs(cls: type) -> tuple[FieldCodec, ...]:
     """The codecs of a button kind's fields, from its annotations (checked once, at import)."""
     hints = typing.get_type_hints(cls, include_extras=True)
-    codecs = []
+    codecs: list[FieldCodec] = []
     for field in dataclasses.fields(cls):
         optional = field.default is None
         codec = codec_for(field.name, hints[field.name], optional)
