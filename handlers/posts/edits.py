@@ -1,8 +1,8 @@
-"""Edits that go through a question and a reply: Reschedule (and "pick a new time" after an
+"""Edits that go through a question and a reply: buttons.Reschedule (and "pick a new time" after an
 Approve found the time passed), Edit caption, and the optional reason of a rejection.
 
 The admin answers a force-reply question under the card (routed by :mod:`handlers.replies`); a
-new time or caption is confirmed with buttons before Resont is changed. Reschedule and Edit
+new time or caption is confirmed with buttons before Resont is changed. buttons.Reschedule and Edit
 caption read the post group from Resont first (see :func:`handlers.posts.actions.fresh`). A new
 caption clears the approvals given so far (see :mod:`handlers.posts.resets`); a new time does not.
 """
@@ -27,6 +27,7 @@ from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.text.timeparse import format_when, parse_when
 from bot.text.timewords import TimeParseError
+from handlers.posts import buttons
 from handlers.posts.actions import (
     answer,
     ask_on_card,
@@ -35,15 +36,6 @@ from handlers.posts.actions import (
     fresh,
     locked_pending,
     pending_doc,
-)
-from handlers.posts.buttons import (
-    CaptionDiscard,
-    CaptionSave,
-    EditCaption,
-    PickTime,
-    Reschedule,
-    RescheduleNo,
-    RescheduleYes,
 )
 from handlers.posts.cards import PENDING, REJECTED, confirm_keyboard, when_text
 from handlers.posts.decisions import approve
@@ -129,12 +121,12 @@ async def _show_edit(
 # --------------------------------------------------------------------------- reschedule
 
 
-async def on_reschedule(update: Update, context: Context, data: Reschedule) -> None:
+async def on_reschedule(update: Update, context: Context, data: buttons.Reschedule) -> None:
     pg = data.pg
     await _ask_time(update, context, pg, approve=False)
 
 
-async def on_pick_time(update: Update, context: Context, data: PickTime) -> None:
+async def on_pick_time(update: Update, context: Context, data: buttons.PickTime) -> None:
     """ "Pick a new time" after Approve found the time passed: ask, then approve with it."""
     pg = data.pg
     await _ask_time(update, context, pg, approve=True)
@@ -169,7 +161,7 @@ async def _send_time_question(
 
 
 async def on_reschedule_time(update: Update, context: Context, target: dict[str, Any]) -> None:
-    """A typed time for Reschedule: parse it in the configured zone and confirm before acting."""
+    """A typed time for buttons.Reschedule: parse it in the configured zone and confirm before acting."""
     services = context.services
     message = update.effective_message
     user = update.effective_user
@@ -186,16 +178,10 @@ async def on_reschedule_time(update: Update, context: Context, target: dict[str,
     ts = int(moment.timestamp())
     lang = services.lang(user.id)
     key = "posts.confirm_time_approve" if approve_too else "posts.confirm_time"
+    yes = buttons.RescheduleYes(pg, ts, "a" if approve_too else None)
     await message.reply_text(
         services.t(key, user.id, id=str(pg), when=html.escape(when_text(services, ts, lang))),
-        reply_markup=confirm_keyboard(
-            services,
-            lang,
-            RescheduleYes(pg, ts, "a" if approve_too else None),
-            RescheduleNo(pg),
-            "posts.btn_yes",
-            "posts.btn_no",
-        ),
+        reply_markup=confirm_keyboard(services, lang, yes, buttons.RescheduleNo(pg), "posts.btn_yes", "posts.btn_no"),
     )
 
 
@@ -213,7 +199,7 @@ def _read_time(services: Services, text: str, user_id: int) -> tuple[datetime | 
     return moment, None
 
 
-async def on_reschedule_yes(update: Update, context: Context, data: RescheduleYes) -> None:
+async def on_reschedule_yes(update: Update, context: Context, data: buttons.RescheduleYes) -> None:
     """The confirmed new time: move the post (or, after "pick a new time", approve it for then)."""
     pg = data.pg
     services = context.services
@@ -264,7 +250,7 @@ async def _reschedule(update: Update, context: Context, pg: int, ts: float) -> b
     return True
 
 
-async def on_reschedule_no(update: Update, context: Context, data: RescheduleNo) -> None:
+async def on_reschedule_no(update: Update, context: Context, data: buttons.RescheduleNo) -> None:
     pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id
@@ -275,7 +261,7 @@ async def on_reschedule_no(update: Update, context: Context, data: RescheduleNo)
 # --------------------------------------------------------------------------- caption
 
 
-async def on_edit_caption(update: Update, context: Context, data: EditCaption) -> None:
+async def on_edit_caption(update: Update, context: Context, data: buttons.EditCaption) -> None:
     pg = data.pg
     services = context.services
     user = update.callback_query.from_user
@@ -320,15 +306,15 @@ async def on_caption_text(update: Update, context: Context, target: dict[str, An
         reply_markup=confirm_keyboard(
             services,
             services.lang(user_id),
-            CaptionSave(pg, nonce),
-            CaptionDiscard(pg, nonce),
+            buttons.CaptionSave(pg, nonce),
+            buttons.CaptionDiscard(pg, nonce),
             "posts.btn_save",
             "posts.btn_discard",
         ),
     )
 
 
-async def on_caption_save(update: Update, context: Context, data: CaptionSave) -> None:
+async def on_caption_save(update: Update, context: Context, data: buttons.CaptionSave) -> None:
     pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id
@@ -372,7 +358,7 @@ async def _save_caption(update: Update, context: Context, pg: int, nonce: str) -
     return True
 
 
-async def on_caption_discard(update: Update, context: Context, data: CaptionDiscard) -> None:
+async def on_caption_discard(update: Update, context: Context, data: buttons.CaptionDiscard) -> None:
     pg = data.pg
     services = context.services
     user_id = update.callback_query.from_user.id

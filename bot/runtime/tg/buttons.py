@@ -22,17 +22,17 @@ from typing import Any
 from telegram import InlineKeyboardButton, Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.runtime.context import Context
 from bot.runtime.roles import Role
 from bot.runtime.tg.callback import ButtonData, CallbackDataError, Namespace
 from bot.runtime.tg.quiet import answer_quietly
 
 log = logging.getLogger(__name__)
 
-#: ``await handler(update, context, data)`` for one kind of button.
-ButtonHandler = Callable[[Update, Context, Any], Awaitable[Any]]
+#: ``await handler(update, context, data)`` for one kind of button (``context``: the bot's
+#: ``bot.runtime.context.Context``, typed Any here so that the runtime's modules form no cycle).
+ButtonHandler = Callable[[Update, Any, Any], Awaitable[Any]]
 #: ``await stale(update, context)``: the answer to a press whose data does not decode.
-StaleHandler = Callable[[Update, Context], Awaitable[Any]]
+StaleHandler = Callable[[Update, Any], Awaitable[Any]]
 
 
 def button(text: str, data: ButtonData) -> InlineKeyboardButton:
@@ -40,7 +40,7 @@ def button(text: str, data: ButtonData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=data.encode())
 
 
-async def answer_stale(update: Update, context: Context) -> None:
+async def answer_stale(update: Update, context: Any) -> None:
     """The default answer to a button that no longer means anything: an alert saying so."""
     query = update.callback_query
     if query is not None:
@@ -62,11 +62,11 @@ class Buttons:
             if kind.namespace is not self.namespace:
                 raise ValueError(f"{kind.__name__} is not a {self.namespace.name} button")
 
-    def handler(self) -> CallbackQueryHandler[Context, Any]:
+    def handler(self) -> CallbackQueryHandler[Any, Any]:
         """The one ``CallbackQueryHandler`` of the namespace."""
         return CallbackQueryHandler(self.dispatch, pattern=self.namespace.owns)
 
-    async def dispatch(self, update: Update, context: Context) -> Any:
+    async def dispatch(self, update: Update, context: Any) -> Any:
         """Decode the press and hand it to its kind's handler (or answer it as stale)."""
         data = decoded(update, self.namespace)
         route = self.routes.get(type(data)) if data is not None else None
@@ -89,7 +89,7 @@ def decoded(update: Update, namespace: Namespace) -> ButtonData | None:
 
 def step(
     kinds: type[ButtonData] | tuple[type[ButtonData], ...], callback: ButtonHandler
-) -> CallbackQueryHandler[Context, Any]:
+) -> CallbackQueryHandler[Any, Any]:
     """A conversation step taking the buttons of ``kinds``: ``callback(update, context, data)``."""
     wanted = kinds if isinstance(kinds, tuple) else (kinds,)
     namespace = wanted[0].namespace
@@ -100,7 +100,7 @@ def step(
         except CallbackDataError:
             return False
 
-    async def run(update: Update, context: Context) -> Any:
+    async def run(update: Update, context: Any) -> Any:
         data = decoded(update, namespace)
         assert data is not None  # matched above
         return await callback(update, context, data)
