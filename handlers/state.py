@@ -54,7 +54,6 @@ async def on_backup(update: Update, context: Context) -> None:
         chat_id,
         InputFile(io.BytesIO(export_bytes(export)), filename=name),
         caption=caption,
-        parse_mode="HTML",
         message_thread_id=services.topic("alerts"),
     )
     services.store.audit(user_id or "unknown", "state.backup", name, documents=documents)
