@@ -48,11 +48,11 @@ PASTE_KIND = "oauth:redirect"
 CALLBACK_PATH = "/oauth/callback"
 
 
-def notifier(app: Application) -> Notifier:
+def notifier(app: Application[Any, Any, Any, Any, Any, Any]) -> Notifier:
     found = getattr(app.bot_data, "connect", None)
     if found is None:
         found = Notifier()
-        app.bot_data.connect = found  # type: ignore[attr-defined]
+        app.bot_data.connect = found
     return found
 
 
@@ -148,7 +148,7 @@ def redirect_params(text: str, redirect_uri: str) -> dict[str, str] | None:
 # ---------------------------------------------------------------------------------- callback
 
 
-def callback_routes(app: Application) -> list[WebRoute]:
+def callback_routes(app: Application[Any, Any, Any, Any, Any, Any]) -> list[WebRoute]:
     """Web mode: ``GET /oauth/callback``, where Resont sends the browser back."""
 
     async def handle(request: web.Request) -> web.Response:
