@@ -15,8 +15,10 @@ from telegram.ext import CommandHandler
 from bot.config import Config
 from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature
+from bot.runtime.ratelimit import StrictRateLimiter
 from bot.runtime.roles import ADMINS, ANY_ROLE, roles_of
 from bot.runtime.services import Services
+from bot.runtime.update_parts import message_of, user_of
 from bot.store.errors import StoreError, StoreTakenOver, StoreUnavailable
 from bot.text.redact import redact
 
@@ -42,11 +44,11 @@ def feature(config: Config) -> Feature:
 
 
 async def on_start(update: Update, context: Context) -> None:
-    user = update.effective_user
+    user = user_of(update)
     services = context.services
     roles = roles_of(services.config, user.id)
     role_names = ", ".join(services.t(f"core.role_{r.value}", user.id) for r in sorted(roles, key=lambda r: r.value))
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         services.t("core.welcome", user.id, name=user.first_name or str(user.id), roles=role_names)
         + "\n\n"
         + help_text(services, context.bot_data.features, user.id)
@@ -54,9 +56,9 @@ async def on_start(update: Update, context: Context) -> None:
 
 
 async def on_help(update: Update, context: Context) -> None:
-    user_id = update.effective_user.id
+    user_id = user_of(update).id
     text = help_text(context.services, context.bot_data.features, user_id)
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 def help_text(services: Services, features: list[Feature], user_id: int) -> str:
@@ -72,7 +74,7 @@ def help_text(services: Services, features: list[Feature], user_id: int) -> str:
 
 async def on_status(update: Update, context: Context) -> None:
     services = context.services
-    user_id = update.effective_user.id
+    user_id = user_of(update).id
     resont, miogram = await asyncio.gather(_check_resont(services), _check_miogram(services))
     lines = [services.t("core.status_title", user_id), resont_line(services, user_id, resont)]
     lines.append(miogram_line(services, user_id, miogram))
@@ -81,7 +83,7 @@ async def on_status(update: Update, context: Context) -> None:
         for status in feature.status_lines:
             lines.extend(status(services, user_id))
     lines.extend(queue_lines(services, user_id, context))
-    await update.effective_message.reply_text("\n".join(lines))
+    await message_of(update).reply_text("\n".join(lines))
 
 
 async def _check_resont(services: Services) -> tuple[bool, str]:
@@ -148,7 +150,7 @@ def _safe(services: Services, detail: str) -> str:
 def queue_lines(services: Services, user_id: int, context: Context) -> list[str]:
     store = services.store
     limiter = context.application.bot.rate_limiter
-    backlog = limiter.backlog(services.config.admin_chat_id) if hasattr(limiter, "backlog") else 0
+    backlog = limiter.backlog(services.config.admin_chat_id) if isinstance(limiter, StrictRateLimiter) else 0
     open_alerts = len(store.table("alerts"))
     return [
         services.t(

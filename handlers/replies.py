@@ -24,6 +24,7 @@ from bot.config import Config
 from bot.runtime.context import Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
 from bot.runtime.roles import ANY_ROLE, roles_of
+from bot.runtime.update_parts import message_of
 from bot.store.state import Store
 
 log = logging.getLogger(__name__)
@@ -135,13 +136,12 @@ async def on_cancel(update: Update, context: Context) -> None:
     user_id = update.effective_user.id if update.effective_user else 0
     dropped = forget_prompts(context.services.store, user_id)
     key = "core.cancelled_prompts" if dropped else "core.nothing_to_cancel"
-    await update.effective_message.reply_text(context.services.t(key, user_id, count=dropped))
+    await message_of(update).reply_text(context.services.t(key, user_id, count=dropped))
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
     user_id = update.effective_user.id if update.effective_user else None
-    text = update.effective_message.text or ""
+    message = message_of(update)
+    text = message.text or ""
     name = text.split()[0][1:].split("@")[0] if text.startswith("/") else text
-    await update.effective_message.reply_text(
-        context.services.t("core.unknown_command", user_id, command=html.escape(name[:32]))
-    )
+    await message.reply_text(context.services.t("core.unknown_command", user_id, command=html.escape(name[:32])))
