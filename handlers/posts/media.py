@@ -12,7 +12,7 @@ import logging
 import mimetypes
 from typing import Any
 
-from telegram import Message
+from telegram import Document, Message, PhotoSize, Video
 from telegram.error import TelegramError
 
 from bot.clients.resont.errors import ResontError
@@ -49,11 +49,11 @@ class Refused(Exception):
 def describe_media(message: Message) -> tuple[Item | None, str | None, dict[str, Any]]:
     """(item, None, {}) for an acceptable file, or (None, refusal key, values)."""
     if message.photo:
-        item = _photo_item(message)
+        item = _photo_item(message.photo[-1])  # the largest size
     elif message.video:
-        item = _video_item(message)
+        item = _video_item(message.video)
     elif message.document:
-        item = _document_item(message)
+        item = _document_item(message.document)
         if item.get("kind") is None:
             return None, "posts.np_unsupported_type", {"name": item["name"], "mime": item["mime"] or "?"}
     else:
@@ -63,8 +63,7 @@ def describe_media(message: Message) -> tuple[Item | None, str | None, dict[str,
     return item, None, {}
 
 
-def _photo_item(message: Message) -> Item:
-    photo = message.photo[-1]  # the largest size
+def _photo_item(photo: PhotoSize) -> Item:
     return {
         "file_id": photo.file_id,
         "kind": "image",
@@ -74,17 +73,16 @@ def _photo_item(message: Message) -> Item:
     }
 
 
-def _video_item(message: Message) -> Item:
-    video = message.video
+def _video_item(video: Video) -> Item:
     mime = video.mime_type or "video/mp4"
     name = video.file_name or f"video_{video.file_unique_id}{mimetypes.guess_extension(mime) or '.mp4'}"
     return {"file_id": video.file_id, "kind": "video", "size": video.file_size, "name": name, "mime": mime}
 
 
-def _document_item(message: Message) -> Item:
+def _document_item(document: Document) -> Item:
     """The document as an item; its ``kind`` is None when the type is not taken."""
-    document = message.document
     mime = (document.mime_type or mimetypes.guess_type(document.file_name or "")[0] or "").lower()
+    kind: str | None
     if mime.startswith("image/"):
         kind = "image"
     elif mime.startswith("video/"):
@@ -108,7 +106,7 @@ def post_type(media: list[Item]) -> str:
         return "text"
     if len(media) > 1:
         return "album"
-    return media[0]["kind"]
+    return str(media[0]["kind"])
 
 
 async def upload_all(context: Context, user_id: int, media: list[Item]) -> list[int]:

@@ -9,6 +9,7 @@ the per-post lock (:func:`post_lock`) after reading it again, and ends with :fun
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
@@ -23,6 +24,7 @@ from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.quiet import quietly
+from bot.store.state import Table
 from handlers.posts.cards import APPROVED, CLOSED_STATUSES, GONE, PUBLISHED_STATUSES, REJECTED, card_keyboard, card_text
 from handlers.posts.postview import PostView, fingerprint_of, view_of
 from handlers.posts.resets import Change, compare, content_of, parts_text, reset_note
@@ -37,11 +39,11 @@ ACCOUNTS_CURSOR = "posts.accounts"  # account id -> [name, network], for renderi
 MIN_LEAD = timedelta(seconds=60)
 
 
-def table(services: Services):
+def table(services: Services) -> Table:
     return services.store.table(TABLE)
 
 
-def post_lock(services: Services, pg: int | None):
+def post_lock(services: Services, pg: int | None) -> asyncio.Lock:
     """The lock every change to post group ``pg``'s card is made under."""
     return services.locks(f"post:{pg}")
 
