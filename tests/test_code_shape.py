@@ -23,9 +23,7 @@ MAX_FUNCTION_LINES = 40
 ONE_UNIT_MARK = "One unit:"
 
 #: Modules still over the size limit while issue 15's split is under way; must only shrink.
-OVERSIZE_MODULES: set[str] = {
-    "handlers/posts/newpost.py",
-}
+OVERSIZE_MODULES: set[str] = set()
 
 #: Functions still over the size limit while issue 15's split is under way; must only shrink.
 LONG_FUNCTIONS: set[str] = set()

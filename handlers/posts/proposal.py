@@ -1,0 +1,89 @@
+"""A /newpost proposal in progress: the conversation's states, the draft kept in ``user_data``,
+and the texts and buttons every step uses."""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.runtime.context import Context
+from bot.runtime.tg.buttons import button
+from bot.runtime.tg.callback import ButtonData
+from bot.runtime.tg.quiet import edit_quietly, quietly
+from handlers import replies
+from handlers.posts.buttons import (
+    CancelProposal,
+)
+
+MEDIA, CAPTION, ACCOUNTS, TIME, CONFIRM = range(5)
+
+
+def draft_of(context: Context) -> dict[str, Any]:
+    draft = context.user_data.get("newpost")
+    if draft is None:
+        draft = context.user_data["newpost"] = new_draft()
+    return draft
+
+
+def new_draft() -> dict[str, Any]:
+    return {
+        "media": [],
+        "caption": "",
+        "group_id": None,
+        "accounts": [],
+        "groups": [],
+        "page": 0,
+        "choices": None,
+        "when": None,
+    }
+
+
+def escaped(values: dict[str, Any]) -> dict[str, str]:
+    """A media refusal's values (file names, types) made safe for an HTML message."""
+    return {name: html.escape(str(value)) for name, value in values.items()}
+
+
+def text_for(context: Context, update: Update, key: str, **values: Any) -> str:
+    user_id = update.effective_user.id if update.effective_user else None
+    return context.services.t(key, user_id, **values)
+
+
+Step = Callable[[Update, Context], Awaitable["int | None"]]
+
+
+def unless_a_reply(step: Step) -> Step:
+    """A reply to one of the bot's questions or cards goes to the reply router instead of
+    ``step`` (an admin can answer a "reason?" prompt in the middle of a proposal)."""
+
+    @functools.wraps(step)
+    async def wrapper(update: Update, context: Context) -> int | None:
+        message = update.effective_message
+        if message is not None and message.reply_to_message is not None:
+            store = context.services.store
+            if replies.find_target(store, message.chat_id, message.reply_to_message.message_id) is not None:
+                await replies.on_reply(update, context)
+                return None
+        return await step(update, context)
+
+    return wrapper
+
+
+def keyboard(rows: list[list[tuple[str, ButtonData]]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[button(text, data) for text, data in row] for row in rows])
+
+
+def cancel_row(context: Context, update: Update) -> list[tuple[str, ButtonData]]:
+    return [(text_for(context, update, "posts.btn_cancel"), CancelProposal())]
+
+
+async def drop_buttons(update: Update) -> None:
+    """Remove the buttons of the message whose button was just used (it is done)."""
+    await quietly(update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup([])), "remove used buttons")
+
+
+async def edit_summary(query: Any, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    await edit_quietly(query, text[:4096], markup or InlineKeyboardMarkup([]), what="update the proposal summary")
