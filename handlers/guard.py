@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from telegram import MessageEntity, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from telegram.ext import ApplicationHandlerStop, TypeHandler
 
-from bot.runtime.context import Context
+from bot.runtime.context import AnyApplication, Context
 from bot.runtime.feature import Feature
 from bot.runtime.roles import ANY_ROLE, Role, roles_of
 from bot.runtime.tg.callback import namespace_of
@@ -57,7 +57,7 @@ class Rules:
         return True
 
 
-def install(app: Application, features: Sequence[Feature]) -> Rules:
+def install(app: AnyApplication, features: Sequence[Feature]) -> Rules:
     """Add the guard to ``app`` for the rules declared by ``features``."""
     rules = Rules.from_features(features)
 

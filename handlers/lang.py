@@ -27,6 +27,7 @@ from bot.runtime.services import Services
 from bot.runtime.tg.buttons import Buttons, button
 from bot.runtime.tg.callback import ButtonData, Namespace, OneOf
 from bot.runtime.tg.quiet import answer_quietly, edit_quietly
+from bot.runtime.update_parts import message_of, user_of
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,8 @@ def confirmation(services: Services, user_id: int, code: str) -> str:
 
 
 async def on_lang(update: Update, context: Context) -> None:
-    message = update.effective_message
-    user = update.effective_user
+    message = message_of(update)
+    user = user_of(update)
     services = context.services
     args = context.args or []
     if not args:

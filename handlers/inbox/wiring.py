@@ -39,8 +39,7 @@ from handlers.inbox.records import CARD_KIND, PROMPT_KIND
 from handlers.inbox.views import INBOX_LIST_MAX, card_link, on_inbox, status_lines  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
-    from telegram.ext import Application
-
+    from bot.runtime.context import AnyApplication
     from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
@@ -71,12 +70,12 @@ def feature(config: Config) -> Feature:
 # ---------------------------------------------------------------------------------- start-up
 
 
-async def start_inbox(app: Application) -> None:
+async def start_inbox(app: AnyApplication) -> None:
     """Create the inbox runtime (before any poll, push or button needs it)."""
     runtime(app)
 
 
-def webhook_routes(app: Application) -> list[WebRoute]:
+def webhook_routes(app: AnyApplication) -> list[WebRoute]:
     """Web mode: Resont's pushes at ``POST /resont/<WEBHOOK_SECRET>`` (see bot.runtime.webhook)."""
     services: Services = app.bot_data.services
 

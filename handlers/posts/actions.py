@@ -20,6 +20,7 @@ from bot.clients.resont.post_models import Post, PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.quiet import answer_quietly, edit_quietly
+from bot.runtime.update_parts import query_of
 from handlers.posts.cards import FINAL_STATES, SENDING
 from handlers.posts.postview import fingerprint_of
 from handlers.posts.state import (
@@ -87,7 +88,7 @@ def short_error(services: Services, exc: ResontError, user_id: int | None) -> st
 async def pending_doc(update: Update, context: Context, pg: int) -> dict[str, Any] | None:
     """The card's document if it still waits for a decision; otherwise answer why not."""
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     doc = table(services).get(str(pg))
     if doc is None or doc.get("state") == SENDING:
         await answer(update, services.t("posts.unknown_post", user_id), alert=True)
@@ -112,7 +113,7 @@ async def call_resont(
     """(True, result) of the Resont ``call``; (False, None) once a failure was told: a deleted
     post closes its card, any other error is shown on the card, which keeps its buttons."""
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     try:
         return True, await call
     except ResontNotFound:
@@ -128,10 +129,11 @@ async def fresh(update: Update, context: Context, doc: dict[str, Any], action: s
     """The post group as Resont has it now, or None after telling the admin why not: it was
     deleted, closed, changed since the card was drawn, or Resont failed."""
     services = context.services
-    user_id = update.callback_query.from_user.id
-    ok, group = await call_resont(update, context, doc, action, services.resont.posts.group(doc["pg"]))
+    user_id = query_of(update).from_user.id
+    ok, result = await call_resont(update, context, doc, action, services.resont.posts.group(doc["pg"]))
     if not ok:
         return None
+    group: PostGroup = result
     if is_over(group):
         status = status_of(group)
         await mark_gone(context, doc, user_id, status=status or None)

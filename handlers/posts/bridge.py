@@ -10,6 +10,7 @@ from telegram import Update
 
 import handlers.mass
 from bot.runtime.context import Context
+from bot.runtime.update_parts import query_of
 from handlers.posts.actions import answer
 from handlers.posts.buttons import SendToList
 from handlers.posts.cards import APPROVED
@@ -21,7 +22,7 @@ async def on_send_to_list(update: Update, context: Context, data: SendToList) ->
     """Start a mass send of approved post ``pg`` to a saved list."""
     pg = data.pg
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     doc = table(services).get(str(pg))
     if doc is None or doc.get("state") != APPROVED:
         await answer(update, services.t("posts.unknown_post", user_id), alert=True)

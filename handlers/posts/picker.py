@@ -52,7 +52,7 @@ def _account_page(draft: dict[str, Any], selected: set[int]) -> Rows:
         warn = " ⚠️" if relogin else ""
         rows.append([(f"{mark} {name} · {network or '?'}{warn}"[:60], ToggleAccount(account_id))])
     if pages > 1:
-        nav = [("◀", Page(page - 1))] if page > 0 else []
+        nav: list[tuple[str, ButtonData]] = [("◀", Page(page - 1))] if page > 0 else []
         nav.append((f"{page + 1}/{pages}", Page(page)))
         if page < pages - 1:
             nav.append(("▶", Page(page + 1)))
@@ -71,8 +71,8 @@ def pick(draft: dict[str, Any], kind: str, value: int) -> None:
         else:
             selected.append(value)
     elif kind == "g":
-        members = next((g[2] for g in choices["groups"] if g[0] == value), [])
-        members = [m for m in members if m in known]
+        group: list[int] = next((g[2] for g in choices["groups"] if g[0] == value), [])
+        members = [m for m in group if m in known]
         if members and set(members) <= set(selected):
             selected = [a for a in selected if a not in members]
         else:
