@@ -18,6 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
 from bot.clients.resont.errors import ResontError, ResontNotFound
+from bot.clients.resont.inbox_models import Comment, Conversation
 from bot.runtime.context import Context
 from bot.runtime.roles import INBOX
 from bot.runtime.tg.buttons import ButtonHandler, Buttons, button
@@ -46,6 +47,7 @@ from handlers.inbox.buttons import (
 )
 from handlers.inbox.common import log_action, plain, redraw, resont_failure, save, tr
 from handlers.inbox.records import PROMPT_KIND, comment_key, message_key, table
+from handlers.inbox.snapshots import excerpt, tags_of
 from handlers.replies import ask
 
 if TYPE_CHECKING:
@@ -167,7 +169,7 @@ def _dm_record_key(services: Services, message_id: int) -> str | None:
     record = tbl.get(pointer["record"])
     if record is None or record.get("type") != "dm":
         return None
-    return pointer["record"]
+    return str(pointer["record"])
 
 
 async def _unknown(query: CallbackQuery, services: Services) -> None:
@@ -209,10 +211,10 @@ def tag_keyboard(
     current = set(chosen)
     rows: list[list[InlineKeyboardButton]] = []
     row: list[InlineKeyboardButton] = []
-    for tag in [t_ for t_ in tags if t_.id is not None][: cards.TAG_BUTTONS_MAX]:
-        mark = "✅" if tag.id in current else "▫️"
-        label = f"{mark} {cards.excerpt(tag.name or str(tag.id), 28)}"
-        row.append(button(label, toggle(tag.id)))
+    for tag, tag_id in [(t_, t_.id) for t_ in tags if t_.id is not None][: cards.TAG_BUTTONS_MAX]:
+        mark = "✅" if tag_id in current else "▫️"
+        label = f"{mark} {excerpt(tag.name or str(tag_id), 28)}"
+        row.append(button(label, toggle(tag_id)))
         if len(row) == 2:
             rows.append(row)
             row = []
@@ -330,7 +332,7 @@ async def _like_message(press: Press) -> None:
 
 
 def _is_dm(press: Press) -> bool:
-    return press.record["type"] == "dm"
+    return bool(press.record["type"] == "dm")
 
 
 async def _tags_for(press: Press) -> list[Any]:
@@ -340,7 +342,8 @@ async def _tags_for(press: Press) -> list[Any]:
 
 
 def _tag_holder(record: dict[str, Any]) -> dict[str, Any]:
-    return record["item"]["conversation"] if record["type"] == "dm" else record["item"]
+    holder: dict[str, Any] = record["item"]["conversation"] if record["type"] == "dm" else record["item"]
+    return holder
 
 
 async def _show_tags(press: Press) -> None:
@@ -367,6 +370,7 @@ async def _toggle_tag(press: Press) -> None:
     wanted = [t for t in current if t != tag_id] if tag_id in current else [*current, tag_id]
     try:
         tags = await _tags_for(press)
+        result: Conversation | Comment
         if _is_dm(press):
             result = await services.resont.conversations.tag(holder["id"], wanted)
         else:
@@ -375,7 +379,7 @@ async def _toggle_tag(press: Press) -> None:
         await _refused(press, exc, "error_gone_dm" if _is_dm(press) else "error_gone_comment")
         return
     names = {tag.id: tag.name or str(tag.id) for tag in tags}
-    returned = cards.tags_of(result.tags)
+    returned = tags_of(result.tags)
     holder["tags"] = returned if returned or not wanted else [{"id": i, "name": names.get(i, str(i))} for i in wanted]
     log_action(record, "tagged", press.actor, ", ".join(str(tag["name"]) for tag in holder["tags"]))
     save(services, press.key, record, by=press.actor)

@@ -29,16 +29,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.runtime.tg.buttons import button
 from bot.text.timeparse import format_when
 from handlers.inbox import buttons
-from handlers.inbox.snapshots import (  # noqa: F401 - the snapshot functions are re-exported
-    POST_EXCERPT_MAX,
-    account_info,
-    clip,
-    comment_item,
-    conversation_item,
-    excerpt,
-    message_item,
-    tags_of,
-)
+from handlers.inbox.snapshots import clip, excerpt
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
