@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, load_config, load_state_location
+from bot.config import Config, ConfigError, load_config, load_state_location
 from bot.runtime.logsafe import setup_logging
 from bot.store.errors import StoreError
 from bot.store.state import Store
@@ -99,7 +99,7 @@ def run(config, store: Store) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-async def preflight(config) -> None:
+async def preflight(config: Config) -> None:
     """getMe against the configured Bot API (a few tries); raises PTB's error if it fails."""
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError
