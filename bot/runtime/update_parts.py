@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from telegram import CallbackQuery, Message, Update, User
 
-__all__ = ["MissingPart", "message_of", "query_message", "query_of", "user_of"]
+__all__ = ["MissingPart", "message_of", "press_chat_id", "query_message", "query_of", "user_of"]
 
 
 class MissingPart(LookupError):
@@ -44,3 +44,11 @@ def query_message(query: CallbackQuery) -> Message:
     if not isinstance(query.message, Message):
         raise MissingPart(f"button press {query.id} has no accessible message")
     return query.message
+
+
+def press_chat_id(query: CallbackQuery) -> int:
+    """The chat of the message a pressed button is on (known even when the message is too old to
+    reach)."""
+    if query.message is None:
+        raise MissingPart(f"button press {query.id} is not on a chat message")
+    return query.message.chat.id

@@ -35,6 +35,7 @@ from bot.runtime.services import Services
 from bot.runtime.tg.buttons import Buttons, button
 from bot.runtime.tg.callback import ButtonData, Match, Namespace, OneOf
 from bot.runtime.tg.quiet import edit_quietly
+from bot.runtime.update_parts import message_of, press_chat_id, query_of, user_of
 from bot.text.dateranges import parse_date_range
 from bot.text.digits import to_ascii_digits
 from bot.text.timewords import TimeParseError
@@ -182,9 +183,9 @@ def period_prompt(services: Services, target: Target, name: str, lang: str) -> t
 
 async def on_insights(update: Update, context: Context) -> None:
     """``/insights`` → account buttons; ``/insights <post group id>`` → period buttons."""
-    message = update.effective_message
+    message = message_of(update)
     services = context.services
-    lang = services.lang(update.effective_user.id)
+    lang = services.lang(user_of(update).id)
     args = [to_ascii_digits(a) for a in (context.args or [])]
     if args:
         if len(args) == 1 and args[0].isascii() and args[0].isdigit() and 0 < len(args[0]) <= 12:
@@ -211,8 +212,7 @@ async def on_insights(update: Update, context: Context) -> None:
 
 async def on_account(update: Update, context: Context, data: PickAccount) -> None:
     """The account's period buttons in place of the account list."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     services = context.services
     lang = services.lang(query.from_user.id)
     target = Target("account", int(data.account))
@@ -221,17 +221,16 @@ async def on_account(update: Update, context: Context, data: PickAccount) -> Non
         name = await target_name(services, target, lang)
     except ResontError as exc:
         await query.answer()
-        await _edit_or_send(context, message, query.message.chat.id, resont_error_text(services, exc, lang))
+        await _edit_or_send(context, message, press_chat_id(query), resont_error_text(services, exc, lang))
         return
     await query.answer()
     text, markup = period_prompt(services, target, name, lang)
-    await _edit_or_send(context, message, query.message.chat.id, text, markup)
+    await _edit_or_send(context, message, press_chat_id(query), text, markup)
 
 
 async def on_period(update: Update, context: Context, data: PickPeriod) -> None:
     """A period button: fetch and draw it, or ask for the dates (``custom``)."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     lang = context.services.lang(query.from_user.id)
     target = Target.from_code(data.target)
     if data.period == "custom":
@@ -242,27 +241,26 @@ async def on_period(update: Update, context: Context, data: PickPeriod) -> None:
 
 async def _on_custom(update: Update, context: Context, target: Target, lang: str) -> None:
     """Ask for a date range, by force-reply to the user's /insights command when it can."""
-    query = update.callback_query
+    query = query_of(update)
     user_id = query.from_user.id
     message = query.message if isinstance(query.message, Message) else None
-    chat_id = query.message.chat.id
+    chat_id = press_chat_id(query)
     await query.answer()
     if message is not None:
         await edit_quietly(message, context.services.i18n.t("insights.custom_asked", lang), what="ask the dates")
     # A selective force-reply reaches the user it replies to: their /insights command.
     command = message.reply_to_message if message is not None else None
     mine = command is not None and command.from_user is not None and command.from_user.id == user_id
-    await ask_range(
-        context, chat_id, user_id, target, thread_id=_thread_of(message), reply_to=command.message_id if mine else None
-    )
+    reply_to = command.message_id if command is not None and mine else None
+    await ask_range(context, chat_id, user_id, target, thread_id=_thread_of(message), reply_to=reply_to)
 
 
 async def _on_period(update: Update, context: Context, target: Target, period: str, lang: str) -> None:
     """Fetch and draw a fixed period, the button's message showing progress meanwhile."""
-    query = update.callback_query
+    query = query_of(update)
     services = context.services
     message = query.message if isinstance(query.message, Message) else None
-    chat_id = query.message.chat.id
+    chat_id = press_chat_id(query)
     lock = services.locks(f"{INS.name}:{chat_id}:{message.message_id if message else query.id}")
     if lock.locked():  # a second press while the first is still drawing
         await query.answer(services.i18n.t("insights.busy", lang))
@@ -301,9 +299,9 @@ async def ask_range(
 
 async def on_range_reply(update: Update, context: Context, doc: dict[str, Any]) -> None:
     """The answer to "which dates?": parse it, then fetch; a bad range is explained and asked again."""
-    message = update.effective_message
+    message = message_of(update)
     services = context.services
-    user_id = update.effective_user.id
+    user_id = user_of(update).id
     lang = services.lang(user_id)
     code = str((doc.get("data") or {}).get("target", ""))
     if not re.fullmatch(TARGET_CODE, code):
