@@ -148,11 +148,81 @@ def test_long_function_allowance_only_names_long_functions() -> None:
     assert not LONG_FUNCTIONS - found, f"remove from LONG_FUNCTIONS: {sorted(LONG_FUNCTIONS - found)}"
 
 
+FIRST_PARTY = {*PACKAGES, "tests"}
+
+
+def is_module(dotted: str) -> bool:
+    """Whether ``dotted`` names a module or package of this repository."""
+    path = ROOT.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").exists() or (path / "__init__.py").exists()
+
+
+def module_names(tree: ast.Module) -> dict[str, str]:
+    """The local names a file binds to this repository's modules (``import a.b as m``,
+    ``from a import b`` where ``b`` is a module), with the module each stands for."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in FIRST_PARTY:
+                    local = alias.asname or alias.name.split(".")[0]
+                    names[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] in FIRST_PARTY:
+                for alias in node.names:
+                    if is_module(f"{node.module}.{alias.name}"):
+                        names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def dotted_name(node: ast.expr) -> str | None:
+    """``a.b.c`` for a chain of attributes on a name, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def private_uses(path: Path) -> list[str]:
+    """``from x import _name`` and ``module._name`` (a module of this repository) in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = module_names(tree)
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in FIRST_PARTY:
+            found += [f"{where}: {a.name}" for a in node.names if a.name.startswith("_")]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            base = dotted_name(node.value)
+            head, _, rest = (base or "").partition(".")
+            if head in modules and is_module(".".join(filter(None, (modules[head], rest)))):
+                found.append(f"{where}:{node.lineno}: {base}.{node.attr}")
+    return found
+
+
 def test_no_private_names_used_across_modules() -> None:
     """``from x import _name`` and ``module._name`` reach into another module's privates."""
     offenders = []
     for path in [*source_files(), *sorted((ROOT / "tests").rglob("*.py"))]:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in {*PACKAGES, "tests"}:
-                offenders += [f"{path.relative_to(ROOT)}: {a.name}" for a in node.names if a.name.startswith("_")]
+        offenders += private_uses(path)
     assert not offenders, offenders
+
+
+def test_private_name_check_sees_module_attributes(tmp_path: Path) -> None:
+    """The check above catches a private reached through a module alias or a dotted path."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import handlers.inbox.poll\n"
+        "from handlers.inbox import poll as p\n"
+        "from handlers.inbox.poll import poll_dms\n"
+        "p._hidden()\n"
+        "handlers.inbox.poll._hidden()\n"
+        "poll_dms._not_a_module\n"
+        "p.__doc__\n",
+        encoding="utf-8",
+    )
+    found = [line.split(": ", 1)[1] for line in private_uses(probe)]
+    assert found == ["p._hidden", "handlers.inbox.poll._hidden"]

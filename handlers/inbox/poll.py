@@ -5,7 +5,6 @@ no longer pending).
 The pipeline around the polls lives beside this module: :mod:`handlers.inbox.records` (keys,
 claiming, retention), :mod:`handlers.inbox.enrich` (what Resont adds to an item) and
 :mod:`handlers.inbox.delivery` (cards, digests, DM grouping, the runtime and webhook pushes).
-Their names are re-exported here for the code and tests that import them from this module.
 """
 
 from __future__ import annotations
@@ -97,7 +96,7 @@ async def poll_comments(context: Context) -> None:
     def after() -> None:
         maybe_prune(context.services, runtime(context.application))
 
-    await _poll(context, "comments", "comments", _fetch_comments, advance, after)
+    await _poll(context, "comments", "comments", fetch_comments, advance, after)
 
 
 async def _poll(
@@ -131,7 +130,11 @@ async def _poll(
             services.health.job(f"inbox-{name}", False, f"{type(exc).__name__}: {exc}")
 
 
-async def _fetch_comments(services: Services) -> list[Comment]:
+async def fetch_comments(services: Services) -> list[Comment]:
+    """The first half of a comments poll: fetch the comments new since the cursor and claim
+    them (they wait ``pending`` for delivery), oldest first; the cursor does not move. On the
+    first start it only remembers where history ends (claiming the configured backfill) and
+    returns nothing. A process that stops after this and before delivering loses nothing."""
     cursors = services.store.table("cursors")
     cursor = cursors.get(COMMENTS_CURSOR)
     resont = services.resont

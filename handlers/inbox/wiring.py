@@ -32,11 +32,11 @@ from bot.runtime.web import WebRoute
 from bot.runtime.webhook import PushJournal, ResontWebhook
 from handlers.inbox import poll as pipeline
 from handlers.inbox.actions import comment_buttons, dm_buttons
-from handlers.inbox.answers import MAX_ATTACHMENT, on_card_reply, on_prompt_reply  # noqa: F401 - re-exported
+from handlers.inbox.answers import on_card_reply, on_prompt_reply
 from handlers.inbox.delivery import on_webhook_event, runtime, stop_inbox
 from handlers.inbox.digests import digest_buttons
 from handlers.inbox.records import CARD_KIND, PROMPT_KIND
-from handlers.inbox.views import INBOX_LIST_MAX, card_link, on_inbox, status_lines  # noqa: F401 - re-exported
+from handlers.inbox.views import on_inbox, status_lines
 
 if TYPE_CHECKING:
     from bot.runtime.context import AnyApplication

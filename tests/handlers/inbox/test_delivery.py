@@ -79,7 +79,7 @@ async def test_restart_mid_poll_neither_loses_nor_duplicates(botapi, resont, ope
         assert len(cards_with(botapi, "burst comment")) == 2
         # one more item is fetched and claimed, then the process stops before forwarding it
         resont.add_comment(acc, "burst comment 5")
-        await inbox_poll._fetch_comments(app.bot_data.services)
+        await inbox_poll.fetch_comments(app.bot_data.services)
     restore_sends(botapi)
     async with running(botapi, resont, store=open_state()) as app:
         await poll(app)
