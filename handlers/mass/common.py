@@ -118,10 +118,6 @@ def reason_text(services: Services, user_id: int | None, reason: str) -> str:
     return services.t(key, user_id) if services.i18n.has(key) else reason
 
 
-def status_label(services: Services, user_id: int | None, job: dict[str, Any]) -> str:
-    return services.t(f"mass.status_{job.get('status', 'draft')}", user_id)
-
-
 def utc(timestamp: Any) -> datetime:
     return datetime.fromtimestamp(float(timestamp or 0), tz=UTC)
 

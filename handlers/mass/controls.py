@@ -6,13 +6,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.massjobs import docs as md
 from bot.massjobs.docs import JobDoc
 from bot.runtime.context import Context
 from bot.runtime.tg.callback import ButtonData
+from bot.runtime.update_parts import message_of, press_chat_id, query_of, user_of
 from bot.text.timeparse import format_when, parse_when
 from bot.text.timewords import TimeParseError
 from handlers.mass.painter import ProgressPainter
@@ -36,7 +37,8 @@ class Controls:
         await self._go(update, context, job, anyway=True)
 
     async def _go(self, update: Update, context: Context, job: JobDoc, *, anyway: bool) -> None:
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         if job["status"] == md.DRAFT and job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
             return
@@ -48,38 +50,40 @@ class Controls:
         if was_scheduled:
             services.scheduler.cancel(f"mass:{job['id']}")
         await query.answer(services.t("mass.started", user_id))
-        if query.message is not None and (after.get("progress") or {}).get("message_id") != query.message.message_id:
+        if off_progress(query, after):
             who = html.escape(query.from_user.full_name)
             text = services.t("mass.confirmed_card", user_id, job=job["id"], who=who)
             await self.runtime.edit_query_message(update, text)
 
     async def on_anyway(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """A send paused for the quiet hours goes on now (the progress message's button)."""
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         ok = await self.runtime.runner.send_anyway(job["id"], user_id)
         await query.answer(services.t("mass.anyway_ok" if ok else "mass.already_finished", user_id))
 
     async def on_schedule(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         if job["status"] != md.DRAFT or job.get("blocked", True):
             await query.answer(services.t("mass.cannot_confirm", user_id), show_alert=True)
             return
         await query.answer()
-        message = query.message
+        message = query.message if isinstance(query.message, Message) else None
         hint = services.t("time.hint", user_id, zone=services.config.timezone)
         await ask(
             context,
-            message.chat_id,
+            press_chat_id(query),
             services.t("mass.ask_when", user_id, job=job["id"], hint=html.escape(hint)),
             kind="mass.when",
             user_id=user_id,
             data={"job_id": job["id"]},
-            thread_id=message.message_thread_id if getattr(message, "is_topic_message", False) else None,
+            thread_id=message.message_thread_id if message is not None and message.is_topic_message else None,
         )
 
     async def on_when_reply(self, update: Update, context: Context, doc: dict[str, Any]) -> None:
         """The admin's answer to "when?": the draft is scheduled, or asked again with the reason."""
-        services, message, user_id = context.services, update.effective_message, update.effective_user.id
+        services, message, user_id = context.services, message_of(update), user_of(update).id
         job_id = str(doc.get("data", {}).get("job_id", ""))
         job = self.runtime.jobs.get(job_id)
         if job is None or job["status"] != md.DRAFT:
@@ -125,7 +129,8 @@ class Controls:
         await self.painter.progress(job, force=True)
 
     async def on_drop(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         if job["status"] != md.DRAFT:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
@@ -134,20 +139,19 @@ class Controls:
         await self.runtime.edit_query_message(update, services.t("mass.dropped_card", user_id, job=job["id"]))
 
     async def on_pause(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         after = await self.runtime.runner.pause(job["id"], user_id)
         ok = after is not None and after["status"] == md.PAUSED
         await query.answer(services.t("mass.paused_ok" if ok else "mass.not_running", user_id))
 
     async def on_resume(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         ok, after = await self.runtime.runner.resume(job["id"], user_id)
         if ok:
             await query.answer(services.t("mass.resumed_ok", user_id))
-            if (
-                query.message is not None
-                and (after.get("progress") or {}).get("message_id") != query.message.message_id
-            ):
+            if off_progress(query, after):
                 who = html.escape(query.from_user.full_name)
                 await self.runtime.edit_query_message(
                     update, services.t("mass.resumed_card", user_id, job=job["id"], who=who)
@@ -159,18 +163,25 @@ class Controls:
             await query.answer(services.t("mass.not_paused", user_id), show_alert=True)
 
     async def on_cancel(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         if job["status"] in md.FINISHED:
             await query.answer(services.t("mass.already_finished", user_id), show_alert=True)
             return
         after = await self.runtime.runner.cancel(job["id"], user_id)
         key = "mass.cancelling" if after and after["status"] == md.CANCELLING else "mass.cancelled_ok"
         await query.answer(services.t(key, user_id))
-        if (
-            query.message is not None
-            and (after or {}).get("progress", {}).get("message_id") != query.message.message_id
-        ):
+        if off_progress(query, after):
             who = html.escape(query.from_user.full_name)
             await self.runtime.edit_query_message(
                 update, services.t("mass.cancelled_card", user_id, job=job["id"], who=who)
             )
+
+
+def off_progress(query: CallbackQuery, job: JobDoc | None) -> bool:
+    """Whether the pressed button is on a message other than the job's progress message (which
+    the painter redraws): a preview card or an alert, edited to say who pressed."""
+    if query.message is None:
+        return False
+    progress = job.get("progress") if job is not None else None
+    return (progress.get("message_id") if progress else None) != query.message.message_id

@@ -6,12 +6,14 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypeVar
 
-from telegram import InlineKeyboardMarkup, InputFile, Update
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import TelegramError
 
+from bot.clients.miogram.client import MioGramClient
 from bot.clients.miogram.errors import MioGramError
+from bot.clients.miogram.models import Limits
 from bot.clients.miogram.report import ReportRow
 from bot.massjobs import counts
 from bot.massjobs import docs as md
@@ -22,12 +24,16 @@ from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.buttons import button
 from bot.runtime.tg.callback import ButtonData
+from bot.runtime.update_parts import message_of, press_chat_id, query_of, user_of
 from bot.text.timeparse import format_when
 from handlers.mass import buttons as kinds
-from handlers.mass.common import fmt_num, fmt_size, rows, status_label, utc
+from handlers.mass.common import fmt_num, fmt_size, rows, utc
 from handlers.mass.runtime import MassRuntime
 
 log = logging.getLogger("handlers.mass")
+
+#: what a question to MioGram answers
+T = TypeVar("T")
 
 
 class Reports:
@@ -55,7 +61,7 @@ class Reports:
         await self.send_report(self.runtime.bot, job, caption)
 
     async def send_report(
-        self, bot, job: JobDoc, caption: str, chat_id: int | None = None, thread_id: int | None = None
+        self, bot: Bot, job: JobDoc, caption: str, chat_id: int | None = None, thread_id: int | None = None
     ) -> None:
         services = self.runtime.services
         document = InputFile(report_csv(job), filename=f"mass-{job['id']}.csv")
@@ -67,7 +73,8 @@ class Reports:
             log.error("mass job %s: could not send the report: %s", job["id"], exc)
 
     async def on_csv(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         if not job.get("units"):
             await query.answer(services.t("mass.no_report_yet", user_id), show_alert=True)
             return
@@ -81,18 +88,18 @@ class Reports:
             sent=c.sent,
             total=c.total,
         )
-        message = query.message
+        message = query.message if isinstance(query.message, Message) else None
         await self.send_report(
             context.bot,
             job,
             caption,
-            chat_id=message.chat_id,
-            thread_id=message.message_thread_id if message.is_topic_message else None,
+            chat_id=press_chat_id(query),
+            thread_id=message.message_thread_id if message is not None and message.is_topic_message else None,
         )
 
     async def on_report(self, update: Update, context: Context) -> None:
         """``/report``: the recent mass sends (with their CSV buttons) and MioGram's own report."""
-        services, user_id = context.services, update.effective_user.id
+        services, user_id = context.services, user_of(update).id
         jobs = recent_jobs(services)
         lines = [services.t("mass.report_title", user_id)]
         if not jobs:
@@ -106,10 +113,10 @@ class Reports:
         lines.append("")
         lines += await miogram_report_lines(services, user_id)
         markup = InlineKeyboardMarkup(rows(buttons, 3)) if buttons else None
-        await update.effective_message.reply_text("\n".join(lines), reply_markup=markup)
+        await message_of(update).reply_text("\n".join(lines), reply_markup=markup)
 
     async def on_credits(self, update: Update, context: Context) -> None:
-        services, user_id = context.services, update.effective_user.id
+        services, user_id = context.services, user_of(update).id
         credits = await self._ask_miogram(update, context, lambda client: client.account.credits())
         if credits is None:
             return
@@ -121,13 +128,14 @@ class Reports:
             lines.append(
                 services.t(key, user_id, kind=services.t(f"mass.credit_{kind}", user_id), value=fmt_num(value, lang))
             )
-        await update.effective_message.reply_text("\n".join(lines))
+        await message_of(update).reply_text("\n".join(lines))
 
     async def on_limits(self, update: Update, context: Context) -> None:
-        services, user_id = context.services, update.effective_user.id
-        limits = await self._ask_miogram(update, context, lambda client: client.checks.limits(refresh=True))
-        if limits is None:
+        services, user_id = context.services, user_of(update).id
+        answer = await self._ask_miogram(update, context, limits_and_footer)
+        if answer is None:
             return
+        limits, footer = answer
         lang = services.lang(user_id)
         yes, no = services.t("mass.word_yes", user_id), services.t("mass.word_no", user_id)
         text = services.t(
@@ -140,24 +148,29 @@ class Reports:
             can_get=yes if limits.can_get else no,
             is_super=yes if limits.is_super else no,
         )
-        footer = services.miogram.checks.message_bytes("")[1]
         if footer:
             text += "\n" + services.t("mass.preview_footer", user_id, footer=fmt_num(footer, lang))
-        await update.effective_message.reply_text(text)
+        await message_of(update).reply_text(text)
 
-    async def _ask_miogram(self, update: Update, context: Context, call: Callable[[Any], Awaitable[Any]]) -> Any:
+    async def _ask_miogram(
+        self, update: Update, context: Context, call: Callable[[MioGramClient], Awaitable[T]]
+    ) -> T | None:
         """``call(client)``, or None after telling the admin MioGram is not configured or failed."""
-        services, user_id = context.services, update.effective_user.id
+        services, user_id = context.services, user_of(update).id
         if services.miogram is None:
-            await update.effective_message.reply_text(services.t("mass.not_configured", user_id))
+            await message_of(update).reply_text(services.t("mass.not_configured", user_id))
             return None
         try:
             return await call(services.miogram)
         except MioGramError as exc:
-            await update.effective_message.reply_text(
-                services.t("mass.mio_error", user_id, error=html.escape(str(exc)))
-            )
+            await message_of(update).reply_text(services.t("mass.mio_error", user_id, error=html.escape(str(exc))))
             return None
+
+
+async def limits_and_footer(client: MioGramClient) -> tuple[Limits, int]:
+    """MioGram's size limits (asked afresh) and the bytes its footer adds to every message."""
+    limits = await client.checks.limits(refresh=True)
+    return limits, client.checks.message_bytes("")[1]
 
 
 #: records /report reads from MioGram's send report, and how many of them it lists
@@ -168,7 +181,10 @@ REPORT_LINES = 10
 async def miogram_report_lines(services: Services, user_id: int) -> list[str]:
     """/report's part about MioGram's own send report: delivered and not-delivered numbers over
     the records read, the newest records, and what the report cannot show."""
-    t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
+
+    def t(key: str, **values: object) -> str:
+        return services.t(key, user_id, **values)
+
     if services.miogram is None:
         return [t("mass.not_configured")]
     try:
@@ -189,7 +205,10 @@ async def miogram_report_lines(services: Services, user_id: int) -> list[str]:
 def report_row_line(services: Services, user_id: int, lang: str, row: ReportRow) -> str:
     """One record of MioGram's report: when, what (a text's start, or a file's size), to whom,
     and how many got it."""
-    t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
+
+    def t(key: str, **values: object) -> str:
+        return services.t(key, user_id, **values)
+
     size = row.file_size
     if size is not None:
         what = t("mass.report_mio_file", size=fmt_size(size, lang))
@@ -213,6 +232,10 @@ def recent_jobs(services: Services, count: int = 8) -> list[JobDoc]:
     docs = [doc for _, doc in services.store.table(md.TABLE).items() if doc.get("status") != md.DRAFT]
     docs.sort(key=lambda d: d.get("created_at", 0), reverse=True)
     return [job for job in (load(services.store, doc["id"]) for doc in docs[:count]) if job is not None]
+
+
+def status_label(services: Services, user_id: int | None, job: JobDoc) -> str:
+    return services.t(f"mass.status_{job.get('status', 'draft')}", user_id)
 
 
 def job_line(services: Services, user_id: int, job: JobDoc) -> str:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.ext import Application
 
 from bot.config import Config
 from bot.massjobs.runner import MassRunner
 from bot.massjobs.storage import JobBook
+from bot.runtime.context import AnyApplication
 from bot.runtime.services import Services
 from bot.runtime.tg.quiet import edit_quietly
+from bot.runtime.update_parts import query_of
 
 log = logging.getLogger("handlers.mass")
 
@@ -22,10 +23,10 @@ class MassRuntime:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.app: Application | None = None
+        self.app: AnyApplication | None = None
         self._runner: MassRunner | None = None
 
-    def bind(self, app: Application, runner: MassRunner) -> None:
+    def bind(self, app: AnyApplication, runner: MassRunner) -> None:
         self.app = app
         self._runner = runner
 
@@ -46,13 +47,15 @@ class MassRuntime:
     @property
     def services(self) -> Services:
         assert self.app is not None
-        return self.app.bot_data.services
+        services: Services = self.app.bot_data.services
+        return services
 
     @property
     def bot(self) -> Bot:
         assert self.app is not None
-        return self.app.bot
+        bot: Bot = self.app.bot
+        return bot
 
     async def edit_query_message(self, update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
         """Edit the message of the pressed button (an unchanged text is not an error)."""
-        await edit_quietly(update.callback_query, text, markup, what="edit a mass card")
+        await edit_quietly(query_of(update), text, markup, what="edit a mass card")

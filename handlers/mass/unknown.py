@@ -7,9 +7,8 @@ from __future__ import annotations
 import html
 import logging
 from functools import partial
-from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from bot.clients.miogram.errors import MioGramError
@@ -22,6 +21,7 @@ from bot.massjobs.docs import JobDoc, UnitDoc
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.buttons import button
+from bot.runtime.update_parts import query_of
 from handlers.mass import buttons as kinds
 from handlers.mass.common import rows
 from handlers.mass.media import JobMedia
@@ -39,7 +39,7 @@ class UnknownBatches:
 
     async def unknown_unit(self, job: JobDoc, index: int) -> None:
         services = self.runtime.services
-        t = lambda key, **v: services.t(key, None, **v)  # noqa: E731
+        t = services.t  # in the chat's language
         unit = job["units"][index]
         job_id = job["id"]
         text = t(
@@ -66,12 +66,12 @@ class UnknownBatches:
             log.error("mass job %s: could not show the unknown batch %d: %s", job_id, index, exc)
             return
 
-        card = {"chat_id": message.chat_id, "message_id": message.message_id}
+        card: md.MessageRef = {"chat_id": message.chat_id, "message_id": message.message_id}
         await services.store.durably(partial(self.runtime.jobs.update_unit, job_id, index, card=card))
 
     async def paused(self, job: JobDoc, reason: str, detail: str) -> None:
         services = self.runtime.services
-        t = lambda key, **v: services.t(key, None, **v)  # noqa: E731
+        t = services.t  # in the chat's language
         job_id = job["id"]
         bot = self.runtime.bot
         if reason in (md.NO_CREDIT, md.LOW_CREDIT):
@@ -104,7 +104,8 @@ class UnknownBatches:
     async def on_resolve(self, update: Update, context: Context, job: JobDoc, data: kinds.UnitDecision) -> None:
         """Resend / Skip / take MioGram's report (``rmiss``: its outcomes as final; ``rnd``: and
         resend the numbers it shows not delivered) for an unknown or failed batch."""
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         action = {"resend": "resend", "skip": "skip", "rmiss": "resend_missing", "rnd": "resend_missing"}[data.action]
         index = data.index
         try:
@@ -123,7 +124,8 @@ class UnknownBatches:
         if not ok:
             await query.answer(services.t("mass.already_decided", user_id), show_alert=True)
             if after is not None:
-                await self.runtime.edit_query_message(update, (query.message.text_html if query.message else "") or "")
+                shown = query.message.text_html if isinstance(query.message, Message) else None
+                await self.runtime.edit_query_message(update, shown or "")
             return
         await query.answer(services.t(f"mass.decided_{action}", user_id))
         who = html.escape(query.from_user.full_name)
@@ -136,7 +138,8 @@ class UnknownBatches:
         """Check: look the unknown batch's request up in MioGram's send report and show what the
         report proves. Nothing is decided or sent here; the proof is kept on the unit for the
         admin's next press."""
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         index = data.index
         try:
             unit = job["units"][index]
@@ -188,7 +191,7 @@ def proven_outcomes(check: RequestCheck) -> dict[str, str]:
     return outcomes
 
 
-def report_outcomes(unit: dict[str, Any], choice: str) -> dict[str, str]:
+def report_outcomes(unit: UnitDoc, choice: str) -> dict[str, str]:
     """The outcomes an admin takes from the report: all it proved (``rmiss``), or only the
     deliveries (``rnd``: the numbers it shows not delivered are sent again)."""
     checked: dict[str, str] = dict(unit.get("checked") or {})
@@ -201,7 +204,10 @@ def check_card(
     services: Services, user_id: int, job: JobDoc, index: int, check: RequestCheck
 ) -> tuple[str, list[InlineKeyboardButton]]:
     """The text and buttons of an unknown batch's card after Check (pure)."""
-    t = lambda key, **v: services.t(key, user_id, **v)  # noqa: E731
+
+    def t(key: str, **values: object) -> str:
+        return services.t(key, user_id, **values)
+
     job_id, batch = job["id"], job["units"][index]["batch"] + 1
     skip = button(t("mass.btn_skip"), kinds.Skip(job_id, index))
     if check.proven and check.row is not None:

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.config import Config
 from bot.massjobs import docs as md
@@ -40,13 +40,14 @@ from bot.massjobs.ports import RunnerDeps
 from bot.massjobs.quiet import QuietHours
 from bot.massjobs.runner import MassRunner
 from bot.massjobs.storage import JobBook
-from bot.runtime.context import Context
+from bot.runtime.context import AnyApplication, Context
 from bot.runtime.feature import Command, Feature, ReplyRoute
 from bot.runtime.roles import ADMINS
 from bot.runtime.services import Services
 from bot.runtime.tg.buttons import ButtonHandler, Buttons
 from bot.runtime.tg.callback import ButtonData
 from bot.runtime.tg.quiet import answer_quietly
+from bot.runtime.update_parts import query_of
 from handlers.mass import buttons as kinds
 from handlers.mass import flow as mass_flow
 from handlers.mass import lanes
@@ -65,7 +66,24 @@ __all__ = ["Mass", "MassFeature", "feature", "mass_of"]
 log = logging.getLogger(__name__)
 
 #: ``await handler(update, context, job, data)``: a job button's handler, once its job is found
-JobButtonHandler = Callable[[Update, Context, Any, Any], Awaitable[None]]
+#: (``data`` is the decoded button of the kind it is routed for, see :meth:`Mass.job_buttons`)
+JobButtonHandler = Callable[[Update, Context, JobDoc, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """What a job-queue run of a job's steps is given: the job, and the lane it sends through."""
+
+    job_id: str
+    lane: str
+
+    @staticmethod
+    def of(context: Context) -> StepRun:
+        """The job and lane of the job-queue run ``context`` is for."""
+        data = context.job.data if context.job is not None else None
+        if not isinstance(data, StepRun):
+            raise LookupError(f"a mass step run without its job and lane: {data!r}")
+        return data
 
 
 @dataclass
@@ -164,7 +182,7 @@ class Mass:
 
     # --- lifecycle and the job-queue chain
 
-    async def on_start(self, app: Application) -> None:
+    async def on_start(self, app: AnyApplication) -> None:
         services: Services = app.bot_data.services
         config = services.config
         deps = RunnerDeps(
@@ -187,7 +205,7 @@ class Mass:
         app = self.runtime.app
         assert app is not None and app.job_queue is not None
         name = f"mass:{job_id}:{lane}"
-        app.job_queue.run_once(self._step_job, when=delay, data=(job_id, lane), name=name)
+        app.job_queue.run_once(self._step_job, when=delay, data=StepRun(job_id, lane), name=name)
 
     def _wake_at(self, job_id: str, timestamp: float) -> None:
         """A send paused for quiet hours is woken at their end (kept across restarts)."""
@@ -201,7 +219,8 @@ class Mass:
         """A job's chain of steps, one after the other in this one job-queue run (no scheduling
         hop between two batches); it ends when the job stops or the bot shuts down (the job then
         stays "running" in the state and resumes at the next start)."""
-        runner, (job_id, lane) = self.runtime.runner, context.job.data
+        runner, step = self.runtime.runner, StepRun.of(context)
+        job_id, lane = step.job_id, step.lane
         try:
             while await runner.step(job_id, lane):
                 if not context.application.running:
@@ -280,8 +299,7 @@ class Mass:
                 return
             job = self.jobs.get(data.job)
             if job is None:
-                query = update.callback_query
-                assert query is not None
+                query = query_of(update)
                 await answer_quietly(query, context.services.t("mass.job_unknown", query.from_user.id), alert=True)
                 return
             await handler(update, context, job, data)
@@ -292,6 +310,5 @@ class Mass:
 async def flow_expired(update: Update, context: Context, data: ButtonData | None = None) -> None:
     """A step of a /mass conversation that is over (restart, timeout, another admin), or a
     button that does not decode."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     await answer_quietly(query, context.services.t("mass.flow_expired", query.from_user.id), alert=True)
