@@ -16,13 +16,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update, User
+from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import TelegramError
 
 from bot.clients.resont.errors import ResontError, ResontNotFound
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
+from bot.runtime.update_parts import query_of
 from bot.text.timeparse import format_when
 from handlers.posts.actions import (
     answer,
@@ -60,7 +61,7 @@ async def approve(update: Update, context: Context, pg: int, *, mode: str, at_ts
     draft in Resont. ``mode``: ``normal`` (Approve), ``now`` (publish now), ``at`` (approve with
     the new time ``at_ts``). True when the post was decided."""
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     async with locked_pending(update, context, pg) as doc:
         if doc is None or not await _may_approve(update, context, doc, mode):
             return False
@@ -81,7 +82,7 @@ async def _may_approve(update: Update, context: Context, doc: dict[str, Any], mo
     if mode != "normal":
         return True
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     approvals = list(doc.get("approvals") or [])
     required = services.config.approvals_required
     if doc.get("asking"):
@@ -104,7 +105,7 @@ async def _count(
 ) -> None:
     """An approval that is not yet enough: count it (with the time it was given for, if any)."""
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     required = services.config.approvals_required
     if at_ts is not None:
         view = PostView.from_doc(doc["view"])
@@ -129,7 +130,7 @@ async def _carry_out(
 ) -> bool:
     """Enough approvals: make the draft go out in Resont (a scheduled post stays as it is)."""
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     view = PostView.from_doc(doc["view"])  # its time is the bot's own when Resont dropped it
     if not group.is_draft:
         # Already scheduled in Resont: approving it changes nothing there.
@@ -162,7 +163,7 @@ async def _ask_now_or_time(update: Update, context: Context, doc: dict[str, Any]
     table(services).put(str(doc["pg"]), doc)
     await redraw(context, doc)
     key = "posts.ask_now_or_time_untimed" if when is None else "posts.ask_now_or_time"
-    await answer(update, services.t(key, update.callback_query.from_user.id), alert=True)
+    await answer(update, services.t(key, query_of(update).from_user.id), alert=True)
 
 
 async def decide(
@@ -208,7 +209,7 @@ async def on_back(update: Update, context: Context, data: Back) -> None:
     """Back from "publish now or pick a time" to the card's usual buttons."""
     pg = data.pg
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     async with locked_pending(update, context, pg) as doc:
         if doc is None:
             return
@@ -225,7 +226,7 @@ async def on_reject(update: Update, context: Context, data: Reject) -> None:
     """Cancel (or delete, as configured) the post in Resont, then ask for an optional reason."""
     pg = data.pg
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     delete = services.config.reject_action == "delete"
     async with locked_pending(update, context, pg) as doc:
         if doc is None:
@@ -256,14 +257,14 @@ async def on_retry(update: Update, context: Context, data: Retry) -> None:
     """Retry a failed post (the alert card's button)."""
     pg = data.pg
     services = context.services
-    user = update.callback_query.from_user
-    message = update.callback_query.message
+    query = query_of(update)
+    user, message = query.from_user, query.message
     key = f"retry:{pg}"
     async with post_lock(services, pg):
         doc = table(services).get(key) or {"state": "open", "text": ""}
         if not await _may_retry(update, context, doc):
             return
-        base = doc.get("text") or (message.text_html if message is not None and message.text else "")
+        base = doc.get("text") or (message.text_html if isinstance(message, Message) and message.text else "")
         if not await _retry(update, context, pg, doc, base):
             return
         doc.update(state="retrying", by=user.id, name=display_name(user), at=time.time(), text=base)
@@ -278,7 +279,7 @@ async def on_retry(update: Update, context: Context, data: Retry) -> None:
 async def _may_retry(update: Update, context: Context, doc: dict[str, Any]) -> bool:
     """Not while a retry is under way (told who asked), nor for a post deleted meanwhile."""
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     if doc.get("state") == "retrying":
         at = datetime.fromtimestamp(float(doc.get("at", 0)), UTC)
         when = format_when(at, tz=services.tz, lang=services.lang(user_id))
@@ -293,7 +294,7 @@ async def _may_retry(update: Update, context: Context, doc: dict[str, Any]) -> b
 async def _retry(update: Update, context: Context, pg: int, doc: dict[str, Any], base: str) -> bool:
     """Ask Resont to retry; on failure the alert says why (and keeps Retry unless the post is gone)."""
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     try:
         await services.resont.posts.retry(pg)
     except ResontNotFound:

@@ -25,6 +25,7 @@ from bot.clients.resont.forms import PostEdit
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
+from bot.runtime.update_parts import message_of, query_of, user_of
 from bot.text.timeparse import format_when, parse_when
 from bot.text.timewords import TimeParseError
 from handlers.posts import buttons
@@ -134,7 +135,7 @@ async def on_pick_time(update: Update, context: Context, data: buttons.PickTime)
 
 async def _ask_time(update: Update, context: Context, pg: int, *, approve: bool) -> None:
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     doc = await pending_doc(update, context, pg)
     if doc is None:
         return
@@ -163,8 +164,8 @@ async def _send_time_question(
 async def on_reschedule_time(update: Update, context: Context, target: dict[str, Any]) -> None:
     """A typed time for buttons.Reschedule: parse it in the configured zone and confirm before acting."""
     services = context.services
-    message = update.effective_message
-    user = update.effective_user
+    message = message_of(update)
+    user = user_of(update)
     data = target.get("data", {})
     pg = int(data.get("pg", 0))
     approve_too = bool(data.get("approve"))
@@ -203,7 +204,7 @@ async def on_reschedule_yes(update: Update, context: Context, data: buttons.Resc
     """The confirmed new time: move the post (or, after "pick a new time", approve it for then)."""
     pg = data.pg
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     ts = float(data.ts)
     if datetime.fromtimestamp(ts, UTC) <= now(services) + MIN_LEAD:
         await answer(update, services.t("posts.time_passed_meanwhile", user.id), alert=True)
@@ -221,7 +222,7 @@ async def on_reschedule_yes(update: Update, context: Context, data: buttons.Resc
 async def _reschedule(update: Update, context: Context, pg: int, ts: float) -> bool:
     """Move the post to ``ts`` in Resont (a draft stays a draft); True when done."""
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     async with locked_pending(update, context, pg) as doc:
         if doc is None:
             return False
@@ -253,7 +254,7 @@ async def _reschedule(update: Update, context: Context, pg: int, ts: float) -> b
 async def on_reschedule_no(update: Update, context: Context, data: buttons.RescheduleNo) -> None:
     pg = data.pg
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     await edit_pressed(update, services.t("posts.time_kept", user_id, id=str(pg)))
     await answer(update)
 
@@ -264,7 +265,7 @@ async def on_reschedule_no(update: Update, context: Context, data: buttons.Resch
 async def on_edit_caption(update: Update, context: Context, data: buttons.EditCaption) -> None:
     pg = data.pg
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     doc = await pending_doc(update, context, pg)
     if doc is None:
         return
@@ -282,8 +283,8 @@ async def on_edit_caption(update: Update, context: Context, data: buttons.EditCa
 async def on_caption_text(update: Update, context: Context, target: dict[str, Any]) -> None:
     """The admin's reply is the new caption: show a preview with Save / Discard."""
     services = context.services
-    message = update.effective_message
-    user_id = update.effective_user.id
+    message = message_of(update)
+    user_id = user_of(update).id
     pg = int(target.get("data", {}).get("pg", 0))
     text = (message.text or "").strip()
     if not text:
@@ -317,7 +318,7 @@ async def on_caption_text(update: Update, context: Context, target: dict[str, An
 async def on_caption_save(update: Update, context: Context, data: buttons.CaptionSave) -> None:
     pg = data.pg
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     if await _save_caption(update, context, pg, data.nonce):
         await edit_pressed(update, services.t("posts.caption_saved", user_id, id=str(pg)))
         await answer(update, services.t("posts.answer_caption_saved", user_id))
@@ -326,7 +327,7 @@ async def on_caption_save(update: Update, context: Context, data: buttons.Captio
 async def _save_caption(update: Update, context: Context, pg: int, nonce: str) -> bool:
     """Write the previewed caption ``nonce`` to Resont; approvals start again. True when done."""
     services = context.services
-    user = update.callback_query.from_user
+    user = query_of(update).from_user
     async with locked_pending(update, context, pg) as doc:
         if doc is None:
             return False
@@ -361,7 +362,7 @@ async def _save_caption(update: Update, context: Context, pg: int, nonce: str) -
 async def on_caption_discard(update: Update, context: Context, data: buttons.CaptionDiscard) -> None:
     pg = data.pg
     services = context.services
-    user_id = update.callback_query.from_user.id
+    user_id = query_of(update).from_user.id
     nonce = data.nonce
     async with post_lock(services, pg):
         doc = table(services).get(str(pg))
@@ -378,7 +379,7 @@ async def on_caption_discard(update: Update, context: Context, data: buttons.Cap
 async def on_reject_reason(update: Update, context: Context, target: dict[str, Any]) -> None:
     """The optional reason of a rejection: kept in the audit log and shown on the card."""
     services = context.services
-    message = update.effective_message
+    message = message_of(update)
     user_id = update.effective_user.id if update.effective_user else 0
     reason = (message.text or message.caption or "").strip()[:1000]
     pg = int(target.get("data", {}).get("pg", 0))

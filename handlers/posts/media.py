@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Document, Message, PhotoSize, Video
@@ -46,8 +47,16 @@ class Refused(Exception):
     """A file cannot be taken (too big, not downloadable); ``str()`` is the user's message."""
 
 
-def describe_media(message: Message) -> tuple[Item | None, str | None, dict[str, Any]]:
-    """(item, None, {}) for an acceptable file, or (None, refusal key, values)."""
+@dataclass(frozen=True)
+class Refusal:
+    """Why a file is not taken: the message's key and its values (not yet escaped)."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_media(message: Message) -> Item | Refusal:
+    """The item of an acceptable file, or why it is refused."""
     if message.photo:
         item = _photo_item(message.photo[-1])  # the largest size
     elif message.video:
@@ -55,12 +64,12 @@ def describe_media(message: Message) -> tuple[Item | None, str | None, dict[str,
     elif message.document:
         item = _document_item(message.document)
         if item.get("kind") is None:
-            return None, "posts.np_unsupported_type", {"name": item["name"], "mime": item["mime"] or "?"}
+            return Refusal("posts.np_unsupported_type", {"name": item["name"], "mime": item["mime"] or "?"})
     else:
-        return None, "posts.np_unsupported", {}
+        return Refusal("posts.np_unsupported")
     if item["size"] is not None and item["size"] > MAX_DOWNLOAD:
-        return None, "posts.np_too_big", {"size": size_text(item["size"]), "limit": size_text(MAX_DOWNLOAD)}
-    return item, None, {}
+        return Refusal("posts.np_too_big", {"size": size_text(item["size"]), "limit": size_text(MAX_DOWNLOAD)})
+    return item
 
 
 def _photo_item(photo: PhotoSize) -> Item:

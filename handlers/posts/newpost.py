@@ -25,6 +25,7 @@ from bot.runtime.context import Context
 from bot.runtime.tg.buttons import step
 from bot.runtime.tg.callback import ButtonData
 from bot.runtime.tg.quiet import edit_quietly
+from bot.runtime.update_parts import message_of, query_of, user_of
 from bot.text.timeparse import parse_when
 from bot.text.timewords import TimeParseError
 from handlers.posts.actions import answer
@@ -40,7 +41,7 @@ from handlers.posts.buttons import (
     ToggleGroup,
 )
 from handlers.posts.cards import when_text
-from handlers.posts.media import describe_media
+from handlers.posts.media import Refusal, describe_media
 from handlers.posts.picker import choice_rows, load_choices, pick, selected_names
 from handlers.posts.proposal import (
     ACCOUNTS,
@@ -51,10 +52,11 @@ from handlers.posts.proposal import (
     cancel_row,
     draft_of,
     drop_buttons,
+    drop_draft,
     edit_summary,
     escaped,
     keyboard,
-    new_draft,
+    start_draft,
     text_for,
     unless_a_reply,
 )
@@ -78,7 +80,7 @@ _MEDIA = filters.PHOTO | filters.VIDEO | filters.Document.ALL
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
-def conversation() -> ConversationHandler:
+def conversation() -> ConversationHandler[Context]:
     # Buttons and messages share one conversation per (chat, user): per_message=False is meant,
     # so PTB's warning about CallbackQueryHandlers not being tracked per message is noise here.
     with warnings.catch_warnings():
@@ -86,7 +88,7 @@ def conversation() -> ConversationHandler:
         return _conversation()
 
 
-def _conversation() -> ConversationHandler:
+def _conversation() -> ConversationHandler[Context]:
     return ConversationHandler(
         entry_points=[CommandHandler("newpost", start)],
         states={
@@ -120,12 +122,12 @@ def _conversation() -> ConversationHandler:
     )
 
 
-def _taking_media() -> list[BaseHandler]:
+def _taking_media() -> list[BaseHandler[Update, Context, Any]]:
     """The steps that take files: refuse unsupported kinds, add the others."""
     return [MessageHandler(_UNSUPPORTED, on_unsupported), MessageHandler(_MEDIA, on_media)]
 
 
-def _buttons_only() -> list[BaseHandler]:
+def _buttons_only() -> list[BaseHandler[Update, Context, Any]]:
     """The steps answered with buttons: late album items are kept, texts are told so."""
     return [MessageHandler(_MEDIA, on_late_media), MessageHandler(_TEXT, on_use_buttons)]
 
@@ -134,26 +136,26 @@ def _buttons_only() -> list[BaseHandler]:
 
 
 async def start(update: Update, context: Context) -> int:
-    context.user_data["newpost"] = new_draft()
-    await update.effective_message.reply_text(
+    start_draft(context)
+    await message_of(update).reply_text(
         text_for(context, update, "posts.np_start"), reply_markup=keyboard([cancel_row(context, update)])
     )
     return MEDIA
 
 
 async def on_unsupported(update: Update, context: Context) -> int | None:
-    await update.effective_message.reply_text(text_for(context, update, "posts.np_unsupported"))
+    await message_of(update).reply_text(text_for(context, update, "posts.np_unsupported"))
     return None
 
 
 async def on_media(update: Update, context: Context) -> int | None:
     """A file: added to the proposal; the first of an album (or a lone file) is answered."""
-    message = update.effective_message
-    item, refusal, values = describe_media(message)
-    if item is None:
-        await message.reply_text(text_for(context, update, refusal, **escaped(values)))
+    message = message_of(update)
+    item = describe_media(message)
+    if isinstance(item, Refusal):
+        await message.reply_text(text_for(context, update, item.key, **escaped(item.values)))
         return None
-    async with context.services.locks(f"newpost:{message.chat_id}:{update.effective_user.id}"):
+    async with context.services.locks(f"newpost:{message.chat_id}:{user_of(update).id}"):
         draft = draft_of(context)
         same_group = message.media_group_id is not None and message.media_group_id == draft.get("group_id")
         if len(draft["media"]) >= MAX_ALBUM:
@@ -180,20 +182,20 @@ async def _ask_caption(update: Update, context: Context, draft: dict[str, Any], 
         rows.insert(0, [(text_for(context, update, "posts.btn_keep_caption"), KeepCaption())])
     else:
         key = "posts.np_got_media"
-    await update.effective_message.reply_text(text_for(context, update, key, count=count), reply_markup=keyboard(rows))
+    await message_of(update).reply_text(text_for(context, update, key, count=count), reply_markup=keyboard(rows))
 
 
 async def on_late_media(update: Update, context: Context) -> int | None:
     """A file after the media step: the late items of an album are kept (Telegram delivers an
     album as separate messages), anything else is refused."""
-    message = update.effective_message
+    message = message_of(update)
     draft = draft_of(context)
     if message.media_group_id is None or message.media_group_id != draft.get("group_id") or draft.get("submitted"):
         await message.reply_text(text_for(context, update, "posts.np_media_too_late"))
         return None
-    item, refusal, values = describe_media(message)
-    if item is None:
-        await message.reply_text(text_for(context, update, refusal, **escaped(values)))
+    item = describe_media(message)
+    if isinstance(item, Refusal):
+        await message.reply_text(text_for(context, update, item.key, **escaped(item.values)))
     elif len(draft["media"]) < MAX_ALBUM:
         draft["media"].append(item)
     return None
@@ -202,7 +204,7 @@ async def on_late_media(update: Update, context: Context) -> int | None:
 @unless_a_reply
 async def on_caption(update: Update, context: Context) -> int | None:
     """The caption; a text instead of media is a text-only post with that caption."""
-    draft_of(context)["caption"] = update.effective_message.text or ""
+    draft_of(context)["caption"] = message_of(update).text or ""
     return await _show_accounts(update, context)
 
 
@@ -221,7 +223,7 @@ async def _load_choices(update: Update, context: Context) -> dict[str, Any] | No
         return await load_choices(context.services)
     except ResontError as exc:
         trace = f" (trace id {exc.trace_id})" if exc.trace_id else ""
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             text_for(context, update, "posts.np_accounts_failed", error=html.escape(exc.message + trace))
         )
         return None
@@ -233,12 +235,12 @@ async def _show_accounts(update: Update, context: Context) -> int | None:
     if choices is None:
         return None
     if not choices["accounts"]:
-        await update.effective_message.reply_text(text_for(context, update, "posts.np_no_accounts"))
-        context.user_data.pop("newpost", None)
+        await message_of(update).reply_text(text_for(context, update, "posts.np_no_accounts"))
+        drop_draft(context)
         return ConversationHandler.END
     draft["choices"] = choices
     draft["page"] = 0
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         _accounts_text(update, context), reply_markup=_accounts_keyboard(update, context)
     )
     return ACCOUNTS
@@ -270,7 +272,7 @@ async def on_account_button(
     pick(draft, data.action, data.n)
     await answer(update)
     markup = _accounts_keyboard(update, context)
-    await edit_quietly(update.callback_query, _accounts_text(update, context), markup, what="update the account picker")
+    await edit_quietly(query_of(update), _accounts_text(update, context), markup, what="update the account picker")
     return None
 
 
@@ -283,14 +285,14 @@ async def _accounts_done(update: Update, context: Context) -> int | None:
     await answer(update)
     names = html.escape(", ".join(selected_names(draft)))
     text = text_for(context, update, "posts.np_accounts_chosen", accounts=names)
-    await edit_quietly(update.callback_query, text, InlineKeyboardMarkup([]), what="close the account picker")
+    await edit_quietly(query_of(update), text, InlineKeyboardMarkup([]), what="close the account picker")
     await _ask_time(update, context)
     return TIME
 
 
 @unless_a_reply
 async def on_use_buttons(update: Update, context: Context) -> int | None:
-    await update.effective_message.reply_text(text_for(context, update, "posts.np_use_buttons"))
+    await message_of(update).reply_text(text_for(context, update, "posts.np_use_buttons"))
     return None
 
 
@@ -299,7 +301,7 @@ async def on_use_buttons(update: Update, context: Context) -> int | None:
 
 async def _ask_time(update: Update, context: Context) -> None:
     zone = context.services.config.timezone
-    await update.effective_message.reply_text(
+    await message_of(update).reply_text(
         text_for(
             context, update, "posts.np_ask_time", zone=zone, hint=text_for(context, update, "time.hint", zone=zone)
         ),
@@ -310,17 +312,17 @@ async def _ask_time(update: Update, context: Context) -> None:
 @unless_a_reply
 async def on_time(update: Update, context: Context) -> int | None:
     services = context.services
-    user_id = update.effective_user.id
+    user_id = user_of(update).id
     lang = services.lang(user_id)
     now = services.clock()
     try:
-        moment = parse_when(update.effective_message.text or "", now=now, tz=services.tz, lang=lang)
+        moment = parse_when(message_of(update).text or "", now=now, tz=services.tz, lang=lang)
     except TimeParseError as err:
-        await update.effective_message.reply_text(html.escape(err.render(services.i18n, lang)))
+        await message_of(update).reply_text(html.escape(err.render(services.i18n, lang)))
         return None
     moment = moment.replace(second=0, microsecond=0)
     if moment <= now:
-        await update.effective_message.reply_text(
+        await message_of(update).reply_text(
             services.t("time.err_in_past", user_id, when=when_text(services, moment.timestamp(), lang))
         )
         return None
@@ -337,13 +339,13 @@ async def on_asap(update: Update, context: Context, data: Asap) -> int | None:
 
 async def on_cancel(update: Update, context: Context, data: CancelProposal | None = None) -> int:
     """Cancel: ``/cancel`` or the Cancel button (``data``)."""
-    context.user_data.pop("newpost", None)
+    drop_draft(context)
     text = text_for(context, update, "posts.np_cancelled")
     if update.callback_query is not None:
         await answer(update)
         await edit_summary(update.callback_query, html.escape(text))
     else:
-        await update.effective_message.reply_text(text)
+        await message_of(update).reply_text(text)
     return ConversationHandler.END
 
 

@@ -136,8 +136,12 @@ async def create_card(
     ``schedule_ts`` is the time the bot keeps for the post when Resont did not store it (a
     draft proposed through /newpost)."""
     services = context.services
-    key = str(group.id)
-    if not table(services).insert_new(key, {"pg": group.id, "state": SENDING, "at": time.time()}):
+    pg = group.id
+    if pg is None:  # nothing to key its card by, nor to decide on in Resont
+        log.warning("a post group without an id gets no approval card")
+        return False
+    key = str(pg)
+    if not table(services).insert_new(key, {"pg": pg, "state": SENDING, "at": time.time()}):
         return False
     try:
         doc = await _new_doc(services, group, accounts, author, schedule_ts)
@@ -148,7 +152,7 @@ async def create_card(
     doc.update(chat_id=message.chat_id, message_id=message.message_id)
     # Telegram has the card: a database outage makes this wait, it must not send the card twice
     await services.store.durably(partial(table(services).put, key, doc))
-    audit(services, "bot", "post.card", group.id, kind=doc["view"]["kind"])
+    audit(services, "bot", "post.card", pg, kind=doc["view"]["kind"])
     return True
 
 
@@ -228,7 +232,7 @@ async def _close_finished(context: Context, listed: Sequence[PostGroup]) -> None
     services = context.services
     by_id = {g.id: g for g in listed if g.id is not None}
     for _, doc in table(services).find(lambda d: d.get("state") == PENDING):
-        group = by_id.get(doc.get("pg"))
+        group = by_id.get(doc["pg"])
         if group is None or group.is_draft or not is_over(group):
             continue
         async with post_lock(services, group.id):
@@ -277,7 +281,7 @@ async def _check_failures(context: Context, listed: Sequence[PostGroup], account
             continue
         key = f"post_failed:{group.id}"
         if group.failed and not services.alerts.is_open(key):
-            await _raise_failure(context, group, accounts)
+            await _raise_failure(context, group.id, group, accounts)
         elif not group.failed and services.alerts.is_open(key):
             status = html.escape(status_of(group) or "?")
             text = services.t("posts.failure_resolved", None, id=str(group.id), status=status)
@@ -285,12 +289,11 @@ async def _check_failures(context: Context, listed: Sequence[PostGroup], account
             table(services).delete(f"retry:{group.id}")
 
 
-async def _raise_failure(context: Context, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> None:
-    """The failure alert of ``group``, with its Retry button (see :mod:`handlers.posts.decisions`)."""
+async def _raise_failure(context: Context, pg: int, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> None:
+    """The failure alert of post group ``pg``, with its Retry button (see
+    :mod:`handlers.posts.decisions`)."""
     services = context.services
     text = failed_text(services, group, accounts)
-    table(services).put(f"retry:{group.id}", {"state": "open", "text": text, "at": time.time()})
-    await services.alerts.raise_(
-        context.bot, f"post_failed:{group.id}", text, markup=retry_keyboard(services, group.id)
-    )
-    audit(services, "bot", "post.failed", group.id, log="; ".join(group.errors)[:500])
+    table(services).put(f"retry:{pg}", {"state": "open", "text": text, "at": time.time()})
+    await services.alerts.raise_(context.bot, f"post_failed:{pg}", text, markup=retry_keyboard(services, pg))
+    audit(services, "bot", "post.failed", pg, log="; ".join(group.errors)[:500])

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
 from bot.runtime.context import Context
 from bot.runtime.tg.buttons import button
 from bot.runtime.tg.callback import ButtonData
 from bot.runtime.tg.quiet import edit_quietly, quietly
+from bot.runtime.update_parts import MissingPart, query_of
 from handlers import replies
 from handlers.posts.buttons import (
     CancelProposal,
@@ -22,11 +23,29 @@ from handlers.posts.buttons import (
 MEDIA, CAPTION, ACCOUNTS, TIME, CONFIRM = range(5)
 
 
+def user_data_of(context: Context) -> dict[Any, Any]:
+    """The proposing user's data, where the draft is kept (a /newpost update has a user)."""
+    if context.user_data is None:
+        raise MissingPart("a /newpost update without a user")
+    return context.user_data
+
+
 def draft_of(context: Context) -> dict[str, Any]:
-    draft = context.user_data.get("newpost")
+    data = user_data_of(context)
+    draft: dict[str, Any] | None = data.get("newpost")
     if draft is None:
-        draft = context.user_data["newpost"] = new_draft()
+        draft = data["newpost"] = new_draft()
     return draft
+
+
+def start_draft(context: Context) -> None:
+    """A new, empty proposal (one left unfinished is dropped)."""
+    user_data_of(context)["newpost"] = new_draft()
+
+
+def drop_draft(context: Context) -> None:
+    """The proposal is over (submitted, cancelled, or impossible)."""
+    user_data_of(context).pop("newpost", None)
 
 
 def new_draft() -> dict[str, Any]:
@@ -52,7 +71,7 @@ def text_for(context: Context, update: Update, key: str, **values: Any) -> str:
     return context.services.t(key, user_id, **values)
 
 
-Step = Callable[[Update, Context], Awaitable["int | None"]]
+Step = Callable[[Update, Context], Coroutine[Any, Any, "int | None"]]
 
 
 def unless_a_reply(step: Step) -> Step:
@@ -82,8 +101,8 @@ def cancel_row(context: Context, update: Update) -> list[tuple[str, ButtonData]]
 
 async def drop_buttons(update: Update) -> None:
     """Remove the buttons of the message whose button was just used (it is done)."""
-    await quietly(update.callback_query.edit_message_reply_markup(InlineKeyboardMarkup([])), "remove used buttons")
+    await quietly(query_of(update).edit_message_reply_markup(InlineKeyboardMarkup([])), "remove used buttons")
 
 
-async def edit_summary(query: Any, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def edit_summary(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     await edit_quietly(query, text[:4096], markup or InlineKeyboardMarkup([]), what="update the proposal summary")

@@ -15,6 +15,7 @@ from bot.clients.resont.errors import ResontError
 from bot.clients.resont.forms import PostInput
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
+from bot.runtime.update_parts import message_of, query_of, user_of
 from handlers.posts.actions import answer
 from handlers.posts.buttons import (
     Submit,
@@ -23,7 +24,7 @@ from handlers.posts.cards import error_text, excerpt, when_text
 from handlers.posts.media import Refused, post_type, upload_all
 from handlers.posts.picker import selected_names
 from handlers.posts.poll import create_card
-from handlers.posts.proposal import CONFIRM, cancel_row, draft_of, edit_summary, keyboard, text_for
+from handlers.posts.proposal import CONFIRM, cancel_row, draft_of, drop_draft, edit_summary, keyboard, text_for
 from handlers.posts.state import POLL_LOCK, display_name
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def summary(update: Update, context: Context) -> str:
     services = context.services
-    user_id = update.effective_user.id
+    user_id = user_of(update).id
     lang = services.lang(user_id)
     draft = draft_of(context)
     media = draft["media"]
@@ -61,17 +62,17 @@ def summary_keyboard(update: Update, context: Context) -> InlineKeyboardMarkup:
 
 
 async def show_summary(update: Update, context: Context) -> int:
-    await update.effective_message.reply_text(summary(update, context), reply_markup=summary_keyboard(update, context))
+    await message_of(update).reply_text(summary(update, context), reply_markup=summary_keyboard(update, context))
     return CONFIRM
 
 
 async def on_submit(update: Update, context: Context, data: Submit) -> int | None:
     """Check sizes against Resont's limit, upload, create the draft, send its card."""
     services = context.services
-    query = update.callback_query
-    user = update.effective_user
+    query = query_of(update)
+    user = user_of(update)
     draft = draft_of(context)
-    async with services.locks(f"newpost:{query.message.chat_id if query.message else 0}:{user.id}"):
+    async with services.locks(f"newpost:{query.message.chat.id if query.message else 0}:{user.id}"):
         if draft.get("submitted"):
             await answer(update, text_for(context, update, "posts.np_already_submitted"), alert=True)
             return ConversationHandler.END
@@ -93,14 +94,14 @@ async def on_submit(update: Update, context: Context, data: Submit) -> int | Non
     await edit_summary(
         query, summary(update, context) + "\n\n" + text_for(context, update, "posts.np_done", id=str(group.id))
     )
-    context.user_data.pop("newpost", None)
+    drop_draft(context)
     return ConversationHandler.END
 
 
 async def _submit(update: Update, context: Context, draft: dict[str, Any]) -> tuple[PostGroup, list[int]] | None:
     """(the new draft, its Resont file ids), or None after showing why not on the summary."""
     services = context.services
-    user = update.effective_user
+    user = user_of(update)
     try:
         media_ids = await upload_all(context, user.id, draft["media"])
         group = await _create_draft(update, context, draft, media_ids)
@@ -135,7 +136,7 @@ async def _create_draft(update: Update, context: Context, draft: dict[str, Any],
         group = await services.resont.posts.create(post)
         try:
             # ``schedule_ts``: the card keeps the proposed time should Resont drop it from the draft.
-            await create_card(context, group, accounts, author=display_name(update.effective_user), schedule_ts=when)
+            await create_card(context, group, accounts, author=display_name(user_of(update)), schedule_ts=when)
         except TelegramError as exc:
             log.warning("could not send the card of the new draft %s: %s", group.id, exc)
     return group
@@ -144,4 +145,4 @@ async def _create_draft(update: Update, context: Context, draft: dict[str, Any],
 async def _show_problem(update: Update, context: Context, line: str) -> None:
     """The summary again, with what stopped the Submit under it and its buttons kept."""
     text = summary(update, context) + "\n\n" + line
-    await edit_summary(update.callback_query, text, summary_keyboard(update, context))
+    await edit_summary(query_of(update), text, summary_keyboard(update, context))
