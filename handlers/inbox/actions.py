@@ -24,6 +24,7 @@ from bot.runtime.roles import INBOX
 from bot.runtime.tg.buttons import ButtonHandler, Buttons, button
 from bot.runtime.tg.callback import ButtonData
 from bot.runtime.tg.quiet import answer_quietly
+from bot.runtime.update_parts import query_of
 from handlers.inbox import cards
 from handlers.inbox.buttons import (
     CMT,
@@ -46,8 +47,9 @@ from handlers.inbox.buttons import (
     DmTagsBack,
 )
 from handlers.inbox.common import log_action, plain, redraw, resont_failure, save, tr
-from handlers.inbox.records import PROMPT_KIND, comment_key, message_key, table
-from handlers.inbox.snapshots import excerpt, tags_of
+from handlers.inbox.docs import CommentRecord, ItemRecord
+from handlers.inbox.records import PROMPT_KIND, comment_key, message_key, read_item, read_message
+from handlers.inbox.snapshots import Holder, excerpt, tags_of
 from handlers.replies import ask
 
 if TYPE_CHECKING:
@@ -105,7 +107,7 @@ class Press:
     context: Context
     data: Any  # the button's typed data (handlers.inbox.buttons)
     key: str
-    record: dict[str, Any]
+    record: ItemRecord
     actor: str
     #: the card's tag toggle button for a tag id, and the "back" button under the tag choices
     toggle: Callable[[int], ButtonData]
@@ -127,8 +129,7 @@ def comment_action(act: Action) -> ButtonHandler:
     """The handler of a comment-card button that does ``act`` on its card."""
 
     async def handler(update: Update, context: Context, data: Any) -> None:
-        query = update.callback_query
-        assert query is not None
+        query = query_of(update)
         key = comment_key(data.comment)
         async with context.services.locks(key):
             record = await _card_record(query, context, key, "comment", data)
@@ -144,8 +145,7 @@ def dm_action(act: Action) -> ButtonHandler:
     """The handler of a DM-card button that does ``act`` on its card (found by its newest message)."""
 
     async def handler(update: Update, context: Context, data: Any) -> None:
-        query = update.callback_query
-        assert query is not None
+        query = query_of(update)
         key = _dm_record_key(context.services, data.message)
         if key is None:
             await _unknown(query, context.services)
@@ -162,14 +162,14 @@ def dm_action(act: Action) -> ButtonHandler:
 
 def _dm_record_key(services: Services, message_id: int) -> str | None:
     """The key of the DM card that shows ``message_id``, if it is known."""
-    tbl = table(services)
-    pointer = tbl.get(message_key(message_id))
-    if pointer is None or not pointer.get("record"):
+    message = read_message(services, message_key(message_id))
+    card_key = message.get("record") if message is not None else None
+    if not card_key:
         return None
-    record = tbl.get(pointer["record"])
-    if record is None or record.get("type") != "dm":
+    record = read_item(services, card_key)
+    if record is None or record["type"] != "dm":
         return None
-    return str(pointer["record"])
+    return card_key
 
 
 async def _unknown(query: CallbackQuery, services: Services) -> None:
@@ -178,14 +178,14 @@ async def _unknown(query: CallbackQuery, services: Services) -> None:
 
 async def _card_record(
     query: CallbackQuery, context: Context, key: str, kind: str | None, data: ButtonData
-) -> dict[str, Any] | None:
+) -> ItemRecord | None:
     """The pressed card's record (of type ``kind`` when given), or None once the press is
     answered: unknown item, or a closed card (redrawn; only Reply works on a closed card)."""
-    record = table(context.services).get(key)
-    if record is None or (kind is not None and record.get("type") != kind):
+    record = read_item(context.services, key)
+    if record is None or (kind is not None and record["type"] != kind):
         await _unknown(query, context.services)
         return None
-    if record.get("status") in ("done", "deleted") and not isinstance(data, REPLIES):
+    if record["status"] in ("done", "deleted") and not isinstance(data, REPLIES):
         await answer_quietly(query, tr(context.services, "already_closed", query.from_user.id))
         await redraw(context, record, query)
         return None
@@ -242,7 +242,7 @@ async def _confirm_delete(press: Press) -> None:
 async def _ask_reply(press: Press) -> None:
     """Reply: a force-reply question under the card; the answer goes out through Resont."""
     services, user, record = press.services, press.query.from_user, press.record
-    holder = record["item"]["conversation"] if record["type"] == "dm" else record["item"]
+    holder = _tag_holder(record)
     key = "prompt_reply_dm" if record["type"] == "dm" else "prompt_reply_comment"
     text = tr(services, key, user.id, who=cards.who(holder, services), name=html.escape(cards.actor_name(user)))
     message = press.query.message
@@ -266,20 +266,28 @@ async def _ask_reply(press: Press) -> None:
     await answer_quietly(press.query, tr(services, "prompt_sent", user.id))
 
 
+def _comment(press: Press) -> CommentRecord:
+    """The comment card a comment-only button was pressed on (:func:`comment_action` finds
+    comment cards only)."""
+    if press.record["type"] != "comment":
+        raise LookupError(f"{press.key} is not a comment card")
+    return press.record
+
+
 async def _refused(press: Press, exc: ResontError, gone_key: str) -> None:
     """Resont refused the action: say why in an alert (the card stays as it is)."""
     await answer_quietly(press.query, plain(resont_failure(press.services, press.user_id, exc, gone_key)), alert=True)
 
 
 async def _like_comment(press: Press) -> None:
-    services, record = press.services, press.record
+    services, record = press.services, _comment(press)
     item = record["item"]
     try:
         await services.resont.comments.like(item["id"])
     except ResontError as exc:
         await _refused(press, exc, "error_gone_comment")
         return
-    item["liked"] = not item.get("liked")
+    item["liked"] = not item["liked"]
     log_action(record, "liked" if item["liked"] else "unliked", press.actor)
     save(services, press.key, record, by=press.actor)
     services.store.audit(press.user_id, "inbox.like" if item["liked"] else "inbox.unlike", press.key)
@@ -288,7 +296,7 @@ async def _like_comment(press: Press) -> None:
 
 
 async def _delete_comment(press: Press) -> None:
-    services, record = press.services, press.record
+    services, record = press.services, _comment(press)
     try:
         await services.resont.comments.delete(record["item"]["id"])
     except ResontNotFound:
@@ -335,15 +343,17 @@ def _is_dm(press: Press) -> bool:
     return bool(press.record["type"] == "dm")
 
 
-async def _tags_for(press: Press) -> list[Any]:
+async def _tags_for(press: Press) -> list[Tag]:
     if _is_dm(press):
         return await press.services.resont.conversations.tags()
     return await press.services.resont.comments.tags()
 
 
-def _tag_holder(record: dict[str, Any]) -> dict[str, Any]:
-    holder: dict[str, Any] = record["item"]["conversation"] if record["type"] == "dm" else record["item"]
-    return holder
+def _tag_holder(record: ItemRecord) -> Holder:
+    """The part of the item that carries its tags and says who wrote it."""
+    if record["type"] == "dm":
+        return record["item"]["conversation"]
+    return record["item"]
 
 
 async def _show_tags(press: Press) -> None:
@@ -356,7 +366,7 @@ async def _show_tags(press: Press) -> None:
     if not tags:
         await answer_quietly(press.query, tr(services, "no_tags_defined", press.user_id), alert=True)
         return
-    chosen = [tag.get("id") for tag in _tag_holder(press.record).get("tags", [])]
+    chosen = [tag["id"] for tag in _tag_holder(press.record)["tags"]]
     await answer_quietly(press.query, tr(services, "choose_tags", press.user_id))
     markup = tag_keyboard(services, press.toggle, press.back, tags, chosen)
     await redraw(press.context, press.record, press.query, markup=markup)
@@ -365,7 +375,7 @@ async def _show_tags(press: Press) -> None:
 async def _toggle_tag(press: Press) -> None:
     services, record = press.services, press.record
     holder = _tag_holder(record)
-    current = [tag.get("id") for tag in holder.get("tags", [])]
+    current = [tag["id"] for tag in holder["tags"]]
     tag_id = press.data.tag
     wanted = [t for t in current if t != tag_id] if tag_id in current else [*current, tag_id]
     try:

@@ -5,7 +5,8 @@ the text) and the card then shows who replied what."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -13,9 +14,11 @@ from telegram.error import TelegramError
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.forms import Upload
 from bot.runtime.context import Context
+from bot.runtime.update_parts import message_of
 from handlers.inbox import cards
 from handlers.inbox.common import log_action, redraw, resont_failure, save, tr
-from handlers.inbox.records import ITEM_TYPES, remember_own, table
+from handlers.inbox.docs import CommentRecord, DmRecord, ItemRecord
+from handlers.inbox.records import read_item, remember_own
 from handlers.inbox.snapshots import excerpt
 
 if TYPE_CHECKING:
@@ -29,14 +32,15 @@ log = logging.getLogger(__name__)
 MAX_ATTACHMENT = 20 * 1024 * 1024
 
 
-async def on_card_reply(update: Update, context: Context, target: dict[str, Any]) -> None:
-    """A reply to a card: answer its item through Resont."""
+async def on_card_reply(update: Update, context: Context, target: Mapping[str, object]) -> None:
+    """A reply to a card: answer its item through Resont (the card's reply target names it)."""
     await _answer_item(update, context, str(target.get("item", "")))
 
 
-async def on_prompt_reply(update: Update, context: Context, target: dict[str, Any]) -> None:
-    """The answer to a Reply-button question."""
-    await _answer_item(update, context, str((target.get("data") or {}).get("item", "")))
+async def on_prompt_reply(update: Update, context: Context, target: Mapping[str, object]) -> None:
+    """The answer to a Reply-button question (the question's data names the item)."""
+    data = target.get("data")
+    await _answer_item(update, context, str(data.get("item", "")) if isinstance(data, Mapping) else "")
 
 
 async def _attachment(message: Message) -> tuple[Upload | None, str | None]:
@@ -61,37 +65,38 @@ async def _attachment(message: Message) -> tuple[Upload | None, str | None]:
 
 async def _answer_item(update: Update, context: Context, key: str) -> None:
     """Send ``update``'s message as the answer to the item ``key``; the card shows it."""
-    message = update.effective_message
-    assert message is not None
+    message = message_of(update)
     services = context.services
     user = update.effective_user
     user_id = user.id if user else None
     actor = cards.actor_name(user)
     async with services.locks(key):
-        record = table(services).get(key)
-        if record is None or record.get("type") not in ITEM_TYPES:
+        record = read_item(services, key)
+        if record is None:
             await message.reply_text(tr(services, "item_unknown", user_id))
             return
         text = (message.text or message.caption or "").strip()
-        send = _reply_comment if record["type"] == "comment" else _reply_dm
-        sent, file_name = await send(message, services, user_id, key, record, text)
+        sent, file_name = await _reply(message, services, user_id, key, record, text)
         if not sent:
             return
-        log_action(
-            record,
-            "replied",
-            actor,
-            excerpt(text, cards.REPLY_EXCERPT_MAX),
-            **({"file": file_name} if file_name else {}),
-        )
-        status = record["status"] if record.get("status") in ("done", "deleted") else "replied"
+        log_action(record, "replied", actor, excerpt(text, cards.REPLY_EXCERPT_MAX), file=file_name)
+        status = record["status"] if record["status"] in ("done", "deleted") else "replied"
         save(services, key, record, status=status, by=actor)
         services.store.audit(user_id or 0, "inbox.reply", key, attachment=bool(file_name))
         await redraw(context, record)
 
 
+async def _reply(
+    message: Message, services: Services, user_id: int | None, key: str, record: ItemRecord, text: str
+) -> tuple[bool, str | None]:
+    """Answer the item through Resont; returns (sent, attachment name)."""
+    if record["type"] == "comment":
+        return await _reply_comment(message, services, user_id, key, record, text)
+    return await _reply_dm(message, services, user_id, key, record, text)
+
+
 async def _reply_comment(
-    message: Message, services: Services, user_id: int | None, key: str, record: dict[str, Any], text: str
+    message: Message, services: Services, user_id: int | None, key: str, record: CommentRecord, text: str
 ) -> tuple[bool, str | None]:
     """Answer a comment (text only); (False, None) once a refusal has been answered."""
     if message.photo or message.document or message.video or message.voice:
@@ -102,7 +107,7 @@ async def _reply_comment(
         return False, None
     item = record["item"]
     try:
-        created = await services.resont.comments.reply(item["id"], text, username=item.get("username"))
+        created = await services.resont.comments.reply(item["id"], text, username=item["username"])
     except ResontError as exc:
         await _refused(message, services, user_id, key, exc, "error_gone_comment")
         return False, None
@@ -111,7 +116,7 @@ async def _reply_comment(
 
 
 async def _reply_dm(
-    message: Message, services: Services, user_id: int | None, key: str, record: dict[str, Any], text: str
+    message: Message, services: Services, user_id: int | None, key: str, record: DmRecord, text: str
 ) -> tuple[bool, str | None]:
     """Answer a DM conversation (text and/or the attachment); returns (sent, attachment name)."""
     try:

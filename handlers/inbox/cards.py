@@ -1,9 +1,9 @@
 """Inbox cards: what a comment or a direct message looks like in the admin chat.
 
-Everything here is pure: snapshots (:mod:`handlers.inbox.snapshots`, re-exported here) turn
-Resont models into plain JSON-able dicts (kept in the ``inbox`` table, so a card can be redrawn
-after a restart without asking Resont again), and the render functions turn an inbox record
-into (HTML text, inline keyboard). User content is always
+Everything here is pure: snapshots (:mod:`handlers.inbox.snapshots`) turn Resont models into
+plain JSON-able documents (kept in the ``inbox`` table, so a card can be redrawn after a restart
+without asking Resont again), and the render functions turn an inbox record
+(:mod:`handlers.inbox.docs`) into (HTML text, inline keyboard). User content is always
 escaped; texts come from the catalogue in the chat's language.
 
 Callback data (≤ 64 bytes, namespaced, checked by the guard):
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
 
 from bot.runtime.tg.buttons import button
 from bot.text.timeparse import format_when
@@ -33,6 +33,8 @@ from handlers.inbox.snapshots import clip, excerpt
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
+    from handlers.inbox.docs import CommentRecord, DmRecord, ItemRecord
+    from handlers.inbox.snapshots import Holder, MessageItem, TagRef
 
 #: Longest user text shown on a card (Telegram allows 4096 characters per message).
 COMMENT_TEXT_MAX = 1500
@@ -59,33 +61,33 @@ def t(services: Services, key: str, **values: Any) -> str:
     return services.i18n.t(f"inbox.{key}", lang(services), **values)
 
 
-def who(item: dict[str, Any], services: Services) -> str:
+def who(item: Holder, services: Services) -> str:
     """``@username (Name)`` escaped, or a placeholder."""
-    username, name = item.get("username"), item.get("name")
+    username, name = item["username"], item["name"]
     if username and name and name != username:
         return f"@{html.escape(username)} ({html.escape(name)})"
     if username:
         return f"@{html.escape(username)}"
     if name:
         return html.escape(name)
-    if item.get("social_user_id") is not None:
+    if item["social_user_id"] is not None:
         return t(services, "unknown_user_id", id=str(item["social_user_id"]))
     return t(services, "unknown_user")
 
 
-def who_plain(item: dict[str, Any], services: Services) -> str:
+def who_plain(item: Holder, services: Services) -> str:
     """Like :func:`who` for places without HTML (button labels, prompts use HTML)."""
-    username, name = item.get("username"), item.get("name")
+    username, name = item["username"], item["name"]
     if username:
         return f"@{username}"
     return name or t(services, "unknown_user")
 
 
-def account_label(item: dict[str, Any], services: Services) -> tuple[str, str]:
+def account_label(item: Holder, services: Services) -> tuple[str, str]:
     """(network, account name), escaped."""
-    network = item.get("network") or t(services, "unknown_network")
-    account = item.get("account") or (
-        t(services, "unknown_account", id=str(item["account_id"])) if item.get("account_id") is not None else ""
+    network = item["network"] or t(services, "unknown_network")
+    account = item["account"] or (
+        t(services, "unknown_account", id=str(item["account_id"])) if item["account_id"] is not None else ""
     )
     return html.escape(str(network).capitalize()), html.escape(str(account))
 
@@ -109,17 +111,17 @@ def link(url: str | None, label: str) -> str:
     return label
 
 
-def actor_name(user: Any) -> str:
+def actor_name(user: User | None) -> str:
     """A Telegram user as the team knows them (plain text)."""
     if user is None:
         return "?"
-    name = " ".join(part for part in (getattr(user, "first_name", None), getattr(user, "last_name", None)) if part)
-    return name or (f"@{user.username}" if getattr(user, "username", None) else str(getattr(user, "id", "?")))
+    name = " ".join(part for part in (user.first_name, user.last_name) if part)
+    return name or (f"@{user.username}" if user.username else str(user.id))
 
 
-def log_lines(services: Services, record: dict[str, Any]) -> list[str]:
+def log_lines(services: Services, record: ItemRecord) -> list[str]:
     lines = []
-    for entry in record.get("log", [])[-LOG_SHOWN:]:
+    for entry in record["log"][-LOG_SHOWN:]:
         action = entry.get("a", "")
         values = {"who": html.escape(entry.get("by", "?"))}
         if action == "replied":
@@ -132,7 +134,7 @@ def log_lines(services: Services, record: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _tags_line(services: Services, tags: Sequence[dict[str, Any]]) -> str | None:
+def _tags_line(services: Services, tags: Sequence[TagRef]) -> str | None:
     if not tags:
         return None
     names = ", ".join(html.escape(str(tag.get("name"))) for tag in tags)
@@ -162,96 +164,94 @@ def _fit(lines: list[str], limit: int = CARD_MAX) -> str:
 # ---------------------------------------------------------------------------------- cards
 
 
-def render_comment(services: Services, record: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_comment(services: Services, record: CommentRecord) -> tuple[str, InlineKeyboardMarkup | None]:
     item = record["item"]
     network, account = account_label(item, services)
     lines = [t(services, "comment_title", network=network, account=account)]
-    if item.get("post_excerpt") or item.get("permalink"):
-        post_text = html.escape(item.get("post_excerpt") or "")
-        lines.append(
-            t(services, "post_line", post=post_text, link=link(item.get("permalink"), t(services, "open_post")))
-        )
+    if item["post_excerpt"] or item["permalink"]:
+        post_text = html.escape(item["post_excerpt"] or "")
+        lines.append(t(services, "post_line", post=post_text, link=link(item["permalink"], t(services, "open_post"))))
     lines.append(t(services, "from_line", who=who(item, services)))
-    if item.get("parent_name"):
+    if item["parent_name"]:
         lines.append(t(services, "in_reply_to", name=html.escape(str(item["parent_name"]))))
-    text = item.get("text") or ""
+    text = item["text"] or ""
     body = html.escape(clip(text, COMMENT_TEXT_MAX)) if text.strip() else t(services, "no_text")
     lines.append(f"<blockquote>{body}</blockquote>")
-    if item.get("date"):
-        lines.append(t(services, "time_line", time=html.escape(when(services, item.get("date")))))
-    tags = _tags_line(services, item.get("tags") or [])
+    if item["date"]:
+        lines.append(t(services, "time_line", time=html.escape(when(services, item["date"]))))
+    tags = _tags_line(services, item["tags"] or [])
     if tags:
         lines.append(tags)
     lines.extend(log_lines(services, record))
     return _fit(lines), comment_keyboard(services, record)
 
 
-def comment_keyboard(services: Services, record: dict[str, Any]) -> InlineKeyboardMarkup | None:
-    if record.get("status") in ("done", "deleted"):
+def comment_keyboard(services: Services, record: CommentRecord) -> InlineKeyboardMarkup | None:
+    if record["status"] in ("done", "deleted"):
         return None
     item = record["item"]
     cid = item["id"]
     first: list[InlineKeyboardButton] = []
-    if item.get("can_reply", True):
+    if item["can_reply"]:
         first.append(button(t(services, "btn_reply"), buttons.CommentReply(cid)))
-    if item.get("can_like", True):
-        key = "btn_unlike" if item.get("liked") else "btn_like"
+    if item["can_like"]:
+        key = "btn_unlike" if item["liked"] else "btn_like"
         first.append(button(t(services, key), buttons.CommentLike(cid)))
     second = [button(t(services, "btn_tag"), buttons.CommentTags(cid))]
-    if item.get("can_delete", True):
+    if item["can_delete"]:
         second.append(button(t(services, "btn_delete"), buttons.CommentDelete(cid)))
     third = [button(t(services, "btn_done"), buttons.CommentDone(cid))]
     return InlineKeyboardMarkup([row for row in (first, second, third) if row])
 
 
-def _message_lines(services: Services, message: dict[str, Any]) -> list[str]:
+def _message_lines(services: Services, message: MessageItem) -> list[str]:
     lines = []
-    text = message.get("text") or ""
+    text = message["text"] or ""
     if text.strip():
         lines.append(f"<blockquote>{html.escape(clip(text, DM_TEXT_MAX))}</blockquote>")
-    attachment = message.get("attachment")
+    attachment = message["attachment"]
     if attachment:
-        kind = message.get("type") or "media"
+        kind = message["type"] or "media"
         label = t(services, "media_label", kind=html.escape(str(kind)))
         lines.append(t(services, "media_line", link=link(attachment, label)))
     elif not text.strip():
-        kind = message.get("type") or "?"
+        kind = message["type"] or "?"
         lines.append(t(services, "no_text_kind", kind=html.escape(str(kind))))
     return lines
 
 
-def render_dm(services: Services, record: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
+def render_dm(services: Services, record: DmRecord) -> tuple[str, InlineKeyboardMarkup | None]:
     item = record["item"]
     conv = item["conversation"]
-    messages = item.get("messages", [])
+    messages = item["messages"]
     network, account = account_label(conv, services)
     lines = [t(services, "dm_title", network=network, account=account)]
     lines.append(t(services, "from_line", who=who(conv, services)))
-    lines.append(t(services, "conversation_line", id=str(conv.get("id"))))
+    lines.append(t(services, "conversation_line", id=str(conv["id"])))
     hidden = len(messages) - DM_MESSAGES_SHOWN
     if hidden > 0:
         lines.append(t(services, "earlier_messages", count=hidden))
     for message in messages[-DM_MESSAGES_SHOWN:]:
         lines.extend(_message_lines(services, message))
-    if messages and messages[-1].get("date"):
+    if messages and messages[-1]["date"]:
         lines.append(t(services, "time_line", time=html.escape(when(services, messages[-1]["date"]))))
     if len(messages) > 1:
         lines.append(t(services, "grouped_line", count=len(messages)))
-    tags = _tags_line(services, conv.get("tags") or [])
+    tags = _tags_line(services, conv["tags"] or [])
     if tags:
         lines.append(tags)
     lines.extend(log_lines(services, record))
     return _fit(lines), dm_keyboard(services, record)
 
 
-def dm_ids(record: dict[str, Any]) -> tuple[int, int]:
+def dm_ids(record: DmRecord) -> tuple[int, int]:
     """(conversation id, newest message id): what a DM card's buttons carry."""
     item = record["item"]
     return int(item["conversation"]["id"]), int(item["messages"][-1]["id"])
 
 
-def dm_keyboard(services: Services, record: dict[str, Any]) -> InlineKeyboardMarkup | None:
-    if record.get("status") in ("done", "deleted"):
+def dm_keyboard(services: Services, record: DmRecord) -> InlineKeyboardMarkup | None:
+    if record["status"] in ("done", "deleted"):
         return None
     ids = dm_ids(record)
     first = [
@@ -265,8 +265,8 @@ def dm_keyboard(services: Services, record: dict[str, Any]) -> InlineKeyboardMar
     return InlineKeyboardMarkup([first, second])
 
 
-def render_card(services: Services, record: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup | None]:
-    if record.get("type") == "dm":
+def render_card(services: Services, record: ItemRecord) -> tuple[str, InlineKeyboardMarkup | None]:
+    if record["type"] == "dm":
         return render_dm(services, record)
     return render_comment(services, record)
 
@@ -274,13 +274,11 @@ def render_card(services: Services, record: dict[str, Any]) -> tuple[str, Inline
 # ---------------------------------------------------------------------------------- digests
 
 
-def digest_line(services: Services, number: int, record: dict[str, Any]) -> str:
-    item = record["item"]
-    if record.get("type") == "dm":
-        conv = item["conversation"]
-        messages = item.get("messages", [])
-        last = messages[-1] if messages else {}
-        text = last.get("text") or (t(services, "media_short") if last.get("attachment") else "")
+def digest_line(services: Services, number: int, record: ItemRecord) -> str:
+    if record["type"] == "dm":
+        conv = record["item"]["conversation"]
+        messages = record["item"]["messages"]
+        text = _short_text(services, messages[-1]) if messages else ""
         if len(messages) > 1:
             text = f"({len(messages)}) {text}"
         return t(
@@ -291,23 +289,29 @@ def digest_line(services: Services, number: int, record: dict[str, Any]) -> str:
             who=_short_who(conv, services),
             text=html.escape(excerpt(text, DIGEST_LINE_MAX)),
         )
+    item = record["item"]
     return t(
         services,
         "digest_line_comment",
         n=str(number),
         account=_short_account(item, services),
         who=_short_who(item, services),
-        text=html.escape(excerpt(item.get("text"), DIGEST_LINE_MAX)),
+        text=html.escape(excerpt(item["text"], DIGEST_LINE_MAX)),
     )
 
 
-def _short_who(item: dict[str, Any], services: Services) -> str:
+def _short_text(services: Services, message: MessageItem) -> str:
+    """A message's text for a one-line entry (media stand for themselves)."""
+    return message["text"] or (t(services, "media_short") if message["attachment"] else "")
+
+
+def _short_who(item: Holder, services: Services) -> str:
     return html.escape(excerpt(who_plain(item, services), NAME_MAX))
 
 
-def _short_account(item: dict[str, Any], services: Services) -> str:
-    name = item.get("account") or (
-        t(services, "unknown_account", id=str(item["account_id"])) if item.get("account_id") is not None else ""
+def _short_account(item: Holder, services: Services) -> str:
+    name = item["account"] or (
+        t(services, "unknown_account", id=str(item["account_id"])) if item["account_id"] is not None else ""
     )
     return html.escape(excerpt(str(name), NAME_MAX))
 
@@ -315,7 +319,7 @@ def _short_account(item: dict[str, Any], services: Services) -> str:
 def render_digest(
     services: Services,
     kind: str,
-    entries: Sequence[tuple[str, dict[str, Any]]],
+    entries: Sequence[tuple[str, ItemRecord]],
     part: int,
     parts: int,
     closed_by: str | None = None,
@@ -333,11 +337,11 @@ def render_digest(
 
 
 def digest_chunks(
-    services: Services, kind: str, entries: Sequence[tuple[str, dict[str, Any]]], size: int
-) -> list[list[tuple[str, dict[str, Any]]]]:
+    services: Services, kind: str, entries: Sequence[tuple[str, ItemRecord]], size: int
+) -> list[list[tuple[str, ItemRecord]]]:
     """``entries`` split into digests of at most ``size`` lines and ``DIGEST_MAX`` characters."""
-    chunks: list[list[tuple[str, dict[str, Any]]]] = []
-    current: list[tuple[str, dict[str, Any]]] = []
+    chunks: list[list[tuple[str, ItemRecord]]] = []
+    current: list[tuple[str, ItemRecord]] = []
     length = 0
     for entry in entries:
         line = visible_len(digest_line(services, len(current) + 1, entry[1])) + 1

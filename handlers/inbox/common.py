@@ -11,10 +11,11 @@ from bot.clients.resont.errors import ResontError, ResontNotFound
 from bot.runtime.tg.quiet import quietly
 from handlers.inbox import cards
 from handlers.inbox.delivery import edit_card
-from handlers.inbox.records import now_ts, table
+from handlers.inbox.docs import ItemRecord, LogEntry
+from handlers.inbox.records import now_ts, write
 
 if TYPE_CHECKING:
-    from telegram import CallbackQuery
+    from telegram import CallbackQuery, InlineKeyboardMarkup
 
     from bot.runtime.context import Context
     from bot.runtime.services import Services
@@ -40,18 +41,20 @@ def resont_failure(services: Services, user_id: int | None, exc: ResontError, go
     )
 
 
-def log_action(record: dict[str, Any], action: str, actor: str, text: str | None = None, **extra: Any) -> None:
-    """Append an action (who, what, optional text) to the record's short log (the last 20 kept)."""
-    entry = {"a": action, "by": actor, **extra}
+def log_action(
+    record: ItemRecord, action: str, actor: str, text: str | None = None, *, file: str | None = None
+) -> None:
+    """Append an action (who, what, optional text and a reply's attachment) to the record's
+    short log (the last 20 kept)."""
+    entry: LogEntry = {"a": action, "by": actor}
+    if file:
+        entry["file"] = file
     if text is not None:
         entry["text"] = text
-    record.setdefault("log", []).append(entry)
-    record["log"] = record["log"][-20:]
+    record["log"] = [*record["log"], entry][-20:]
 
 
-def save(
-    services: Services, key: str, record: dict[str, Any], *, status: str | None = None, by: str | None = None
-) -> None:
+def save(services: Services, key: str, record: ItemRecord, *, status: str | None = None, by: str | None = None) -> None:
     """Write ``record`` back with a fresh ``updated`` time (and status / actor when given)."""
     now = now_ts(services)
     if status is not None:
@@ -59,18 +62,19 @@ def save(
     if by is not None:
         record["by"] = by
     record["updated"] = now
-    table(services).put(key, record)
+    write(services, key, record)
 
 
 async def redraw(
-    context: Context, record: dict[str, Any], query: CallbackQuery | None = None, markup: Any = "card"
+    context: Context, record: ItemRecord, query: CallbackQuery | None = None, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Redraw the card: the pressed message when there is one, else the record's card."""
+    """Redraw the card: the pressed message when there is one, else the record's card; with
+    ``markup`` (the tag choices, the delete question) instead of the card's own keyboard."""
     services = context.services
     chat_id = message_id = None
     if query is not None and query.message is not None:
         chat_id, message_id = query.message.chat.id, query.message.message_id
-    if markup != "card":
+    if markup is not None:
         text, _ = cards.render_card(services, record)
         edit = context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
         await quietly(edit, "redraw an inbox card")

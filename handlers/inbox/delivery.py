@@ -13,32 +13,41 @@ import logging
 import secrets
 import time
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram.error import BadRequest, Forbidden, TelegramError
 
+from bot.clients.resont.inbox_models import Conversation, WebhookEvent
 from bot.runtime.tg.quiet import is_benign
 from handlers.inbox import cards
+from handlers.inbox.docs import DmRecord, InboxDoc, ItemRecord, MessageRecord
 from handlers.inbox.enrich import cached_accounts, enrich_comment, is_own_comment, resolve_message
 from handlers.inbox.records import (
     CARD_KIND,
-    ITEM_TYPES,
     OPEN_STATUSES,
     claim_comment,
     claim_message,
     conversation_key,
+    current_card,
     digest_key,
     dm_key,
+    items_where,
     now_ts,
+    pending_records,
+    read_item,
     table,
     topic_of,
+    write,
+    write_many,
 )
 from handlers.inbox.runtime import InboxRuntime
+from handlers.inbox.snapshots import ConversationItem
 from handlers.replies import remember_card
 
 if TYPE_CHECKING:
     from telegram import Bot
 
+    from bot.config import Config
     from bot.runtime.context import AnyApplication
     from bot.runtime.services import Services
 
@@ -73,44 +82,47 @@ class _Stop(Exception):
     """Telegram cannot take more now: leave the rest pending for the next pass."""
 
 
-def _group_message(services: Services, key: str, record: dict[str, Any], now: float) -> None:
+def _group_message(services: Services, key: str, record: MessageRecord, now: float) -> None:
     """Put a resolved message into its conversation's open DM card, or start a new one. The
     message record, the DM card it joins and the conversation's pointer are one store write."""
-    tbl = table(services)
-    conversation_id = record["conversation_id"]
-    pointer = tbl.get(conversation_key(conversation_id))
-    target_key = pointer.get("record") if pointer else None
-    target = tbl.get(target_key) if target_key else None
-    writes: dict[str, dict[str, Any]] = {}
-    if target_key and target is not None and _open_for(target, now, services.config.dm_group_seconds):
-        writes[target_key] = _joined(target, record, now)
+    conversation_id, conversation = record["conversation_id"], record["conversation"]
+    if conversation_id is None or conversation is None:
+        return  # not resolved (resolve_message said so)
+    target_key = current_card(services, conversation_id)
+    target = read_item(services, target_key) if target_key else None
+    writes: dict[str, InboxDoc] = {}
+    if target_key and target is not None and target["type"] == "dm" and _open_for(target, now, services.config):
+        writes[target_key] = _joined(target, record, conversation, now)
     else:
         target_key = dm_key(conversation_id, record["message"]["id"])
-        writes[target_key] = _new_dm_card(record, now)
+        writes[target_key] = _new_dm_card(record, conversation, now)
         writes[conversation_key(conversation_id)] = {"type": "conv", "record": target_key, "updated": now}
-    writes[key] = {**record, "status": "grouped", "record": target_key, "updated": now}
-    tbl.put_many(writes)
+    grouped: MessageRecord = {**record, "status": "grouped", "record": target_key, "updated": now}
+    writes[key] = grouped
+    write_many(services, writes)
 
 
-def _open_for(card: dict[str, Any], now: float, window: float) -> bool:
-    """Whether a DM card still takes messages: not decided, and its last one within ``window``."""
-    return card.get("status") in ("pending", "open") and now - float(card.get("last_at", 0)) <= window
+def _open_for(card: DmRecord, now: float, config: Config) -> bool:
+    """Whether a DM card still takes messages: not decided, and its last one within the
+    grouping window."""
+    return card["status"] in ("pending", "open") and now - float(card["last_at"]) <= config.dm_group_seconds
 
 
-def _joined(card: dict[str, Any], record: dict[str, Any], now: float) -> dict[str, Any]:
+def _joined(card: DmRecord, record: MessageRecord, conversation: ConversationItem, now: float) -> DmRecord:
     """The DM card with the record's message added (once, in date order); a card already in the
     chat becomes stale (its message is edited on the next pass)."""
     message = record["message"]
     messages = card["item"]["messages"]
-    if message.get("id") not in {m.get("id") for m in messages}:
+    if message["id"] not in {m["id"] for m in messages}:
         messages.append(message)
-        messages.sort(key=lambda m: (m.get("date") or "", m.get("id") or 0))
-    card["item"]["conversation"] = record["conversation"]
-    card.update(last_at=now, updated=now, stale=card.get("status") == "open" and bool(card.get("card")))
+        messages.sort(key=lambda m: (m["date"] or "", m["id"] or 0))
+    card["item"]["conversation"] = conversation
+    card["last_at"] = card["updated"] = now
+    card["stale"] = card["status"] == "open" and bool(card.get("card"))
     return card
 
 
-def _new_dm_card(record: dict[str, Any], now: float) -> dict[str, Any]:
+def _new_dm_card(record: MessageRecord, conversation: ConversationItem, now: float) -> DmRecord:
     """A pending DM card of the record's conversation, holding its message."""
     return {
         "type": "dm",
@@ -119,11 +131,11 @@ def _new_dm_card(record: dict[str, Any], now: float) -> dict[str, Any]:
         "seq": time.time_ns(),
         "updated": now,
         "last_at": now,
-        "source": record.get("source"),
+        "source": record["source"],
         "attempts": 0,
         "log": [],
-        "account_id": record["conversation"].get("account_id"),
-        "item": {"conversation": record["conversation"], "messages": [record["message"]]},
+        "account_id": conversation["account_id"],
+        "item": {"conversation": conversation, "messages": [record["message"]]},
     }
 
 
@@ -137,18 +149,16 @@ async def deliver_pending(app: AnyApplication) -> int:
 
 
 async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
-    tbl = table(services)
-    pending = tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ("comment", "msg", "dm"))
-    stale = tbl.find(lambda d: bool(d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES))
-    if not pending and not stale:
+    pending_messages, pending = pending_records(services)
+    if not pending_messages and not pending and not items_where(services, _is_stale):
         return 0
-    await _prepare(services, rt, pending)
+    await _prepare(services, rt, pending_messages, pending)
     # what to send now: new cards (comments and DM groups) and edits of grown DM cards
     fresh = sorted(
-        ((k, d) for k, d in tbl.find(lambda d: d.get("status") == "pending" and d.get("type") in ITEM_TYPES)),
-        key=lambda kd: (kd[1].get("seq", 0), kd[1].get("at", 0), kd[0]),
+        items_where(services, lambda d: d["status"] == "pending"),
+        key=lambda kd: (kd[1]["seq"], kd[1]["at"], kd[0]),
     )
-    edits = tbl.find(lambda d: bool(d.get("stale") and d.get("card") and d.get("status") in OPEN_STATUSES))
+    edits = items_where(services, _is_stale)
     delivered = 0
     try:
         for key, record in edits:
@@ -163,29 +173,34 @@ async def _deliver(bot: Bot, services: Services, rt: InboxRuntime) -> int:
     return delivered
 
 
-async def _prepare(services: Services, rt: InboxRuntime, pending: list[tuple[str, dict[str, Any]]]) -> None:
+def _is_stale(record: ItemRecord) -> bool:
+    """A card in the chat that shows less than its record (a DM card that grew)."""
+    return bool(record.get("stale") and record.get("card") and record["status"] in OPEN_STATUSES)
+
+
+async def _prepare(
+    services: Services,
+    rt: InboxRuntime,
+    messages: list[tuple[str, MessageRecord]],
+    items: list[tuple[str, ItemRecord]],
+) -> None:
     """Resolve the pending DM messages (oldest first) into their conversations' cards, and
     enrich the pending comments (the account's own are skipped)."""
-    tbl = table(services)
     accounts = await cached_accounts(services, rt)
     now = now_ts(services)
-    conversations: dict[int, Any] = {}
-    messages = sorted(
-        ((k, d) for k, d in pending if d["type"] == "msg"),
-        key=lambda kd: (kd[1]["message"].get("date") or "", kd[1]["message"].get("id") or 0),
-    )
-    for key, record in messages:
-        outcome = await resolve_message(services, record, accounts, conversations)
+    conversations: dict[int, Conversation] = {}
+    for key, message in sorted(messages, key=lambda kd: (kd[1]["message"]["date"] or "", kd[1]["message"]["id"] or 0)):
+        outcome = await resolve_message(services, message, accounts, conversations)
         if outcome == "skip":
-            tbl.update(key, status="skipped", updated=now)
+            table(services).update(key, status="skipped", updated=now)
         elif outcome == "ok":
-            _group_message(services, key, record, now)  # writes the resolved record too
-    for key, record in pending:
+            _group_message(services, key, message, now)  # writes the resolved record too
+    for key, record in items:
         if record["type"] == "comment":
             await enrich_comment(services, record, accounts)
             if is_own_comment(record["item"], accounts):
                 record["status"] = "skipped"
-            tbl.put(key, record)
+            write(services, key, record)
 
 
 def _fold(bot: Bot, services: Services, count: int) -> bool:
@@ -201,14 +216,14 @@ def _fold(bot: Bot, services: Services, count: int) -> bool:
     return False
 
 
-async def _send_card(bot: Bot, services: Services, key: str, record: dict[str, Any]) -> int:
+async def _send_card(bot: Bot, services: Services, key: str, record: ItemRecord) -> int:
     text, markup = cards.render_card(services, record)
     try:
         sent = await services.send_admin(bot, text, topic=topic_of(record), markup=markup)
     except (BadRequest, Forbidden) as exc:
         if isinstance(exc, Forbidden):
             raise _Stop(str(exc)) from None
-        attempts = int(record.get("attempts", 0)) + 1
+        attempts = record["attempts"] + 1
         status = "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending"
         log.error("inbox: Telegram refused the card of %s (%s); attempt %d", key, exc, attempts)
         table(services).update(key, attempts=attempts, status=status, error=str(exc)[:200])
@@ -236,7 +251,7 @@ def _mark_carded(services: Services, key: str, chat_id: int, message_id: int) ->
     remember_card(services.store, chat_id, message_id, CARD_KIND, item=key)
 
 
-async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, dict[str, Any]]]) -> int:
+async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, ItemRecord]]) -> int:
     delivered = 0
     for kind in ("comment", "dm"):
         entries = [(k, d) for k, d in fresh if d["type"] == kind]
@@ -247,7 +262,7 @@ async def _send_digests(bot: Bot, services: Services, fresh: list[tuple[str, dic
 
 
 async def _send_digest(
-    bot: Bot, services: Services, kind: str, chunk: list[tuple[str, dict[str, Any]]], part: tuple[int, int]
+    bot: Bot, services: Services, kind: str, chunk: list[tuple[str, ItemRecord]], part: tuple[int, int]
 ) -> int:
     """Send one digest message (``part`` = its number and how many) listing ``chunk``; returns
     how many records it delivered."""
@@ -266,29 +281,26 @@ async def _send_digest(
     return len(chunk)
 
 
-def _digest_refused(services: Services, chunk: list[tuple[str, dict[str, Any]]], exc: BadRequest) -> None:
+def _digest_refused(services: Services, chunk: list[tuple[str, ItemRecord]], exc: BadRequest) -> None:
     """Count one attempt for every record of a refused digest, in one write."""
-    tbl = table(services)
-    refused: dict[str, dict[str, Any]] = {}
+    refused: dict[str, InboxDoc] = {}
     for key, record in chunk:
-        current = tbl.get(key)
+        current = read_item(services, key)
         if current is None:
             continue
-        attempts = int(record.get("attempts", 0)) + 1
-        refused[key] = {
-            **current,
-            "attempts": attempts,
-            "error": str(exc)[:200],
-            "status": "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending",
-        }
-    tbl.put_many(refused)  # one attempt of the whole digest: one write
+        attempts = record["attempts"] + 1
+        current["attempts"] = attempts
+        current["error"] = str(exc)[:200]
+        current["status"] = "failed" if attempts >= MAX_CARD_ATTEMPTS else "pending"
+        refused[key] = current
+    write_many(services, refused)  # one attempt of the whole digest: one write
 
 
 def _mark_digested(
     services: Services,
     digest_id: str,
     kind: str,
-    chunk: list[tuple[str, dict[str, Any]]],
+    chunk: list[tuple[str, ItemRecord]],
     message: tuple[int, int],
     part: tuple[int, int],
 ) -> None:
@@ -296,8 +308,7 @@ def _mark_digested(
     item it lists are written down as one store write (one journal record), so a crash cannot
     leave some items of it still pending (they would come again in the next digest)."""
     now = now_ts(services)
-    tbl = table(services)
-    writes: dict[str, dict[str, Any]] = {
+    writes: dict[str, InboxDoc] = {
         digest_key(digest_id): {
             "type": "digest",
             "kind": kind,
@@ -312,20 +323,17 @@ def _mark_digested(
         }
     }
     for key, _ in chunk:
-        current = tbl.get(key)
+        current = read_item(services, key)
         if current is not None:
-            writes[key] = {
-                **current,
-                "status": "open",
-                "digest": digest_id,
-                "stale": False,
-                "updated": now,
-                "delivered_at": now,
-            }
-    tbl.put_many(writes)
+            current["status"] = "open"
+            current["digest"] = digest_id
+            current["stale"] = False
+            current["updated"] = current["delivered_at"] = now
+            writes[key] = current
+    write_many(services, writes)
 
 
-async def _edit_card(bot: Bot, services: Services, key: str, record: dict[str, Any]) -> None:
+async def _edit_card(bot: Bot, services: Services, key: str, record: ItemRecord) -> None:
     try:
         await edit_card(bot, services, record)
     except TelegramError as exc:
@@ -336,7 +344,7 @@ async def _edit_card(bot: Bot, services: Services, key: str, record: dict[str, A
 
 
 async def edit_card(
-    bot: Bot, services: Services, record: dict[str, Any], *, chat_id: int | None = None, message_id: int | None = None
+    bot: Bot, services: Services, record: ItemRecord, *, chat_id: int | None = None, message_id: int | None = None
 ) -> None:
     """Redraw a record's card (text and keyboard); an unchanged card is not an error."""
     chat_id = chat_id if chat_id is not None else record.get("card_chat")
@@ -354,7 +362,7 @@ async def edit_card(
 # ---------------------------------------------------------------------------------- webhook
 
 
-async def on_webhook_event(app: AnyApplication, event: Any) -> None:
+async def on_webhook_event(app: AnyApplication, event: WebhookEvent) -> None:
     """A Resont push: claim the item (so a later poll skips it) and deliver in the background."""
     services: Services = app.bot_data.services
     claimed = False

@@ -33,7 +33,7 @@ from handlers.inbox.records import (
     maybe_prune,
     message_key,
     now_ts,
-    table,
+    status_of,
 )
 
 if TYPE_CHECKING:
@@ -175,11 +175,9 @@ def _advance_comments(services: Services, fetched: list[Comment]) -> None:
         return
     cursors = services.store.table("cursors")
     cursor = cursors.get(COMMENTS_CURSOR) or {"seen": []}
-    tbl = table(services)
     done: list[Comment] = []
     for comment in fetched:
-        record = tbl.get(comment_key(comment.id)) if comment.id is not None else None
-        if record is not None and record.get("status") == "pending":
+        if comment.id is not None and status_of(services, comment_key(comment.id)) == "pending":
             break
         done.append(comment)
     if not done:
@@ -270,14 +268,13 @@ def _advance_dms(services: Services, work: _DmWork | None) -> int:
     if work is None:
         return 0
     cursors = services.store.table("cursors")
-    tbl = table(services)
     complete = True
     newest = work.since
     count = 0
     moves: dict[str, dict[str, Any]] = {}  # the cursors this poll advances, written at once
     for conversation, messages, inbound in work.conversations:
         count += len(inbound)
-        waiting = [m for m in inbound if (tbl.get(message_key(m.id)) or {}).get("status") == "pending"]
+        waiting = [m for m in inbound if status_of(services, message_key(m.id)) == "pending"]
         if waiting:
             complete = False
             continue

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from bot.clients.resont.models import Account
 from bot.runtime.context import AnyApplication
 from bot.store.errors import StoreUnavailable
 
@@ -20,7 +20,8 @@ class InboxRuntime:
     def __init__(self, deliver: Callable[[AnyApplication], Awaitable[object]]) -> None:
         #: delivers every pending record (injected: delivery sits above this module)
         self._deliver = deliver
-        self.accounts: dict[int, dict[str, Any]] = {}
+        #: the connected accounts by id (cached: cards name them)
+        self.accounts: dict[int, Account] = {}
         self.accounts_at = 0.0
         self.last_prune = 0.0
         self.deliver_lock = asyncio.Lock()

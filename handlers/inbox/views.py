@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram import Update
 
 from bot.runtime.context import Context
+from bot.runtime.update_parts import message_of
 from handlers.inbox import cards
 from handlers.inbox.common import tr
-from handlers.inbox.records import ITEM_TYPES, OPEN_STATUSES, digest_key, table
+from handlers.inbox.docs import ItemRecord
+from handlers.inbox.records import ITEM_TYPES, OPEN_STATUSES, items_where, read_digest, table
 from handlers.inbox.snapshots import excerpt
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
+    from handlers.inbox.snapshots import Holder, MessageItem
 
 INBOX_LIST_MAX = 40  # items listed by /inbox
 
@@ -47,17 +50,13 @@ async def on_inbox(update: Update, context: Context) -> None:
     """``/inbox``: the open and replied items, grouped by account, oldest first."""
     services = context.services
     user_id = update.effective_user.id if update.effective_user else None
-    tbl = table(services)
-    open_items = [
-        (key, doc) for key, doc in tbl.items() if doc.get("type") in ITEM_TYPES and doc.get("status") in OPEN_STATUSES
-    ]
-    message = update.effective_message
-    assert message is not None
+    open_items = items_where(services, lambda doc: doc["status"] in OPEN_STATUSES)
+    message = message_of(update)
     if not open_items:
         await message.reply_text(tr(services, "inbox_empty", user_id))
         return
-    by_account: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for key, doc in sorted(open_items, key=lambda kd: kd[1].get("at", 0)):
+    by_account: dict[tuple[str, str], list[tuple[str, ItemRecord]]] = defaultdict(list)
+    for key, doc in sorted(open_items, key=lambda kd: kd[1]["at"]):
         holder = doc["item"]["conversation"] if doc["type"] == "dm" else doc["item"]
         by_account[cards.account_label(holder, services)].append((key, doc))
     lines = [tr(services, "inbox_title", user_id, count=len(open_items))]
@@ -80,21 +79,23 @@ async def on_inbox(update: Update, context: Context) -> None:
     await message.reply_text(text)
 
 
-def _inbox_line(services: Services, user_id: int | None, key: str, doc: dict[str, Any]) -> str:
+def _inbox_line(services: Services, user_id: int | None, key: str, doc: ItemRecord) -> str:
+    holder: Holder
     if doc["type"] == "dm":
         holder = doc["item"]["conversation"]
-        last = (doc["item"].get("messages") or [{}])[-1]
-        text = last.get("text") or (tr(services, "media_short", user_id) if last.get("attachment") else "")
+        messages = doc["item"]["messages"]
+        text = _last_text(services, user_id, messages[-1]) if messages else ""
         icon = "✉️"
     else:
         holder = doc["item"]
-        text = holder.get("text") or ""
+        text = doc["item"]["text"] or ""
         icon = "💬"
-    state = tr(services, f"state_{doc.get('status')}", user_id)
+    state = tr(services, f"state_{doc['status']}", user_id)
     url = card_link(doc.get("card_chat"), doc.get("card_message"))
-    if url is None and doc.get("digest"):
-        digest = table(services).get(digest_key(doc["digest"])) or {}
-        url = card_link(digest.get("chat"), digest.get("message_id"))
+    digest_id = doc.get("digest")
+    if url is None and digest_id:
+        digest = read_digest(services, digest_id)
+        url = card_link(digest["chat"], digest["message_id"]) if digest is not None else None
     where = cards.link(url, tr(services, "open_card", user_id)) if url else ""
     return tr(
         services,
@@ -106,3 +107,8 @@ def _inbox_line(services: Services, user_id: int | None, key: str, doc: dict[str
         state=state,
         link=where,
     ).rstrip()
+
+
+def _last_text(services: Services, user_id: int | None, message: MessageItem) -> str:
+    """A DM card's newest message in a line of ``/inbox`` (media stand for themselves)."""
+    return message["text"] or (tr(services, "media_short", user_id) if message["attachment"] else "")

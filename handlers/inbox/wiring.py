@@ -21,10 +21,11 @@ reply router; nothing re-checks roles by hand.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram.ext import CommandHandler
 
+from bot.clients.resont.inbox_models import WebhookEvent
 from bot.config import Config
 from bot.runtime.feature import Command, Feature, RepeatingJob, ReplyRoute
 from bot.runtime.roles import INBOX
@@ -79,7 +80,7 @@ def webhook_routes(app: AnyApplication) -> list[WebRoute]:
     """Web mode: Resont's pushes at ``POST /resont/<WEBHOOK_SECRET>`` (see bot.runtime.webhook)."""
     services: Services = app.bot_data.services
 
-    async def on_event(event: Any) -> None:
+    async def on_event(event: WebhookEvent) -> None:
         await on_webhook_event(app, event)
 
     webhook = ResontWebhook(
