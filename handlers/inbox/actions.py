@@ -12,7 +12,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -25,31 +25,11 @@ from bot.runtime.tg.buttons import ButtonHandler, Buttons, button
 from bot.runtime.tg.callback import ButtonData
 from bot.runtime.tg.quiet import answer_quietly
 from bot.runtime.update_parts import query_of
-from handlers.inbox import cards
-from handlers.inbox.buttons import (
-    CMT,
-    DM,
-    REPLIES,
-    CommentDelete,
-    CommentDeleteNo,
-    CommentDeleteYes,
-    CommentDone,
-    CommentLike,
-    CommentReply,
-    CommentTag,
-    CommentTags,
-    CommentTagsBack,
-    DmDone,
-    DmLike,
-    DmReply,
-    DmTag,
-    DmTags,
-    DmTagsBack,
-)
+from handlers.inbox import buttons, cards
 from handlers.inbox.common import log_action, plain, redraw, resont_failure, save, tr
-from handlers.inbox.docs import CommentRecord, ItemRecord
+from handlers.inbox.docs import CommentRecord, ItemRecord, holder_of
 from handlers.inbox.records import PROMPT_KIND, comment_key, message_key, read_item, read_message
-from handlers.inbox.snapshots import Holder, excerpt, tags_of
+from handlers.inbox.snapshots import excerpt, tags_of
 from handlers.replies import ask
 
 if TYPE_CHECKING:
@@ -64,18 +44,18 @@ log = logging.getLogger(__name__)
 def comment_buttons() -> Buttons:
     """The buttons of comment cards (agents and admins)."""
     return Buttons(
-        CMT,
+        buttons.CMT,
         INBOX,
         {
-            CommentReply: comment_action(_ask_reply),
-            CommentLike: comment_action(_like_comment),
-            CommentTags: comment_action(_show_tags),
-            CommentTag: comment_action(_toggle_tag),
-            CommentTagsBack: comment_action(_back_to_card),
-            CommentDelete: comment_action(_confirm_delete),
-            CommentDeleteNo: comment_action(_back_to_card),
-            CommentDeleteYes: comment_action(_delete_comment),
-            CommentDone: comment_action(_mark_done),
+            buttons.CommentReply: comment_action(_ask_reply),
+            buttons.CommentLike: comment_action(_like_comment),
+            buttons.CommentTags: comment_action(_show_tags),
+            buttons.CommentTag: comment_action(_toggle_tag),
+            buttons.CommentTagsBack: comment_action(_back_to_card),
+            buttons.CommentDelete: comment_action(_confirm_delete),
+            buttons.CommentDeleteNo: comment_action(_back_to_card),
+            buttons.CommentDeleteYes: comment_action(_delete_comment),
+            buttons.CommentDone: comment_action(_mark_done),
         },
     )
 
@@ -83,15 +63,15 @@ def comment_buttons() -> Buttons:
 def dm_buttons() -> Buttons:
     """The buttons of DM cards (agents and admins)."""
     return Buttons(
-        DM,
+        buttons.DM,
         INBOX,
         {
-            DmReply: dm_action(_ask_reply),
-            DmLike: dm_action(_like_message),
-            DmTags: dm_action(_show_tags),
-            DmTag: dm_action(_toggle_tag),
-            DmTagsBack: dm_action(_back_to_card),
-            DmDone: dm_action(_mark_done),
+            buttons.DmReply: dm_action(_ask_reply),
+            buttons.DmLike: dm_action(_like_message),
+            buttons.DmTags: dm_action(_show_tags),
+            buttons.DmTag: dm_action(_toggle_tag),
+            buttons.DmTagsBack: dm_action(_back_to_card),
+            buttons.DmDone: dm_action(_mark_done),
         },
     )
 
@@ -105,7 +85,7 @@ class Press:
 
     query: CallbackQuery
     context: Context
-    data: Any  # the button's typed data (handlers.inbox.buttons)
+    data: buttons.CommentButton | buttons.DmButton  # the button's typed data
     key: str
     record: ItemRecord
     actor: str
@@ -121,6 +101,10 @@ class Press:
     def user_id(self) -> int:
         return self.query.from_user.id
 
+    @property
+    def is_dm(self) -> bool:
+        return self.record["type"] == "dm"
+
 
 Action = Callable[[Press], Awaitable[None]]
 
@@ -128,14 +112,14 @@ Action = Callable[[Press], Awaitable[None]]
 def comment_action(act: Action) -> ButtonHandler:
     """The handler of a comment-card button that does ``act`` on its card."""
 
-    async def handler(update: Update, context: Context, data: Any) -> None:
+    async def handler(update: Update, context: Context, data: buttons.CommentButton) -> None:
         query = query_of(update)
         key = comment_key(data.comment)
         async with context.services.locks(key):
             record = await _card_record(query, context, key, "comment", data)
             if record is not None:
-                toggle = lambda tag: CommentTag(data.comment, tag)  # noqa: E731 - bound to this card
-                back = CommentTagsBack(data.comment)
+                toggle = lambda tag: buttons.CommentTag(data.comment, tag)  # noqa: E731 - bound to this card
+                back = buttons.CommentTagsBack(data.comment)
                 await act(Press(query, context, data, key, record, cards.actor_name(query.from_user), toggle, back))
 
     return handler
@@ -144,7 +128,7 @@ def comment_action(act: Action) -> ButtonHandler:
 def dm_action(act: Action) -> ButtonHandler:
     """The handler of a DM-card button that does ``act`` on its card (found by its newest message)."""
 
-    async def handler(update: Update, context: Context, data: Any) -> None:
+    async def handler(update: Update, context: Context, data: buttons.DmButton) -> None:
         query = query_of(update)
         key = _dm_record_key(context.services, data.message)
         if key is None:
@@ -153,8 +137,8 @@ def dm_action(act: Action) -> ButtonHandler:
         async with context.services.locks(key):
             record = await _card_record(query, context, key, None, data)
             if record is not None:
-                toggle = lambda tag: DmTag(data.conversation, data.message, tag)  # noqa: E731 - bound to this card
-                back = DmTagsBack(data.conversation, data.message)
+                toggle = lambda tag: buttons.DmTag(data.conversation, data.message, tag)  # noqa: E731 - bound to this card
+                back = buttons.DmTagsBack(data.conversation, data.message)
                 await act(Press(query, context, data, key, record, cards.actor_name(query.from_user), toggle, back))
 
     return handler
@@ -185,7 +169,7 @@ async def _card_record(
     if record is None or (kind is not None and record["type"] != kind):
         await _unknown(query, context.services)
         return None
-    if record["status"] in ("done", "deleted") and not isinstance(data, REPLIES):
+    if record["status"] in ("done", "deleted") and not isinstance(data, buttons.REPLIES):
         await answer_quietly(query, tr(context.services, "already_closed", query.from_user.id))
         await redraw(context, record, query)
         return None
@@ -196,8 +180,10 @@ async def _card_record(
 
 
 def delete_keyboard(services: Services, comment_id: int) -> InlineKeyboardMarkup:
-    yes = button(cards.t(services, "btn_delete_yes"), CommentDeleteYes(comment_id))
-    return InlineKeyboardMarkup([[yes, button(cards.t(services, "btn_delete_no"), CommentDeleteNo(comment_id))]])
+    yes = button(cards.t(services, "btn_delete_yes"), buttons.CommentDeleteYes(comment_id))
+    return InlineKeyboardMarkup(
+        [[yes, button(cards.t(services, "btn_delete_no"), buttons.CommentDeleteNo(comment_id))]]
+    )
 
 
 def tag_keyboard(
@@ -235,14 +221,14 @@ async def _back_to_card(press: Press) -> None:
 
 async def _confirm_delete(press: Press) -> None:
     await answer_quietly(press.query, tr(press.services, "confirm_delete", press.user_id))
-    markup = delete_keyboard(press.services, press.data.comment)
+    markup = delete_keyboard(press.services, _comment(press)["item"]["id"])
     await redraw(press.context, press.record, press.query, markup=markup)
 
 
 async def _ask_reply(press: Press) -> None:
     """Reply: a force-reply question under the card; the answer goes out through Resont."""
     services, user, record = press.services, press.query.from_user, press.record
-    holder = _tag_holder(record)
+    holder = holder_of(record)
     key = "prompt_reply_dm" if record["type"] == "dm" else "prompt_reply_comment"
     text = tr(services, key, user.id, who=cards.who(holder, services), name=html.escape(cards.actor_name(user)))
     message = press.query.message
@@ -323,7 +309,9 @@ async def _mark_done(press: Press) -> None:
 
 async def _like_message(press: Press) -> None:
     services, record = press.services, press.record
-    message_id = press.data.message
+    if not isinstance(press.data, buttons.DmLike):
+        raise LookupError(f"{type(press.data).__name__} is not a DM like button")
+    message_id = press.data.message  # the card's newest message as the press saw it
     try:
         await services.resont.conversations.react(message_id)
     except ResontError as exc:
@@ -339,21 +327,10 @@ async def _like_message(press: Press) -> None:
 # ---------------------------------------------------------------------------------- tags
 
 
-def _is_dm(press: Press) -> bool:
-    return bool(press.record["type"] == "dm")
-
-
 async def _tags_for(press: Press) -> list[Tag]:
-    if _is_dm(press):
+    if press.is_dm:
         return await press.services.resont.conversations.tags()
     return await press.services.resont.comments.tags()
-
-
-def _tag_holder(record: ItemRecord) -> Holder:
-    """The part of the item that carries its tags and says who wrote it."""
-    if record["type"] == "dm":
-        return record["item"]["conversation"]
-    return record["item"]
 
 
 async def _show_tags(press: Press) -> None:
@@ -366,7 +343,7 @@ async def _show_tags(press: Press) -> None:
     if not tags:
         await answer_quietly(press.query, tr(services, "no_tags_defined", press.user_id), alert=True)
         return
-    chosen = [tag["id"] for tag in _tag_holder(press.record)["tags"]]
+    chosen = [tag["id"] for tag in holder_of(press.record)["tags"]]
     await answer_quietly(press.query, tr(services, "choose_tags", press.user_id))
     markup = tag_keyboard(services, press.toggle, press.back, tags, chosen)
     await redraw(press.context, press.record, press.query, markup=markup)
@@ -374,19 +351,21 @@ async def _show_tags(press: Press) -> None:
 
 async def _toggle_tag(press: Press) -> None:
     services, record = press.services, press.record
-    holder = _tag_holder(record)
+    holder = holder_of(record)
     current = [tag["id"] for tag in holder["tags"]]
+    if not isinstance(press.data, buttons.CommentTag | buttons.DmTag):
+        raise LookupError(f"{type(press.data).__name__} is not a tag button")
     tag_id = press.data.tag
     wanted = [t for t in current if t != tag_id] if tag_id in current else [*current, tag_id]
     try:
         tags = await _tags_for(press)
         result: Conversation | Comment
-        if _is_dm(press):
+        if press.is_dm:
             result = await services.resont.conversations.tag(holder["id"], wanted)
         else:
             result = await services.resont.comments.tag(holder["id"], wanted)
     except ResontError as exc:
-        await _refused(press, exc, "error_gone_dm" if _is_dm(press) else "error_gone_comment")
+        await _refused(press, exc, "error_gone_dm" if press.is_dm else "error_gone_comment")
         return
     names = {tag.id: tag.name or str(tag.id) for tag in tags}
     returned = tags_of(result.tags)

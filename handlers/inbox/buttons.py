@@ -108,3 +108,18 @@ class DigestDone(ButtonData, namespace=INBOX_NS, action="da"):
 
 #: the buttons that work on a closed card too (an agent may still answer it)
 REPLIES = (CommentReply, DmReply)
+
+#: a comment card's buttons (each names its comment)
+CommentButton = (
+    CommentReply
+    | CommentLike
+    | CommentTags
+    | CommentTag
+    | CommentTagsBack
+    | CommentDelete
+    | CommentDeleteNo
+    | CommentDeleteYes
+    | CommentDone
+)
+#: a DM card's buttons (each names its conversation and the card's newest message)
+DmButton = DmReply | DmLike | DmTags | DmTag | DmTagsBack | DmDone

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from bot.clients.resont.inbox_models import Message
 
@@ -27,17 +27,35 @@ SEEN_WINDOW = timedelta(days=1)
 SEEN_CAP = 1000
 
 
-def unseen(messages: Sequence[Message], cursor: Mapping[str, Any]) -> list[Message]:
+class ConversationCursor(TypedDict):
+    """A conversation's cursor as stored (see the module docstring)."""
+
+    seen: list[str]
+    mark: str | None
+    at: float | None  # when it was written (None only in a cursor that never said)
+
+
+def read(raw: Mapping[str, Any]) -> ConversationCursor:
+    """A stored cursor, whatever version wrote it (ids as strings, a missing mark as None)."""
+    mark, at = raw.get("mark"), raw.get("at")
+    return {
+        "seen": [str(i) for i in raw.get("seen") or []],
+        "mark": mark if isinstance(mark, str) else None,
+        "at": float(at) if isinstance(at, int | float) else None,
+    }
+
+
+def unseen(messages: Sequence[Message], cursor: ConversationCursor) -> list[Message]:
     """The messages (the whole list, oldest first) the conversation's cursor has not handled."""
-    seen = {str(i) for i in cursor.get("seen", [])}
+    seen = set(cursor["seen"])
     floor = _floor(_mark_of(cursor))
     return [m for m in messages if m.id is not None and str(m.id) not in seen and _within(m, floor)]
 
 
-def handled(messages: Sequence[Message], cursor: Mapping[str, Any] | None, at: float) -> dict[str, Any]:
+def handled(messages: Sequence[Message], cursor: ConversationCursor | None, at: float) -> ConversationCursor:
     """The conversation's cursor once every one of ``messages`` (its whole list) is handled."""
     dates = [m.date for m in messages if m.date is not None]
-    previous = _mark_of(cursor or {})
+    previous = _mark_of(cursor) if cursor is not None else None
     mark = max([*dates, previous] if previous is not None else dates, default=None)
     floor = _floor(mark)
     kept = [str(m.id) for m in messages if m.id is not None and _within(m, floor)]
@@ -52,12 +70,12 @@ def _floor(mark: datetime | None) -> datetime | None:
     return None if mark is None else mark - SEEN_WINDOW
 
 
-def _mark_of(cursor: Mapping[str, Any]) -> datetime | None:
-    text = cursor.get("mark")
-    if isinstance(text, str) and text:
+def _mark_of(cursor: ConversationCursor) -> datetime | None:
+    text = cursor["mark"]
+    if text:
         try:
             return datetime.fromisoformat(text)
         except ValueError:
             pass
-    at = cursor.get("at")
-    return datetime.fromtimestamp(float(at), UTC) if isinstance(at, int | float) else None
+    at = cursor["at"]
+    return datetime.fromtimestamp(at, UTC) if at is not None else None

@@ -25,6 +25,7 @@ from handlers.inbox.snapshots import (
     MESSAGE_DEFAULTS,
     CommentItem,
     ConversationItem,
+    Holder,
     MessageItem,
 )
 
@@ -126,6 +127,15 @@ class OwnMarker(TypedDict):
 
 #: Every document of the ``inbox`` table.
 InboxDoc = CommentRecord | DmRecord | MessageRecord | ConversationPointer | DigestRecord | OwnMarker
+
+
+def holder_of(record: ItemRecord) -> Holder:
+    """The part of an item that says who wrote it on which account and carries its tags: the
+    comment itself, or a DM card's conversation."""
+    if record["type"] == "dm":
+        return record["item"]["conversation"]
+    return record["item"]
+
 
 D = TypeVar("D", CommentRecord, DmRecord, MessageRecord, ConversationPointer, DigestRecord)
 

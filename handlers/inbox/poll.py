@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.inbox_models import Comment, Conversation, Message
@@ -23,6 +23,7 @@ from handlers.inbox.delivery import (
     deliver_pending,
     runtime,
 )
+from handlers.inbox.dm_cursor import ConversationCursor
 from handlers.inbox.records import (
     COMMENTS_CURSOR,
     CONV_CURSOR_PREFIX,
@@ -45,6 +46,8 @@ log = logging.getLogger(__name__)
 COMMENT_EXPAND = ("account", "socialUser", "accountPost")
 CONVERSATION_EXPAND = ("account", "participants.socialUser")
 
+W = TypeVar("W")  # what a poll's fetch hands to its advance
+
 SEEN_KEPT = 50  # comment ids remembered by the cursor (a deleted item must not make a walk run on)
 
 
@@ -64,8 +67,33 @@ def _from_iso(text: str | None) -> datetime | None:
         return None
 
 
-def _remember(seen: list[Any], ids: Iterable[Any]) -> list[Any]:
-    out = [str(i) for i in seen]
+class CommentsCursor(TypedDict):
+    """``inbox:comments`` in the ``cursors`` table: the newest comments the poll has handled."""
+
+    seen: list[str]  # their ids (the newest SEEN_KEPT)
+    date: str | None  # the newest one's date (ISO 8601)
+    at: float
+
+
+class DmsCursor(TypedDict):
+    """``inbox:dms`` in the ``cursors`` table: every conversation updated before ``since`` is read."""
+
+    since: str | None  # ISO 8601
+    at: float
+
+
+def _comments_cursor(raw: Mapping[str, Any]) -> CommentsCursor:
+    """The stored comments cursor (ids as strings, whatever wrote them)."""
+    date = raw.get("date")
+    return {
+        "seen": [str(i) for i in raw.get("seen") or []],
+        "date": date if isinstance(date, str) else None,
+        "at": float(raw.get("at") or 0.0),
+    }
+
+
+def _remember(seen: Iterable[str], ids: Iterable[int | None]) -> list[str]:
+    out = list(seen)
     for item_id in ids:
         if item_id is not None and str(item_id) not in out:
             out.append(str(item_id))
@@ -103,8 +131,8 @@ async def _poll(
     context: Context,
     name: str,
     label: str,
-    fetch: Callable[[Services], Awaitable[Any]],
-    advance: Callable[[Services, Any], int],
+    fetch: Callable[[Services], Awaitable[W]],
+    advance: Callable[[Services, W], int],
     after: Callable[[], None] | None = None,
 ) -> None:
     """One run of the ``inbox-<name>`` poll: fetch and claim, deliver, advance the cursors."""
@@ -136,30 +164,29 @@ async def fetch_comments(services: Services) -> list[Comment]:
     first start it only remembers where history ends (claiming the configured backfill) and
     returns nothing. A process that stops after this and before delivering loses nothing."""
     cursors = services.store.table("cursors")
-    cursor = cursors.get(COMMENTS_CURSOR)
+    stored = cursors.get(COMMENTS_CURSOR)
     resont = services.resont
     backfill = services.config.backfill
-    if cursor is None:
+    if stored is None:
         # First start: remember where history ends; forward only the configured backfill.
         newest = [c async for c in resont.comments.walk(with_=COMMENT_EXPAND, limit=max(1, backfill))]
         for comment in reversed(newest[:backfill]):
             claim_comment(services, comment, "backfill")
-        cursors.put(
-            COMMENTS_CURSOR,
-            {
-                "seen": _remember([], [c.id for c in reversed(newest)]),
-                "date": _iso(newest[0].date) if newest else None,
-                "at": now_ts(services),
-            },
-        )
+        start: CommentsCursor = {
+            "seen": _remember([], [c.id for c in reversed(newest)]),
+            "date": _iso(newest[0].date) if newest else None,
+            "at": now_ts(services),
+        }
+        cursors.put(COMMENTS_CURSOR, dict(start))
         return []
-    stop_before = _from_iso(cursor.get("date"))
+    cursor = _comments_cursor(stored)
+    stop_before = _from_iso(cursor["date"])
     if stop_before is not None:
         stop_before -= timedelta(days=1)  # a safety net if every remembered id was deleted
     new = [
         c
         async for c in resont.comments.walk(
-            with_=COMMENT_EXPAND, seen_ids=cursor.get("seen") or None, stop_before=stop_before
+            with_=COMMENT_EXPAND, seen_ids=cursor["seen"] or None, stop_before=stop_before
         )
     ]
     new.reverse()  # oldest first
@@ -174,7 +201,7 @@ def _advance_comments(services: Services, fetched: list[Comment]) -> None:
     if not fetched:
         return
     cursors = services.store.table("cursors")
-    cursor = cursors.get(COMMENTS_CURSOR) or {"seen": []}
+    cursor = _comments_cursor(cursors.get(COMMENTS_CURSOR) or {})
     done: list[Comment] = []
     for comment in fetched:
         if comment.id is not None and status_of(services, comment_key(comment.id)) == "pending":
@@ -183,14 +210,12 @@ def _advance_comments(services: Services, fetched: list[Comment]) -> None:
     if not done:
         return
     dates = [c.date for c in done if c.date is not None]
-    cursors.put(
-        COMMENTS_CURSOR,
-        {
-            "seen": _remember(cursor.get("seen", []), [c.id for c in done]),
-            "date": _iso(max(dates)) if dates else cursor.get("date"),
-            "at": now_ts(services),
-        },
-    )
+    moved: CommentsCursor = {
+        "seen": _remember(cursor["seen"], [c.id for c in done]),
+        "date": _iso(max(dates)) if dates else cursor["date"],
+        "at": now_ts(services),
+    }
+    cursors.put(COMMENTS_CURSOR, dict(moved))
 
 
 async def poll_dms(context: Context) -> None:
@@ -215,7 +240,8 @@ async def _fetch_dms(services: Services) -> _DmWork | None:
     if cursor is None:
         await _first_dm_start(services)
         return None
-    since = _from_iso(cursor.get("since"))
+    stored_since = cursor.get("since")
+    since = _from_iso(stored_since if isinstance(stored_since, str) else None)
     conversations = [c async for c in services.resont.conversations.walk(stop_before=since)]
     work: list[tuple[Conversation, list[Message], list[Message]]] = []
     for conversation in reversed(conversations):  # least recently updated first
@@ -223,7 +249,7 @@ async def _fetch_dms(services: Services) -> _DmWork | None:
             continue
         conv_cursor = cursors.get(CONV_CURSOR_PREFIX + str(conversation.id))
         messages = await services.resont.conversations.messages(conversation.id)
-        new = dm_cursor.unseen(messages, conv_cursor) if conv_cursor else _since(messages, since)
+        new = dm_cursor.unseen(messages, dm_cursor.read(conv_cursor)) if conv_cursor else _since(messages, since)
         # The bot's own replies move the conversation too: only the other side's messages go.
         inbound = [m for m in new if m.id is not None and m.sent_by_participant(conversation)]
         for message in inbound:
@@ -238,7 +264,7 @@ async def _first_dm_start(services: Services) -> None:
     resont = services.resont
     backfill = services.config.backfill
     newest = [c async for c in resont.conversations.walk(limit=max(INIT_CONVERSATIONS, backfill))]
-    marks: dict[str, dict[str, Any]] = {}
+    marks: dict[str, ConversationCursor] = {}
     for index, conversation in enumerate(newest):
         if conversation.id is None:
             continue
@@ -249,8 +275,9 @@ async def _first_dm_start(services: Services) -> None:
         marks[CONV_CURSOR_PREFIX + str(conversation.id)] = dm_cursor.handled(messages, None, now_ts(services))
     dates = [c.update_date for c in newest if c.update_date is not None]
     since = max(dates) if dates else services.clock()
-    marks[DMS_CURSOR] = {"since": _iso(since), "at": now_ts(services)}
-    services.store.table("cursors").put_many(marks)  # where history ends: every cursor at once, or none
+    start: DmsCursor = {"since": _iso(since), "at": now_ts(services)}
+    # where history ends: every cursor at once, or none
+    services.store.table("cursors").put_many({**{k: dict(v) for k, v in marks.items()}, DMS_CURSOR: dict(start)})
 
 
 def _since(messages: list[Message], since: datetime | None) -> list[Message]:
@@ -271,7 +298,7 @@ def _advance_dms(services: Services, work: _DmWork | None) -> int:
     complete = True
     newest = work.since
     count = 0
-    moves: dict[str, dict[str, Any]] = {}  # the cursors this poll advances, written at once
+    moves: dict[str, ConversationCursor] = {}  # the cursors this poll advances, written at once
     for conversation, messages, inbound in work.conversations:
         count += len(inbound)
         waiting = [m for m in inbound if status_of(services, message_key(m.id)) == "pending"]
@@ -279,10 +306,14 @@ def _advance_dms(services: Services, work: _DmWork | None) -> int:
             complete = False
             continue
         key = CONV_CURSOR_PREFIX + str(conversation.id)
-        moves[key] = dm_cursor.handled(messages, moves.get(key) or cursors.get(key), now_ts(services))
+        stored = cursors.get(key)
+        previous = moves.get(key) or (dm_cursor.read(stored) if stored else None)
+        moves[key] = dm_cursor.handled(messages, previous, now_ts(services))
         if conversation.update_date is not None and (newest is None or conversation.update_date > newest):
             newest = conversation.update_date
+    writes: dict[str, dict[str, object]] = {key: dict(cursor) for key, cursor in moves.items()}
     if complete and newest is not None:
-        moves[DMS_CURSOR] = {"since": _iso(newest), "at": now_ts(services)}
-    cursors.put_many(moves)
+        moved: DmsCursor = {"since": _iso(newest), "at": now_ts(services)}
+        writes[DMS_CURSOR] = dict(moved)
+    cursors.put_many(writes)
     return count

@@ -13,13 +13,13 @@ from bot.runtime.context import Context
 from bot.runtime.update_parts import message_of
 from handlers.inbox import cards
 from handlers.inbox.common import tr
-from handlers.inbox.docs import ItemRecord
+from handlers.inbox.docs import ItemRecord, holder_of
 from handlers.inbox.records import ITEM_TYPES, OPEN_STATUSES, items_where, read_digest, table
 from handlers.inbox.snapshots import excerpt
 
 if TYPE_CHECKING:
     from bot.runtime.services import Services
-    from handlers.inbox.snapshots import Holder, MessageItem
+    from handlers.inbox.snapshots import MessageItem
 
 INBOX_LIST_MAX = 40  # items listed by /inbox
 
@@ -57,8 +57,7 @@ async def on_inbox(update: Update, context: Context) -> None:
         return
     by_account: dict[tuple[str, str], list[tuple[str, ItemRecord]]] = defaultdict(list)
     for key, doc in sorted(open_items, key=lambda kd: kd[1]["at"]):
-        holder = doc["item"]["conversation"] if doc["type"] == "dm" else doc["item"]
-        by_account[cards.account_label(holder, services)].append((key, doc))
+        by_account[cards.account_label(holder_of(doc), services)].append((key, doc))
     lines = [tr(services, "inbox_title", user_id, count=len(open_items))]
     shown = 0
     for (network, account), entries in sorted(by_account.items()):
@@ -80,14 +79,11 @@ async def on_inbox(update: Update, context: Context) -> None:
 
 
 def _inbox_line(services: Services, user_id: int | None, key: str, doc: ItemRecord) -> str:
-    holder: Holder
     if doc["type"] == "dm":
-        holder = doc["item"]["conversation"]
         messages = doc["item"]["messages"]
         text = _last_text(services, user_id, messages[-1]) if messages else ""
         icon = "✉️"
     else:
-        holder = doc["item"]
         text = doc["item"]["text"] or ""
         icon = "💬"
     state = tr(services, f"state_{doc['status']}", user_id)
@@ -102,7 +98,7 @@ def _inbox_line(services: Services, user_id: int | None, key: str, doc: ItemReco
         "inbox_line",
         user_id,
         icon=icon,
-        who=cards.who(holder, services),
+        who=cards.who(holder_of(doc), services),
         text=html.escape(excerpt(text, 60)),
         state=state,
         link=where,
