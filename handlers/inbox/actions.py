@@ -329,8 +329,8 @@ async def _like_message(press: Press) -> None:
 
 async def _tags_for(press: Press) -> list[Tag]:
     if press.is_dm:
-        return await press.services.resont.conversations.tags()
-    return await press.services.resont.comments.tags()
+        return await press.services.resont.conversation_tags.all()
+    return await press.services.resont.comment_tags.all()
 
 
 async def _show_tags(press: Press) -> None:

@@ -45,6 +45,7 @@ from bot.clients.resont.paging import Page
 from bot.clients.resont.posts import Posts
 from bot.clients.resont.search import Search
 from bot.clients.resont.sender import Auth, RetryPolicy, Sender
+from bot.clients.resont.tags import Tags
 from bot.clients.resont.tickets import Tickets
 from bot.clients.resont.users import Users
 from bot.text.redact import RedactingFilter
@@ -83,6 +84,8 @@ class ResontClient:
         self.accounts = Accounts(api)
         self.comments = Comments(api)
         self.conversations = Conversations(api)
+        self.comment_tags = Tags(api, "comment_tag", "comment tags")
+        self.conversation_tags = Tags(api, "conversation_tag", "conversation tags")
         self.files = Files(api)
         self.insights = Insights(api)
         self.posts = Posts(api)

@@ -1,7 +1,8 @@
-"""Comments received on the accounts' posts, their replies, likes and tags, and the comment tags.
+"""Comments received on the accounts' posts, their replies, likes and tags.
 
-One class of the client (composed by :class:`bot.clients.resont.client.ResontClient`); see
-``docs/resont-client.md`` for the services, paths and the readings chosen.
+One class of the client (composed by :class:`bot.clients.resont.client.ResontClient`, like the
+comment tag catalogue in :mod:`bot.clients.resont.tags`); see ``docs/resont-client.md`` for the
+services, paths and the readings chosen.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from datetime import date, datetime
 from bot.clients.resont.api import Api, success
 from bot.clients.resont.forms import expansion
 from bot.clients.resont.inbox_models import Comment
-from bot.clients.resont.models import AccountPost, CommentTag, SocialUser, Tag
+from bot.clients.resont.models import AccountPost, SocialUser
 from bot.clients.resont.paging import stop_rule
 
 
 class Comments:
-    """Comments received on the accounts' posts, their replies, likes and tags, and the comment tags."""
+    """Comments received on the accounts' posts, their replies, likes and tags."""
 
     def __init__(self, api: Api) -> None:
         self._api = api
@@ -94,20 +95,3 @@ class Comments:
     async def post(self, comment_id: int) -> AccountPost:
         """The published post a comment was left on."""
         return await self._api.one(AccountPost.from_raw, await self._api.call("comment.post", comment_id=comment_id))
-
-    async def tags(self) -> list[CommentTag]:
-        return await self._api.many(Tag.from_raw, await self._api.call("comment_tag.list"), "comment tags")
-
-    async def create_tag(self, name: str, color: str | None = None) -> CommentTag:
-        body = await self._api.call("comment_tag.create", data={"name": name, "color": color})
-        return await self._api.one(Tag.from_raw, body)
-
-    async def get_tag(self, tag_id: int) -> CommentTag:
-        return await self._api.one(Tag.from_raw, await self._api.call("comment_tag.detail", tag_id=tag_id))
-
-    async def edit_tag(self, tag_id: int, *, name: str | None = None, color: str | None = None) -> CommentTag:
-        body = await self._api.call("comment_tag.edit", data={"name": name, "color": color}, tag_id=tag_id)
-        return await self._api.one(Tag.from_raw, body)
-
-    async def delete_tag(self, tag_id: int) -> bool:
-        return success(await self._api.call("comment_tag.delete", tag_id=tag_id))

@@ -1,7 +1,8 @@
-"""Direct-message conversations, their messages, replies, reactions and tags, and the conversation tags.
+"""Direct-message conversations, their messages, replies, reactions and tags.
 
-One class of the client (composed by :class:`bot.clients.resont.client.ResontClient`); see
-``docs/resont-client.md`` for the services, paths and the readings chosen.
+One class of the client (composed by :class:`bot.clients.resont.client.ResontClient`, like the
+conversation tag catalogue in :mod:`bot.clients.resont.tags`); see ``docs/resont-client.md`` for the
+services, paths and the readings chosen.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from datetime import date, datetime
 from bot.clients.resont.api import Api, success
 from bot.clients.resont.forms import Upload, expansion
 from bot.clients.resont.inbox_models import Conversation, Message
-from bot.clients.resont.models import ConversationTag, Tag
 from bot.clients.resont.paging import in_time_order, stop_rule
 
 
 class Conversations:
-    """Direct-message conversations, their messages, replies, reactions and tags, and the conversation tags."""
+    """Direct-message conversations, their messages, replies, reactions and tags."""
 
     def __init__(self, api: Api) -> None:
         self._api = api
@@ -104,20 +104,3 @@ class Conversations:
 
     async def subscribe(self, account_ids: Sequence[int]) -> bool:
         return success(await self._api.call("conversation.subscribe", data={"account_ids": list(account_ids)}))
-
-    async def tags(self) -> list[ConversationTag]:
-        return await self._api.many(Tag.from_raw, await self._api.call("conversation_tag.list"), "conversation tags")
-
-    async def create_tag(self, name: str, color: str | None = None) -> ConversationTag:
-        body = await self._api.call("conversation_tag.create", data={"name": name, "color": color})
-        return await self._api.one(Tag.from_raw, body)
-
-    async def get_tag(self, tag_id: int) -> ConversationTag:
-        return await self._api.one(Tag.from_raw, await self._api.call("conversation_tag.detail", tag_id=tag_id))
-
-    async def edit_tag(self, tag_id: int, *, name: str | None = None, color: str | None = None) -> ConversationTag:
-        body = await self._api.call("conversation_tag.edit", data={"name": name, "color": color}, tag_id=tag_id)
-        return await self._api.one(Tag.from_raw, body)
-
-    async def delete_tag(self, tag_id: int) -> bool:
-        return success(await self._api.call("conversation_tag.delete", tag_id=tag_id))

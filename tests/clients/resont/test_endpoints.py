@@ -259,36 +259,36 @@ async def case_comment_post(c: ResontClient, fake: FakeResont) -> None:
 
 async def case_comment_tag_list(c: ResontClient, fake: FakeResont) -> None:
     fake.add_comment_tag("lead", "#00ff00")
-    tags = await c.comments.tags()
+    tags = await c.comment_tags.all()
     expect(fake, "comment_tag.list")
     assert [(t.name, t.color) for t in tags] == [("lead", "#00ff00")]
 
 
 async def case_comment_tag_create(c: ResontClient, fake: FakeResont) -> None:
-    tag = await c.comments.create_tag("urgent", "#ff0000")
+    tag = await c.comment_tags.create("urgent", "#ff0000")
     assert expect(fake, "comment_tag.create").form == {"name": ["urgent"], "color": ["#ff0000"]}
     assert isinstance(tag, Tag) and tag.id in fake.comment_tags
 
 
 async def case_comment_tag_detail(c: ResontClient, fake: FakeResont) -> None:
     stored = fake.add_comment_tag("lead")
-    assert (await c.comments.get_tag(stored["id"])).name == "lead"
+    assert (await c.comment_tags.get(stored["id"])).name == "lead"
     expect(fake, "comment_tag.detail", tag_id=stored["id"])
 
 
 async def case_comment_tag_edit(c: ResontClient, fake: FakeResont) -> None:
     stored = fake.add_comment_tag("lead")
-    tag = await c.comments.edit_tag(stored["id"], name="hot lead", color="#123456")
+    tag = await c.comment_tags.edit(stored["id"], name="hot lead", color="#123456")
     assert expect(fake, "comment_tag.edit", tag_id=stored["id"]).form == {"name": ["hot lead"], "color": ["#123456"]}
     assert (tag.name, tag.color) == ("hot lead", "#123456")
 
 
 async def case_comment_tag_delete(c: ResontClient, fake: FakeResont) -> None:
     stored = fake.add_comment_tag("lead")
-    assert await c.comments.delete_tag(stored["id"])
+    assert await c.comment_tags.delete(stored["id"])
     expect(fake, "comment_tag.delete", tag_id=stored["id"])
     with pytest.raises(ResontNotFound):
-        await c.comments.get_tag(stored["id"])
+        await c.comment_tags.get(stored["id"])
 
 
 # ---------------------------------------------------------------- conversations
@@ -396,32 +396,32 @@ async def case_conversation_subscribe(c: ResontClient, fake: FakeResont) -> None
 
 async def case_conversation_tag_list(c: ResontClient, fake: FakeResont) -> None:
     fake.add_conversation_tag("sales")
-    assert [t.name for t in await c.conversations.tags()] == ["sales"]
+    assert [t.name for t in await c.conversation_tags.all()] == ["sales"]
     expect(fake, "conversation_tag.list")
 
 
 async def case_conversation_tag_create(c: ResontClient, fake: FakeResont) -> None:
-    tag = await c.conversations.create_tag("support", "#0000ff")
+    tag = await c.conversation_tags.create("support", "#0000ff")
     assert expect(fake, "conversation_tag.create").form == {"name": ["support"], "color": ["#0000ff"]}
     assert tag.id in fake.conversation_tags
 
 
 async def case_conversation_tag_detail(c: ResontClient, fake: FakeResont) -> None:
     stored = fake.add_conversation_tag("sales")
-    assert (await c.conversations.get_tag(stored["id"])).color == stored["color"]
+    assert (await c.conversation_tags.get(stored["id"])).color == stored["color"]
     expect(fake, "conversation_tag.detail", tag_id=stored["id"])
 
 
 async def case_conversation_tag_edit(c: ResontClient, fake: FakeResont) -> None:
     stored = fake.add_conversation_tag("sales")
-    tag = await c.conversations.edit_tag(stored["id"], name="b2b")
+    tag = await c.conversation_tags.edit(stored["id"], name="b2b")
     assert expect(fake, "conversation_tag.edit", tag_id=stored["id"]).form == {"name": ["b2b"]}
     assert tag.name == "b2b"
 
 
 async def case_conversation_tag_delete(c: ResontClient, fake: FakeResont) -> None:
     stored = fake.add_conversation_tag("sales")
-    assert await c.conversations.delete_tag(stored["id"])
+    assert await c.conversation_tags.delete(stored["id"])
     expect(fake, "conversation_tag.delete", tag_id=stored["id"])
     assert stored["id"] not in fake.conversation_tags
 
