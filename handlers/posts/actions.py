@@ -8,7 +8,7 @@ card (with its trace id) and answered to the admin; asking a force-reply questio
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.quiet import answer_quietly, edit_quietly
 from bot.runtime.update_parts import query_of
-from handlers.posts.cards import FINAL_STATES, SENDING
+from handlers.posts.docs import FINAL_STATES, SENDING, ApprovalDoc
 from handlers.posts.postview import fingerprint_of
 from handlers.posts.state import (
     accounts,
@@ -63,7 +63,7 @@ async def edit_pressed(
 
 
 async def ask_on_card(
-    context: Context, doc: Mapping[str, Any], user: User, text: str, *, kind: str, data: dict[str, Any]
+    context: Context, doc: ApprovalDoc, user: User, text: str, *, kind: str, data: dict[str, Any]
 ) -> None:
     """A force-reply question to ``user``, under the card, whose answer goes to ``kind``."""
     services = context.services
@@ -85,11 +85,11 @@ def short_error(services: Services, exc: ResontError, user_id: int | None) -> st
     return services.t("posts.answer_resont_error", user_id, error=exc.message)
 
 
-async def pending_doc(update: Update, context: Context, pg: int) -> dict[str, Any] | None:
+async def pending_doc(update: Update, context: Context, pg: int) -> ApprovalDoc | None:
     """The card's document if it still waits for a decision; otherwise answer why not."""
     services = context.services
     user_id = query_of(update).from_user.id
-    doc = table(services).get(str(pg))
+    doc = table(services).get(pg)
     if doc is None or doc.get("state") == SENDING:
         await answer(update, services.t("posts.unknown_post", user_id), alert=True)
         return None
@@ -100,7 +100,7 @@ async def pending_doc(update: Update, context: Context, pg: int) -> dict[str, An
 
 
 @asynccontextmanager
-async def locked_pending(update: Update, context: Context, pg: int) -> AsyncIterator[dict[str, Any] | None]:
+async def locked_pending(update: Update, context: Context, pg: int) -> AsyncIterator[ApprovalDoc | None]:
     """Hold the post's lock, and give the card's document if it still waits (see
     :func:`pending_doc`): a decision acts on the card as it is once no one else decides."""
     async with post_lock(context.services, pg):
@@ -108,7 +108,7 @@ async def locked_pending(update: Update, context: Context, pg: int) -> AsyncIter
 
 
 async def call_resont(
-    update: Update, context: Context, doc: dict[str, Any], action: str, call: Awaitable[Any]
+    update: Update, context: Context, doc: ApprovalDoc, action: str, call: Awaitable[Any]
 ) -> tuple[bool, Any]:
     """(True, result) of the Resont ``call``; (False, None) once a failure was told: a deleted
     post closes its card, any other error is shown on the card, which keeps its buttons."""
@@ -125,7 +125,7 @@ async def call_resont(
     return False, None
 
 
-async def fresh(update: Update, context: Context, doc: dict[str, Any], action: str) -> PostGroup | None:
+async def fresh(update: Update, context: Context, doc: ApprovalDoc, action: str) -> PostGroup | None:
     """The post group as Resont has it now, or None after telling the admin why not: it was
     deleted, closed, changed since the card was drawn, or Resont failed."""
     services = context.services
@@ -141,18 +141,18 @@ async def fresh(update: Update, context: Context, doc: dict[str, Any], action: s
         return None
     if fingerprint_of(group) != doc.get("fp"):
         apply_fresh(services, doc, group, accounts(services), note_key="posts.note_changed")
-        table(services).put(str(doc["pg"]), doc)
+        table(services).put(doc)
         await redraw(context, doc)
         await answer(update, services.t("posts.changed_meanwhile", user_id), alert=True)
         return None
     return group
 
 
-async def show_error(context: Context, doc: dict[str, Any], exc: ResontError, user_id: int, action: str) -> None:
+async def show_error(context: Context, doc: ApprovalDoc, exc: ResontError, user_id: int, action: str) -> None:
     """Keep the card actionable and show the Resont error with its trace id."""
     services = context.services
     doc["error"] = {"message": exc.message, "trace_id": exc.trace_id, "status": exc.status}
-    table(services).put(str(doc["pg"]), doc)
+    table(services).put(doc)
     audit(
         services,
         user_id,
@@ -169,7 +169,7 @@ async def show_error(context: Context, doc: dict[str, Any], exc: ResontError, us
 async def edit_in_resont(
     update: Update,
     context: Context,
-    doc: dict[str, Any],
+    doc: ApprovalDoc,
     group: PostGroup,
     action: str,
     change: Callable[[PostEdit], PostEdit],

@@ -13,7 +13,7 @@ from bot.runtime.context import Context
 from bot.runtime.update_parts import query_of
 from handlers.posts.actions import answer
 from handlers.posts.buttons import SendToList
-from handlers.posts.cards import APPROVED
+from handlers.posts.docs import APPROVED
 from handlers.posts.postview import PostView
 from handlers.posts.state import table
 
@@ -23,12 +23,12 @@ async def on_send_to_list(update: Update, context: Context, data: SendToList) ->
     pg = data.pg
     services = context.services
     user_id = query_of(update).from_user.id
-    doc = table(services).get(str(pg))
+    doc = table(services).get(pg)
     if doc is None or doc.get("state") != APPROVED:
         await answer(update, services.t("posts.unknown_post", user_id), alert=True)
         return
     await answer(update)
-    view = PostView.from_doc(doc.get("view", {}))
+    view = PostView.from_doc(doc["view"])
     await handlers.mass.start_from_post(
         context,
         admin_id=user_id,

@@ -19,6 +19,7 @@ from bot.runtime.tg.buttons import button
 from bot.runtime.tg.callback import ButtonData
 from bot.text.timeparse import format_when
 from handlers.posts import buttons
+from handlers.posts.docs import APPROVED, FINAL_STATES, PENDING, ApprovalDoc
 from handlers.posts.postview import PostView
 from handlers.posts.slots import is_missed, missed_keyboard
 
@@ -30,14 +31,6 @@ MAX_PHOTO_CARD = 1024
 MAX_TEXT_CARD = 4096
 #: How much of a caption a list line shows.
 EXCERPT = 60
-
-#: Card states kept in the ``approvals`` table.
-SENDING = "sending"  # claimed by a poll, card not yet sent
-PENDING = "pending"  # waiting for a decision
-APPROVED = "approved"
-REJECTED = "rejected"
-GONE = "gone"  # deleted in Resont
-FINAL_STATES = frozenset({APPROVED, REJECTED, GONE})
 
 #: Statuses that mean a post group is no longer waiting to go out.
 PUBLISHED_STATUSES = frozenset({"published", "success", "successful", "done", "sent", "posted"})
@@ -77,11 +70,11 @@ def media_line(services: Services, view: PostView, lang: str) -> str | None:
     return None
 
 
-def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None = None) -> str:
+def card_text(services: Services, doc: ApprovalDoc, *, limit: int | None = None) -> str:
     """The HTML text of the approval card for ``doc`` (an ``approvals`` document): the head, the
     captions (cut to what fits ``limit``), the details and the notes."""
     lang = services.config.language
-    view = PostView.from_doc(doc.get("view", {}))
+    view = PostView.from_doc(doc["view"])
     limit = limit or (MAX_PHOTO_CARD if doc.get("card") == "photo" else MAX_TEXT_CARD)
     head = "\n".join(_head_lines(services, doc, view, lang))
     meta = "\n".join(_meta_lines(services, doc, view, lang))
@@ -92,7 +85,7 @@ def card_text(services: Services, doc: Mapping[str, Any], *, limit: int | None =
     return head + "\n\n" + body + "\n\n" + meta + notes
 
 
-def _head_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang: str) -> list[str]:
+def _head_lines(services: Services, doc: ApprovalDoc, view: PostView, lang: str) -> list[str]:
     """The card's title, whether it waits for a decision, and its media."""
     t = services.i18n.t
     head_key = "posts.card_title_draft" if view.kind == "draft" else "posts.card_title_scheduled"
@@ -105,7 +98,7 @@ def _head_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang
     return head
 
 
-def _meta_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang: str) -> list[str]:
+def _meta_lines(services: Services, doc: ApprovalDoc, view: PostView, lang: str) -> list[str]:
     """Accounts, time, author and, while several approvals are needed, who gave theirs."""
     t = services.i18n.t
     accounts = ", ".join(
@@ -124,19 +117,20 @@ def _meta_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang
     return meta
 
 
-def _tail_lines(services: Services, doc: Mapping[str, Any], view: PostView, lang: str) -> list[str]:
+def _tail_lines(services: Services, doc: ApprovalDoc, view: PostView, lang: str) -> list[str]:
     """A missed slot, the card's note, the decision taken and the last error."""
     tail = []
     if is_missed(doc):
         when = html.escape(when_text(services, view.schedule_ts, lang))
         tail.append(services.i18n.t("posts.note_missed", lang, when=when))
-    if doc.get("note"):
-        tail.append(doc["note"])
+    note = doc.get("note")
+    if note:
+        tail.append(note)
     outcome = outcome_text(services, doc, lang)
     if outcome:
         tail.append(outcome)
-    if doc.get("error") and doc.get("state") == PENDING:
-        err = doc["error"]
+    err = doc.get("error")
+    if err and doc.get("state") == PENDING:
         tail.append(error_text(services, err.get("message", ""), err.get("trace_id"), lang))
     return tail
 
@@ -176,7 +170,7 @@ def _cut(text: str, room: int) -> str:
     return html.escape(text[:low]) + "…"
 
 
-def outcome_text(services: Services, doc: Mapping[str, Any], lang: str) -> str | None:
+def outcome_text(services: Services, doc: ApprovalDoc, lang: str) -> str | None:
     """The decision line of a decided card: who, when, outcome."""
     decision = doc.get("decision")
     state = doc.get("state")
@@ -202,8 +196,9 @@ def outcome_text(services: Services, doc: Mapping[str, Any], lang: str) -> str |
     if outcome in ("cancelled", "deleted"):
         key = "posts.outcome_rejected_cancel" if outcome == "cancelled" else "posts.outcome_rejected_delete"
         line = t(key, lang, who=who, at=when)
-        if decision.get("reason"):
-            line += "\n" + t("posts.outcome_reason", lang, reason=html.escape(decision["reason"]))
+        reason = decision.get("reason")
+        if reason:
+            line += "\n" + t("posts.outcome_reason", lang, reason=html.escape(reason))
         return line
     if outcome == "gone":
         if decision.get("status"):
@@ -222,7 +217,7 @@ def error_text(services: Services, message: str, trace_id: str | None, lang: str
 # --------------------------------------------------------------------------- keyboards
 
 
-def card_keyboard(services: Services, doc: Mapping[str, Any]) -> InlineKeyboardMarkup | None:
+def card_keyboard(services: Services, doc: ApprovalDoc) -> InlineKeyboardMarkup | None:
     """The buttons of a card: none once decided (but "Also send to a list…" on an approved one
     when MioGram is configured); the "time has passed" question while asking; Publish now and
     Reschedule once a draft missed its slot."""
@@ -310,8 +305,8 @@ def relogin_text(services: Services, account: Any) -> str:
     )
 
 
-def pending_line(services: Services, doc: Mapping[str, Any], lang: str) -> str:
-    view = PostView.from_doc(doc.get("view", {}))
+def pending_line(services: Services, doc: ApprovalDoc, lang: str) -> str:
+    view = PostView.from_doc(doc["view"])
     required = int(doc.get("required") or services.config.approvals_required)
     link = card_link(doc.get("chat_id"), doc.get("message_id"))
     label = f'<a href="{link}">#{view.id}</a>' if link else f"#{view.id}"
@@ -339,7 +334,7 @@ def scheduled_line(services: Services, group: PostGroup, accounts: Mapping[int, 
     )
 
 
-def card_link(chat_id: Any, message_id: Any) -> str | None:
+def card_link(chat_id: int | None, message_id: int | None) -> str | None:
     """A t.me link to a message in a supergroup (``-100…`` chat ids), else None."""
     text = str(chat_id or "")
     if not text.startswith("-100") or not message_id or len(text) <= 4:

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import User
 from telegram.error import TelegramError
 
 from bot.runtime.context import Context
 from handlers.posts.cards import when_text
-from handlers.posts.slots import has_missed, needs_reminder, waiting_on
+from handlers.posts.docs import ApprovalDoc
+from handlers.posts.slots import due_ts, has_missed, needs_reminder, waiting_on
 from handlers.posts.state import audit, mention, now, post_lock, redraw, table
 
 log = logging.getLogger(__name__)
@@ -47,38 +47,39 @@ async def _check(context: Context) -> tuple[int, int]:
     minutes = services.config.approval_remind_minutes
     moment = now(services).timestamp()
     reminded = missed = 0
-    for key, doc in table(services).find(lambda d: has_missed(d, moment) or needs_reminder(d, moment, minutes)):
+    for doc in table(services).find(lambda d: has_missed(d, moment) or needs_reminder(d, moment, minutes)):
         if has_missed(doc, moment):
-            missed += await _mark_missed(context, key, moment)
+            missed += await _mark_missed(context, doc["pg"], moment)
         else:
-            reminded += await _remind(context, key, moment, minutes)
+            reminded += await _remind(context, doc["pg"], moment, minutes)
     return reminded, missed
 
 
-async def _mark_missed(context: Context, key: str, moment: float) -> int:
+async def _mark_missed(context: Context, pg: int, moment: float) -> int:
     """Redraw the card as "missed its slot" (checked again under the post's lock)."""
     services = context.services
-    async with post_lock(services, int(key)):
-        doc = table(services).get(key)
+    async with post_lock(services, pg):
+        doc = table(services).get(pg)
         if doc is None or not has_missed(doc, moment):
             return 0
-        doc.update(missed_ts=doc["view"]["schedule_ts"], asking=False)
-        table(services).put(key, doc)
+        doc["missed_ts"], doc["asking"] = due_ts(doc), False
+        table(services).put(doc)
         audit(services, "bot", "post.missed", doc["pg"], schedule_ts=doc["missed_ts"])
         await redraw(context, doc)
     return 1
 
 
-async def _remind(context: Context, key: str, moment: float, minutes: int) -> int:
+async def _remind(context: Context, pg: int, moment: float, minutes: int) -> int:
     """Reply to the card once, naming the admins who have not approved yet."""
     services = context.services
-    async with post_lock(services, int(key)):
-        doc = table(services).get(key)
-        if doc is None or not doc.get("message_id") or not needs_reminder(doc, moment, minutes):
+    async with post_lock(services, pg):
+        doc = table(services).get(pg)
+        due = None if doc is None else due_ts(doc)
+        if doc is None or due is None or not doc.get("message_id") or not needs_reminder(doc, moment, minutes):
             return 0
         before = doc.get("reminded_ts")
-        doc["reminded_ts"] = due = doc["view"]["schedule_ts"]
-        table(services).put(key, doc)  # recorded first: a restart never sends it again
+        doc["reminded_ts"] = due
+        table(services).put(doc)  # recorded first: a restart never sends it again
         waiting = waiting_on(services.config.admin_ids, doc)
         try:
             names = [await _name(context, admin) for admin in waiting]
@@ -86,13 +87,13 @@ async def _remind(context: Context, key: str, moment: float, minutes: int) -> in
         except TelegramError as exc:
             log.warning("could not remind the approvers of post %s: %s", doc["pg"], exc)
             doc["reminded_ts"] = before
-            table(services).put(key, doc)
+            table(services).put(doc)
             return 0
         audit(services, "bot", "post.reminder", doc["pg"], schedule_ts=due, waiting=waiting)
     return 1
 
 
-async def _send_reminder(context: Context, doc: dict[str, Any], due: float, moment: float, names: list[str]) -> None:
+async def _send_reminder(context: Context, doc: ApprovalDoc, due: float, moment: float, names: list[str]) -> None:
     services = context.services
     lang = services.config.language
     text = services.t(

@@ -14,7 +14,6 @@ import html
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import TelegramError
@@ -36,7 +35,18 @@ from handlers.posts.actions import (
     short_error,
 )
 from handlers.posts.buttons import Approve, Back, PublishNow, Reject, Retry
-from handlers.posts.cards import APPROVED, REJECTED, error_text, retry_keyboard, when_text
+from handlers.posts.cards import error_text, retry_keyboard, when_text
+from handlers.posts.docs import (
+    ALERT_OPEN,
+    APPROVED,
+    REJECTED,
+    RETRY_GONE,
+    RETRYING,
+    ApprovalDoc,
+    ApprovalMark,
+    DecisionDoc,
+    RetryDoc,
+)
 from handlers.posts.postview import PostView
 from handlers.posts.state import MIN_LEAD, audit, display_name, mention, now, post_lock, redraw, table
 
@@ -65,25 +75,25 @@ async def approve(update: Update, context: Context, pg: int, *, mode: str, at_ts
     async with locked_pending(update, context, pg) as doc:
         if doc is None or not await _may_approve(update, context, doc, mode):
             return False
-        mine = any(a.get("id") == user.id for a in doc.get("approvals") or [])
+        mine = any(a.get("id") == user.id for a in doc["approvals"])
         group = await fresh(update, context, doc, "post.approve")
         if group is None:
             return False
-        approvals = list(doc.get("approvals") or []) + ([] if mine else [_approval_of(user)])
+        approvals = list(doc["approvals"]) + ([] if mine else [_approval_of(user)])
         if len(approvals) < services.config.approvals_required:
             await _count(update, context, doc, approvals, at_ts if mode == "at" else None)
             return False
         return await _carry_out(update, context, doc, group, approvals, mode=mode, at_ts=at_ts)
 
 
-async def _may_approve(update: Update, context: Context, doc: dict[str, Any], mode: str) -> bool:
+async def _may_approve(update: Update, context: Context, doc: ApprovalDoc, mode: str) -> bool:
     """A plain Approve is refused while the card asks "publish now or pick a time", and from an
     admin whose approval is already counted (told why)."""
     if mode != "normal":
         return True
     services = context.services
     user_id = query_of(update).from_user.id
-    approvals = list(doc.get("approvals") or [])
+    approvals = list(doc["approvals"])
     required = services.config.approvals_required
     if doc.get("asking"):
         await answer(update, services.t("posts.choose_now_or_time", user_id), alert=True)
@@ -96,12 +106,12 @@ async def _may_approve(update: Update, context: Context, doc: dict[str, Any], mo
     return True
 
 
-def _approval_of(user: User) -> dict[str, Any]:
+def _approval_of(user: User) -> ApprovalMark:
     return {"id": user.id, "name": display_name(user), "at": time.time()}
 
 
 async def _count(
-    update: Update, context: Context, doc: dict[str, Any], approvals: list[dict[str, Any]], at_ts: float | None
+    update: Update, context: Context, doc: ApprovalDoc, approvals: list[ApprovalMark], at_ts: float | None
 ) -> None:
     """An approval that is not yet enough: count it (with the time it was given for, if any)."""
     services = context.services
@@ -111,8 +121,8 @@ async def _count(
         view = PostView.from_doc(doc["view"])
         doc["override_ts"] = view.schedule_ts = at_ts
         doc["view"] = view.to_doc()
-    doc.update(approvals=approvals, error=None, asking=False)
-    table(services).put(str(doc["pg"]), doc)
+    doc["approvals"], doc["error"], doc["asking"] = approvals, None, False
+    table(services).put(doc)
     audit(services, user_id, "post.approval", doc["pg"], count=len(approvals), required=required)
     await redraw(context, doc)
     await answer(update, services.t("posts.approval_counted", user_id, count=len(approvals), required=required))
@@ -121,9 +131,9 @@ async def _count(
 async def _carry_out(
     update: Update,
     context: Context,
-    doc: dict[str, Any],
+    doc: ApprovalDoc,
     group: PostGroup,
-    approvals: list[dict[str, Any]],
+    approvals: list[ApprovalMark],
     *,
     mode: str,
     at_ts: float | None,
@@ -156,11 +166,11 @@ def _too_late(services: Services, when: float | None) -> bool:
     return when is None or datetime.fromtimestamp(when, UTC) <= now(services) + MIN_LEAD
 
 
-async def _ask_now_or_time(update: Update, context: Context, doc: dict[str, Any], when: float | None) -> None:
+async def _ask_now_or_time(update: Update, context: Context, doc: ApprovalDoc, when: float | None) -> None:
     """The card asks "publish now, or pick a time?" (its time has passed, or it has none)."""
     services = context.services
-    doc.update(asking=True, error=None)
-    table(services).put(str(doc["pg"]), doc)
+    doc["asking"], doc["error"] = True, None
+    table(services).put(doc)
     await redraw(context, doc)
     key = "posts.ask_now_or_time_untimed" if when is None else "posts.ask_now_or_time"
     await answer(update, services.t(key, query_of(update).from_user.id), alert=True)
@@ -168,9 +178,9 @@ async def _ask_now_or_time(update: Update, context: Context, doc: dict[str, Any]
 
 async def decide(
     context: Context,
-    doc: dict[str, Any],
+    doc: ApprovalDoc,
     user: User,
-    approvals: list[dict[str, Any]],
+    approvals: list[ApprovalMark],
     *,
     outcome: str,
     schedule_ts: float | None = None,
@@ -180,7 +190,7 @@ async def decide(
     services = context.services
     state = REJECTED if outcome in ("cancelled", "deleted") else APPROVED
     names = ", ".join(a.get("name") or str(a.get("id")) for a in approvals) if approvals else display_name(user)
-    decision = {
+    decision: DecisionDoc = {
         "by": user.id,
         "name": display_name(user),
         "names": names,
@@ -189,8 +199,9 @@ async def decide(
         "schedule_ts": schedule_ts,
         "reason": reason,
     }
-    doc.update(state=state, approvals=approvals, asking=False, error=None, decision=decision)
-    table(services).put(str(doc["pg"]), doc)
+    doc["state"], doc["approvals"], doc["asking"], doc["error"] = state, approvals, False, None
+    doc["decision"] = decision
+    table(services).put(doc)
     action = "post.reject" if state == REJECTED else "post.approve"
     audit(
         services,
@@ -214,7 +225,7 @@ async def on_back(update: Update, context: Context, data: Back) -> None:
         if doc is None:
             return
         doc["asking"] = False
-        table(services).put(str(pg), doc)
+        table(services).put(doc)
         await redraw(context, doc)
     await answer(update, services.t("posts.answer_back", user_id))
 
@@ -259,16 +270,15 @@ async def on_retry(update: Update, context: Context, data: Retry) -> None:
     services = context.services
     query = query_of(update)
     user, message = query.from_user, query.message
-    key = f"retry:{pg}"
     async with post_lock(services, pg):
-        doc = table(services).get(key) or {"state": "open", "text": ""}
+        doc: RetryDoc = table(services).retry(pg) or {"state": ALERT_OPEN, "text": ""}
         if not await _may_retry(update, context, doc):
             return
         base = doc.get("text") or (message.text_html if isinstance(message, Message) and message.text else "")
         if not await _retry(update, context, pg, doc, base):
             return
-        doc.update(state="retrying", by=user.id, name=display_name(user), at=time.time(), text=base)
-        table(services).put(key, doc)
+        doc.update({"state": RETRYING, "by": user.id, "name": display_name(user), "at": time.time(), "text": base})
+        table(services).put_retry(pg, doc)
         audit(services, user.id, "post.retry", pg, outcome="ok")
         at = format_when(now(services), tz=services.tz, lang=services.config.language)
         line = services.t("posts.retry_requested", None, who=html.escape(display_name(user)), at=at)
@@ -276,30 +286,30 @@ async def on_retry(update: Update, context: Context, data: Retry) -> None:
     await answer(update, services.t("posts.answer_retry", user.id))
 
 
-async def _may_retry(update: Update, context: Context, doc: dict[str, Any]) -> bool:
+async def _may_retry(update: Update, context: Context, doc: RetryDoc) -> bool:
     """Not while a retry is under way (told who asked), nor for a post deleted meanwhile."""
     services = context.services
     user_id = query_of(update).from_user.id
-    if doc.get("state") == "retrying":
+    if doc.get("state") == RETRYING:
         at = datetime.fromtimestamp(float(doc.get("at", 0)), UTC)
         when = format_when(at, tz=services.tz, lang=services.lang(user_id))
         await answer(update, services.t("posts.retry_already", user_id, who=doc.get("name", "?"), at=when), alert=True)
         return False
-    if doc.get("state") == "gone":
+    if doc.get("state") == RETRY_GONE:
         await answer(update, services.t("posts.no_longer_exists", user_id), alert=True)
         return False
     return True
 
 
-async def _retry(update: Update, context: Context, pg: int, doc: dict[str, Any], base: str) -> bool:
+async def _retry(update: Update, context: Context, pg: int, doc: RetryDoc, base: str) -> bool:
     """Ask Resont to retry; on failure the alert says why (and keeps Retry unless the post is gone)."""
     services = context.services
     user_id = query_of(update).from_user.id
     try:
         await services.resont.posts.retry(pg)
     except ResontNotFound:
-        doc.update(state="gone", at=time.time())
-        table(services).put(f"retry:{pg}", doc)
+        doc["state"], doc["at"] = RETRY_GONE, time.time()
+        table(services).put_retry(pg, doc)
         audit(services, user_id, "post.retry", pg, outcome="gone")
         await _edit_alert(update, base + "\n\n" + services.t("posts.retry_gone", None))
         await answer(update, services.t("posts.no_longer_exists", user_id), alert=True)

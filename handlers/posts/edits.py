@@ -38,8 +38,9 @@ from handlers.posts.actions import (
     locked_pending,
     pending_doc,
 )
-from handlers.posts.cards import PENDING, REJECTED, confirm_keyboard, when_text
+from handlers.posts.cards import confirm_keyboard, when_text
 from handlers.posts.decisions import approve
+from handlers.posts.docs import PENDING, REJECTED, ApprovalDoc
 from handlers.posts.state import (
     MIN_LEAD,
     accounts,
@@ -62,9 +63,9 @@ MAX_CAPTION_DRAFTS = 5
 MAX_PREVIEW = 3500
 
 
-async def _pending_for_reply(services: Services, message: Message, pg: int, user_id: int) -> dict[str, Any] | None:
+async def _pending_for_reply(services: Services, message: Message, pg: int, user_id: int) -> ApprovalDoc | None:
     """The card's document if it still waits for a decision; otherwise reply why not."""
-    doc = table(services).get(str(pg))
+    doc = table(services).get(pg)
     if doc is None or doc.get("state") != PENDING:
         text = already(services, doc, user_id) if doc else services.t("posts.unknown_post", user_id)
         await message.reply_text(html.escape(text))
@@ -84,7 +85,7 @@ def _as_edited(before: PostGroup, edit: PostEdit) -> PostGroup:
 async def _edit_in_resont(
     update: Update,
     context: Context,
-    doc: dict[str, Any],
+    doc: ApprovalDoc,
     group: PostGroup,
     action: str,
     change: Callable[[PostEdit], PostEdit],
@@ -104,7 +105,7 @@ async def _edit_in_resont(
 
 async def _show_edit(
     context: Context,
-    doc: dict[str, Any],
+    doc: ApprovalDoc,
     group: PostGroup,
     user: User,
     action: str,
@@ -114,7 +115,7 @@ async def _show_edit(
     """Put the edited post on the card (see :func:`apply_fresh`) and audit the edit."""
     services = context.services
     apply_fresh(services, doc, group, accounts(services), actor=user.id, **fresh_options)
-    table(services).put(str(doc["pg"]), doc)
+    table(services).put(doc)
     audit(services, user.id, action, doc["pg"], outcome="ok", **details)
     await redraw(context, doc)
 
@@ -144,7 +145,7 @@ async def _ask_time(update: Update, context: Context, pg: int, *, approve: bool)
 
 
 async def _send_time_question(
-    context: Context, doc: dict[str, Any], user: User, *, approve: bool, error: str | None = None
+    context: Context, doc: ApprovalDoc, user: User, *, approve: bool, error: str | None = None
 ) -> None:
     services = context.services
     zone = services.config.timezone
@@ -298,7 +299,7 @@ async def on_caption_text(update: Update, context: Context, target: dict[str, An
         drafts = dict(doc.get("caption_drafts") or {})
         drafts[nonce] = {"text": text, "by": user_id, "at": time.time()}
         doc["caption_drafts"] = dict(list(drafts.items())[-MAX_CAPTION_DRAFTS:])
-        table(services).put(str(pg), doc)
+        table(services).put(doc)
     preview = html.escape(text)
     if len(preview) > MAX_PREVIEW:
         preview = preview[:MAX_PREVIEW] + "…"
@@ -365,10 +366,12 @@ async def on_caption_discard(update: Update, context: Context, data: buttons.Cap
     user_id = query_of(update).from_user.id
     nonce = data.nonce
     async with post_lock(services, pg):
-        doc = table(services).get(str(pg))
-        if doc is not None and nonce in (doc.get("caption_drafts") or {}):
-            doc["caption_drafts"].pop(nonce, None)
-            table(services).put(str(pg), doc)
+        doc = table(services).get(pg)
+        drafts = {} if doc is None else doc.get("caption_drafts") or {}
+        if doc is not None and nonce in drafts:
+            drafts.pop(nonce, None)
+            doc["caption_drafts"] = drafts
+            table(services).put(doc)
     await edit_pressed(update, services.t("posts.caption_discarded", user_id, id=str(pg)))
     await answer(update)
 
@@ -386,10 +389,10 @@ async def on_reject_reason(update: Update, context: Context, target: dict[str, A
     if not reason or not pg:
         return
     async with post_lock(services, pg):
-        doc = table(services).get(str(pg))
+        doc = table(services).get(pg)
         audit(services, user_id, "post.reject_reason", pg, reason=reason)
         if doc is not None and doc.get("state") == REJECTED:
             doc["decision"]["reason"] = reason
-            table(services).put(str(pg), doc)
+            table(services).put(doc)
             await redraw(context, doc)
     await message.reply_text(services.t("posts.reason_saved", user_id, id=str(pg)))

@@ -9,7 +9,8 @@ from telegram import Update
 from bot.clients.resont.errors import ResontError
 from bot.runtime.context import Context
 from bot.runtime.update_parts import message_of, user_of
-from handlers.posts.cards import PENDING, error_text, pending_line, scheduled_line
+from handlers.posts.cards import error_text, pending_line, scheduled_line
+from handlers.posts.docs import PENDING
 from handlers.posts.state import is_waiting, now, remember_accounts, table
 
 #: Lines per list; the rest is counted.
@@ -22,7 +23,7 @@ async def on_pending(update: Update, context: Context) -> None:
     services = context.services
     user_id = user_of(update).id
     lang = services.lang(user_id)
-    docs = [doc for _, doc in table(services).items() if doc.get("state") == PENDING and doc.get("view")]
+    docs = table(services).find(lambda doc: doc.get("state") == PENDING and bool(doc.get("view")))
     if not docs:
         await message_of(update).reply_text(services.t("posts.pending_none", user_id))
         return

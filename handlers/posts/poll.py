@@ -27,7 +27,8 @@ from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.store.errors import StoreUnavailable
-from handlers.posts.cards import PENDING, SENDING, card_keyboard, card_text, failed_text, relogin_text, retry_keyboard
+from handlers.posts.cards import card_keyboard, card_text, failed_text, relogin_text, retry_keyboard
+from handlers.posts.docs import ALERT_OPEN, PENDING, SENDING, ApprovalDoc, new_approval
 from handlers.posts.postview import PostView, fingerprint_of, media_kind, view_of
 from handlers.posts.state import (
     POLL_LOCK,
@@ -106,7 +107,9 @@ async def _card_or_refresh(
     services = context.services
     sent = 0
     for group in candidates:
-        doc = table(services).get(str(group.id))
+        if group.id is None:
+            continue
+        doc = table(services).get(group.id)
         if doc is None:
             if sent >= CARDS_PER_POLL:
                 continue
@@ -116,7 +119,7 @@ async def _card_or_refresh(
             except TelegramError as exc:
                 log.warning("could not send the card of post %s: %s", group.id, exc)
         elif doc.get("state") == PENDING:
-            await _refresh_if_changed(context, group, mapping)
+            await _refresh_if_changed(context, group.id, group, mapping)
     return sent
 
 
@@ -140,43 +143,48 @@ async def create_card(
     if pg is None:  # nothing to key its card by, nor to decide on in Resont
         log.warning("a post group without an id gets no approval card")
         return False
-    key = str(pg)
-    if not table(services).insert_new(key, {"pg": pg, "state": SENDING, "at": time.time()}):
+    claim = new_approval(pg, SENDING)
+    claim["at"] = time.time()
+    if not table(services).claim(claim):
         return False
     try:
-        doc = await _new_doc(services, group, accounts, author, schedule_ts)
+        doc = await _new_doc(services, pg, group, accounts, author, schedule_ts)
         message = await _send_card(context, doc)
     except BaseException:
-        table(services).delete(key)  # not carded: the next poll tries again
+        table(services).delete(pg)  # not carded: the next poll tries again
         raise
-    doc.update(chat_id=message.chat_id, message_id=message.message_id)
+    doc["chat_id"], doc["message_id"] = message.chat_id, message.message_id
     # Telegram has the card: a database outage makes this wait, it must not send the card twice
-    await services.store.durably(partial(table(services).put, key, doc))
+    await services.store.durably(partial(table(services).put, doc))
     audit(services, "bot", "post.card", pg, kind=doc["view"]["kind"])
     return True
 
 
 async def _new_doc(
-    services: Services, group: PostGroup, accounts: Mapping[int, Sequence[Any]], author: str, schedule_ts: float | None
-) -> dict[str, Any]:
+    services: Services,
+    pg: int,
+    group: PostGroup,
+    accounts: Mapping[int, Sequence[Any]],
+    author: str,
+    schedule_ts: float | None,
+) -> ApprovalDoc:
     """The ``approvals`` document of a new card (not yet sent)."""
     photo_url, first = await _preview(services, group)
     view = view_of(group, accounts, author=author, photo_url=photo_url, first_media=first)
     override = None
     if schedule_ts is not None and view.schedule_ts is None:  # Resont dropped the draft's time
         view.schedule_ts = override = schedule_ts
-    return {
-        "pg": group.id,
-        "state": PENDING,
-        "view": view.to_doc(),
-        "fp": fingerprint_of(group),
-        "override_ts": override,
-        "approvals": [],
-        "created": time.time(),
-    }
+    doc = new_approval(pg, PENDING)
+    doc["view"], doc["fp"], doc["override_ts"], doc["created"] = (
+        view.to_doc(),
+        fingerprint_of(group),
+        override,
+        time.time(),
+    )
+    return doc
 
 
-async def _send_card(context: Context, doc: dict[str, Any]) -> Message:
+async def _send_card(context: Context, doc: ApprovalDoc) -> Message:
     """Send the card: the first image as a photo when there is one, else text."""
     services = context.services
     view = PostView.from_doc(doc["view"])
@@ -215,14 +223,16 @@ async def _preview(services: Services, group: PostGroup) -> tuple[str, str]:
     return url, kind
 
 
-async def _refresh_if_changed(context: Context, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> None:
+async def _refresh_if_changed(
+    context: Context, pg: int, group: PostGroup, accounts: Mapping[int, Sequence[Any]]
+) -> None:
     services = context.services
-    async with post_lock(services, group.id):
-        doc = table(services).get(str(group.id))
+    async with post_lock(services, pg):
+        doc = table(services).get(pg)
         if doc is None or doc.get("state") != PENDING or fingerprint_of(group) == doc.get("fp"):
             return
         apply_fresh(services, doc, group, accounts, note_key="posts.note_changed")
-        table(services).put(str(group.id), doc)
+        table(services).put(doc)
         await redraw(context, doc)
 
 
@@ -231,12 +241,13 @@ async def _close_finished(context: Context, listed: Sequence[PostGroup]) -> None
     closed (so /pending stays true); their buttons go."""
     services = context.services
     by_id = {g.id: g for g in listed if g.id is not None}
-    for _, doc in table(services).find(lambda d: d.get("state") == PENDING):
-        group = by_id.get(doc["pg"])
+    for doc in table(services).find(lambda d: d.get("state") == PENDING):
+        pg = doc["pg"]
+        group = by_id.get(pg)
         if group is None or group.is_draft or not is_over(group):
             continue
-        async with post_lock(services, group.id):
-            current = table(services).get(str(group.id))
+        async with post_lock(services, pg):
+            current = table(services).get(pg)
             if current is not None and current.get("state") == PENDING:
                 await mark_gone(context, current, "bot", status=status_of(group) or None)
 
@@ -245,7 +256,7 @@ async def forget_unsent_claims(app: Any) -> None:
     """At start-up: claims whose card was never sent (a crash mid-send) are dropped so the next
     poll sends them."""
     services: Services = app.bot_data.services
-    dropped = table(services).prune(lambda doc: doc.get("state") == SENDING)
+    dropped = table(services).prune(SENDING)
     if dropped:
         log.info("dropped %d unsent approval card claim(s)", dropped)
 
@@ -286,7 +297,7 @@ async def _check_failures(context: Context, listed: Sequence[PostGroup], account
             status = html.escape(status_of(group) or "?")
             text = services.t("posts.failure_resolved", None, id=str(group.id), status=status)
             await services.alerts.resolve(context.bot, key, text)
-            table(services).delete(f"retry:{group.id}")
+            table(services).delete_retry(group.id)
 
 
 async def _raise_failure(context: Context, pg: int, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> None:
@@ -294,6 +305,6 @@ async def _raise_failure(context: Context, pg: int, group: PostGroup, accounts: 
     :mod:`handlers.posts.decisions`)."""
     services = context.services
     text = failed_text(services, group, accounts)
-    table(services).put(f"retry:{pg}", {"state": "open", "text": text, "at": time.time()})
+    table(services).put_retry(pg, {"state": ALERT_OPEN, "text": text, "at": time.time()})
     await services.alerts.raise_(context.bot, f"post_failed:{pg}", text, markup=retry_keyboard(services, pg))
     audit(services, "bot", "post.failed", pg, log="; ".join(group.errors)[:500])

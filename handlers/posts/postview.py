@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.clients.resont.post_models import PostGroup
+from handlers.posts.docs import AccountItem, ViewDoc
 
 __all__ = ["PostView", "custom_captions_of", "fingerprint_of", "media_kind", "view_of"]
 
@@ -45,7 +46,7 @@ class PostView:
     type: str = ""
     caption: str = ""
     custom_captions: dict[str, str] = field(default_factory=dict)
-    accounts: list[list[Any]] = field(default_factory=list)  # [account id, name, network]
+    accounts: list[AccountItem] = field(default_factory=list)  # [account id, name, network]
     media_ids: list[int] = field(default_factory=list)
     schedule_ts: float | None = None
     author: str = ""
@@ -53,13 +54,38 @@ class PostView:
     first_media: str = ""  # image / video / document
 
     # --- persistence
-    def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_doc(self) -> ViewDoc:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "type": self.type,
+            "caption": self.caption,
+            "custom_captions": dict(self.custom_captions),
+            "accounts": [list(item) for item in self.accounts],
+            "media_ids": list(self.media_ids),
+            "schedule_ts": self.schedule_ts,
+            "author": self.author,
+            "photo_url": self.photo_url,
+            "first_media": self.first_media,
+        }
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> PostView:
-        known = {k: doc[k] for k in cls.__dataclass_fields__ if k in doc}
-        return cls(**known)
+    def from_doc(cls, doc: ViewDoc) -> PostView:
+        """The view a document stores (a key it lacks takes its default)."""
+        defaults = cls(id=doc["id"], kind=doc["kind"])
+        return cls(
+            id=doc["id"],
+            kind=doc["kind"],
+            type=doc.get("type", defaults.type),
+            caption=doc.get("caption", defaults.caption),
+            custom_captions=doc.get("custom_captions", defaults.custom_captions),
+            accounts=doc.get("accounts", defaults.accounts),
+            media_ids=doc.get("media_ids", defaults.media_ids),
+            schedule_ts=doc.get("schedule_ts", defaults.schedule_ts),
+            author=doc.get("author", defaults.author),
+            photo_url=doc.get("photo_url", defaults.photo_url),
+            first_media=doc.get("first_media", defaults.first_media),
+        )
 
     # --- derived
     @property
@@ -128,7 +154,7 @@ def view_of(
 ) -> PostView:
     """The view of ``group``; ``accounts`` maps an account id to ``(name, network)``."""
     networks = {aid: str(info[1] or "") for aid, info in accounts.items()}
-    listed = []
+    listed: list[AccountItem] = []
     for aid in group.account_ids:
         name, network = (accounts.get(aid) or (None, None))[:2]
         listed.append([aid, name or f"#{aid}", network or ""])

@@ -10,10 +10,11 @@ calls; :func:`handlers.posts.state.apply_fresh` applies the result and writes th
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from handlers.posts.docs import ApprovalMark
 from handlers.posts.postview import PostView
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def parts_text(services: Services, parts: Sequence[str], lang: str) -> str:
     return t("posts.parts_and", lang).join(t(f"posts.part_{part}", lang) for part in parts)
 
 
-def reset_note(services: Services, change: Change, cleared: Sequence[Mapping[str, Any]]) -> str:
+def reset_note(services: Services, change: Change, cleared: Sequence[ApprovalMark]) -> str:
     """The card's line saying whose approvals were cleared, and why."""
     lang = services.config.language
     names = ", ".join(html.escape(str(a.get("name") or a.get("id"))) for a in cleared)

@@ -1,10 +1,11 @@
 """The ``approvals`` table: one document per carded post group, shared by the poll, the decisions
 and the edits of the posts feature.
 
-A document (keyed by the post group id) holds the card's state (see :mod:`handlers.posts.cards`),
-the :class:`PostView` the card shows, the fingerprint of the content the admins saw, the
-approvals so far, the decision, and where the card is. Every change to a document is made under
-the per-post lock (:func:`post_lock`) after reading it again, and ends with :func:`redraw`.
+A document (an :class:`~handlers.posts.docs.ApprovalDoc`, keyed by the post group id) holds the
+card's state, the :class:`PostView` the card shows, the fingerprint of the content the admins
+saw, the approvals so far, the decision, and where the card is; :func:`table` reads and writes
+them typed. Every change to a document is made under the per-post lock (:func:`post_lock`)
+after reading it again, and ends with :func:`redraw`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from bot.clients.resont.post_models import PostGroup
 from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.quiet import quietly
-from bot.store.state import Table
-from handlers.posts.cards import APPROVED, CLOSED_STATUSES, GONE, PUBLISHED_STATUSES, REJECTED, card_keyboard, card_text
+from handlers.posts.cards import CLOSED_STATUSES, PUBLISHED_STATUSES, card_keyboard, card_text
+from handlers.posts.docs import APPROVED, GONE, REJECTED, ApprovalDoc, ApprovalMark, ApprovalTable
 from handlers.posts.postview import PostView, fingerprint_of, view_of
 from handlers.posts.resets import Change, compare, content_of, parts_text, reset_note
 
@@ -39,8 +40,8 @@ ACCOUNTS_CURSOR = "posts.accounts"  # account id -> [name, network], for renderi
 MIN_LEAD = timedelta(seconds=60)
 
 
-def table(services: Services) -> Table:
-    return services.store.table(TABLE)
+def table(services: Services) -> ApprovalTable:
+    return ApprovalTable(services.store.table(TABLE))
 
 
 def post_lock(services: Services, pg: int | None) -> asyncio.Lock:
@@ -112,7 +113,7 @@ def is_waiting(group: PostGroup, moment: datetime) -> bool:
 
 def apply_fresh(
     services: Services,
-    doc: dict[str, Any],
+    doc: ApprovalDoc,
     group: PostGroup,
     listed: Mapping[int, Sequence[Any]],
     *,
@@ -128,16 +129,16 @@ def apply_fresh(
     ``actor`` made the change (``"resont"``: found by a poll or a fresh read); the note
     ``note_key`` gets ``{parts}``, the changed parts; ``override_ts`` is a time the bot just set
     for a draft (see :func:`_keep_time`)."""
-    old = PostView.from_doc(doc.get("view", {}))
+    old = PostView.from_doc(doc["view"])
     fresh = _fresh_view(doc, group, listed)
     doc["fp"] = fingerprint_of(group)
     _keep_time(doc, fresh, override_ts)
     doc["view"] = fresh.to_doc()
     change = compare(old, fresh)
-    cleared = list(doc.get("approvals") or []) if change.resets else []
+    cleared = list(doc["approvals"]) if change.resets else []
     if change.resets:
         doc["approvals"] = []
-    doc.update(asking=False, error=None)
+    doc["asking"], doc["error"] = False, None
     lines = []
     if note_key:
         parts = parts_text(services, change.parts, services.config.language)
@@ -156,7 +157,7 @@ def _audit_change(
     actor: int | str,
     versions: tuple[PostView, PostView],
     change: Change,
-    cleared: Sequence[Mapping[str, Any]],
+    cleared: Sequence[ApprovalMark],
 ) -> None:
     """``post.approvals_reset`` (approvals were cleared) or ``post.changed``, with both versions."""
     if not change.parts:
@@ -167,16 +168,16 @@ def _audit_change(
     audit(services, actor, action, pg, parts=list(change.parts), before=before, after=after, cleared=who or None)
 
 
-def _fresh_view(doc: Mapping[str, Any], group: PostGroup, listed: Mapping[int, Sequence[Any]]) -> PostView:
+def _fresh_view(doc: ApprovalDoc, group: PostGroup, listed: Mapping[int, Sequence[Any]]) -> PostView:
     """The view of ``group``; the media preview is kept while the media are the same."""
-    old = PostView.from_doc(doc.get("view", {}))
+    old = PostView.from_doc(doc["view"])
     fresh = view_of(group, listed, author=old.author)
     if fresh.media_ids == old.media_ids:
         fresh.photo_url, fresh.first_media = old.photo_url, old.first_media
     return fresh
 
 
-def _keep_time(doc: dict[str, Any], view: PostView, override_ts: float | None) -> None:
+def _keep_time(doc: ApprovalDoc, view: PostView, override_ts: float | None) -> None:
     """Show the bot's own time for a draft (``override_ts``, or the one kept before) while
     Resont does not hold that time itself."""
     # A Resont that ignores a draft's schedule_date would lose the time the author proposed or
@@ -186,51 +187,49 @@ def _keep_time(doc: dict[str, Any], view: PostView, override_ts: float | None) -
         doc["override_ts"] = None if stored else override_ts
     elif view.schedule_ts is not None:
         doc["override_ts"] = None  # Resont's own time wins once it has one
-    if doc.get("override_ts") is not None:
+    if doc["override_ts"] is not None:
         view.schedule_ts = doc["override_ts"]
 
 
-async def mark_gone(context: Context, doc: dict[str, Any], user_id: int | str, *, status: str | None = None) -> None:
+async def mark_gone(context: Context, doc: ApprovalDoc, user_id: int | str, *, status: str | None = None) -> None:
     """Close the card: the post was deleted in Resont or is no longer waiting there."""
     services = context.services
-    doc.update(
-        state=GONE,
-        asking=False,
-        error=None,
-        decision={"by": user_id, "at": time.time(), "outcome": "gone", "status": status},
-    )
-    table(services).put(str(doc["pg"]), doc)
+    doc["state"], doc["asking"], doc["error"] = GONE, False, None
+    doc["decision"] = {"by": user_id, "at": time.time(), "outcome": "gone", "status": status}
+    table(services).put(doc)
     audit(services, user_id, "post.gone", doc["pg"], status=status)
     await redraw(context, doc)
 
 
-def already(services: Services, doc: Mapping[str, Any], user_id: int) -> str:
+def already(services: Services, doc: ApprovalDoc, user_id: int) -> str:
     """Why a decided card takes no more decisions: who decided, or what Resont did."""
     state = doc.get("state")
-    decision = doc.get("decision") or {}
-    who = decision.get("names") or decision.get("name") or "?"
+    decision = doc.get("decision")
+    who = (decision.get("names") or decision.get("name") or "?") if decision else "?"
     if state == APPROVED:
         return services.t("posts.already_approved", user_id, who=who)
     if state == REJECTED:
         return services.t("posts.already_rejected", user_id, who=who)
-    if decision.get("status"):
-        return services.t("posts.no_longer_waiting", user_id, status=decision["status"])
+    if decision and decision.get("status"):
+        return services.t("posts.no_longer_waiting", user_id, status=decision.get("status"))
     return services.t("posts.no_longer_exists", user_id)
 
 
 # --------------------------------------------------------------------------- Telegram edits
 
 
-async def redraw(context: Context, doc: Mapping[str, Any]) -> None:
+async def redraw(context: Context, doc: ApprovalDoc) -> None:
     """Edit the card in place to match ``doc`` (buttons removed once decided)."""
     services = context.services
-    if not doc.get("message_id"):
+    chat_id, message_id = doc.get("chat_id"), doc.get("message_id")
+    if not message_id:
         return
     markup = card_keyboard(services, doc) or InlineKeyboardMarkup([])
     text = card_text(services, doc)
-    where = {"chat_id": doc["chat_id"], "message_id": doc["message_id"], "reply_markup": markup}
     if doc.get("card") == "photo":
-        edit = context.bot.edit_message_caption(caption=text, **where)
+        edit = context.bot.edit_message_caption(
+            caption=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        )
     else:
-        edit = context.bot.edit_message_text(text, **where)
+        edit = context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
     await quietly(edit, f"update the card of post {doc.get('pg')}")

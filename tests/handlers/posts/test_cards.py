@@ -12,7 +12,8 @@ import pytest
 from bot.clients.resont.dates import DateParser
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.i18n import Catalogue
-from handlers.posts.cards import APPROVED, PENDING, card_keyboard, card_link, card_text, size_text
+from handlers.posts.cards import card_keyboard, card_link, card_text, size_text
+from handlers.posts.docs import APPROVED, PENDING
 from handlers.posts.postview import PostView, fingerprint_of, view_of
 from tests.botapi.formatting import parse
 from tests.harness import test_config
