@@ -2,8 +2,10 @@
 
 ``python -m bench mass`` (or ``python -m bench.mass``).
 
-Setup: the MioGram fake on 127.0.0.1 answering every request after ``MASS_LATENCY`` (50 ms), the
-Bot API emulator, the real bot with a state file on disk. An admin goes through ``/mass`` in the
+Setup: the MioGram fake on 127.0.0.1 in a process of its own (``bench.remote_fake``: as the real
+MioGram, it takes no CPU time from the bot's interpreter) answering every request
+``MASS_LATENCY`` (50 ms) after it arrived, the Bot API emulator, the real bot with a state file on
+disk. An admin goes through ``/mass`` in the
 emulator exactly as in Telegram: uploads ``numbers.csv`` (10,000 distinct numbers), writes the
 text, picks the messenger channel, and presses the preview card's *Send now* button, which is
 the code path of every confirmed mass send (``handlers.mass.wiring`` → ``bot.massjobs.runner.MassRunner``
@@ -24,8 +26,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import statistics
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -45,12 +51,12 @@ from bench.common import (
     wait_until,
 )
 from bench.postgres import databases
+from bench.remote_fake import RemoteMioGram
 from bot.clients.miogram.client import MioGramClient
 from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.counts import count
 from tests.botapi import FloodLimits, button_datas, text_of
-from tests.fakes.miogram import FakeMioGram
 
 NUMBERS = 10_000
 BATCH = 100
@@ -64,7 +70,8 @@ LANES_GOAL = 1.15
 
 class _WriteMeter:
     """Counts the state store's records and their bytes (wraps the storage backend's persist:
-    a journal line + fdatasync on the file store, one committed statement on PostgreSQL)."""
+    a journal line on the file store, one committed statement on PostgreSQL) and the time of
+    writing them, their fdatasync included (``Store.durably`` runs it in a worker thread)."""
 
     def __init__(self, store: Any) -> None:
         self.backend = store.storage.backend
@@ -81,6 +88,26 @@ class _WriteMeter:
             self.bytes += len(line) + 1
 
         self.backend.persist = persist
+
+    @contextmanager
+    def flushes(self) -> Iterator[None]:
+        """Also count the fdatasync calls made meanwhile off the event loop's thread (those on it
+        are inside ``persist`` and already counted)."""
+        real = os.fdatasync
+        lock = threading.Lock()
+
+        def fdatasync(fd: int) -> None:
+            started = time.perf_counter()
+            real(fd)
+            if threading.current_thread() is not threading.main_thread():
+                with lock:
+                    self.seconds += time.perf_counter() - started
+
+        os.fdatasync = fdatasync
+        try:
+            yield
+        finally:
+            os.fdatasync = real
 
 
 def _peek(table: Any, key: str, field: str) -> Any:
@@ -121,11 +148,10 @@ async def _flow_to_preview(emu: Any) -> tuple[dict[str, Any], str]:
 
 async def bare_round_trip(latency: float, requests: int = 20) -> float:
     """The median time of one bare ``SendMessageMass`` of 100 numbers from the MioGram client to
-    a second fake on 127.0.0.1 with the same latency, measured in the same process as the send:
-    the latency plus what the client, the loopback HTTP and the fake themselves cost, without
-    the bot."""
-    fake = FakeMioGram(secret=MIOGRAM_SECRET, latency=latency)
-    fake.set_credit("Message", requests * BATCH)
+    a second fake (in its own process, like the send's) with the same latency, measured in the
+    same process as the send: the latency plus what the client and the loopback HTTP cost,
+    without the bot."""
+    fake = RemoteMioGram(secret=MIOGRAM_SECRET, credit=requests * BATCH, latency=latency)
     numbers = [f"+98913{1_000_000 + i}" for i in range(requests * BATCH)]
     times: list[float] = []
     with fake.serve() as server:
@@ -142,9 +168,7 @@ async def bare_round_trip(latency: float, requests: int = 20) -> float:
 
 async def _run(robots: tuple[str, ...] = (), database_url: str = "") -> dict[str, Any]:
     latency = env_float("MASS_LATENCY", 0.05)
-    fake = FakeMioGram(secret=MIOGRAM_SECRET)
-    fake.set_credit("Message", NUMBERS * 2)
-    fake.robots = list(robots) or fake.robots
+    fake = RemoteMioGram(secret=MIOGRAM_SECRET, credit=NUMBERS * 2, robots=robots)
     with emulator(FloodLimits.telegram()) as emu, temp_dir("bench-mass-") as tmp:
         lanes = {"miogram_robots": robots} if robots else {}
         store = {"database_url": database_url}
@@ -156,17 +180,18 @@ async def _run(robots: tuple[str, ...] = (), database_url: str = "") -> dict[str
             draft = _job(services.store, job_id)
             valid = len(draft.get("numbers") or []) or sum(len(u["numbers"]) for u in draft.get("units", []))
             round_trip = await bare_round_trip(latency)
-            fake.latency = latency
-            mass_requests_before = len(fake.calls_of("SendMessageMass"))
+            fake.set_latency(latency)
+            before = fake.received()
             meter = _WriteMeter(services.store)
             compactions_before = getattr(services.store.storage.backend, "compactions", 0)
-            with RssSampler() as rss:
+            with RssSampler() as rss, meter.flushes():
                 started = time.monotonic()
                 emu.user_presses(ADMIN, ADMIN_CHAT, preview["message_id"], go)
                 await wait_until(lambda: _peek(table, job_id, "status") in md.FINISHED, timeout=600, interval=0.005)
                 finished = time.monotonic()
                 await wait_until(lambda: _peek(table, job_id, "report_sent"), timeout=60)
                 reported = time.monotonic()
+            received = fake.received()
             job = _job(services.store, job_id)
             counts = count(job)
             units = len(job["units"])
@@ -179,9 +204,9 @@ async def _run(robots: tuple[str, ...] = (), database_url: str = "") -> dict[str
                 "status": job["status"],
                 "sent": counts.sent,
                 "units": units,
-                "mass_requests": len(fake.calls_of("SendMessageMass")) - mass_requests_before,
-                "numbers_sent": len(fake.sent),
-                "distinct_sent": len(set(fake.sent_numbers())),
+                "mass_requests": received.mass_requests - before.mass_requests,
+                "numbers_sent": received.numbers_sent,
+                "distinct_sent": received.distinct_sent,
                 "writes": meter.records,
                 "write_bytes": meter.bytes,
                 "write_seconds": meter.seconds,
@@ -190,7 +215,7 @@ async def _run(robots: tuple[str, ...] = (), database_url: str = "") -> dict[str
                 "rss_base": rss.baseline,
                 "edits": len(emu.requests_of("editMessageText")),
                 "lanes": max(1, len(robots)),
-                "by_robot": {r: sum(1 for c in fake.calls_of("SendMessageMass") if c["Robot"] == r) for r in robots},
+                "by_robot": {r: received.by_robot.get(r, 0) for r in robots},
             }
     return result
 

@@ -28,6 +28,8 @@ import json
 import logging
 import os
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -77,6 +79,7 @@ class FileBackend:
         self.journal_pending = False
         self.next_compact_try = 0
         self.data: Data = {}
+        self.deferring = self.unflushed = False  # see deferred_flush
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -262,7 +265,10 @@ class FileBackend:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fdatasync(fd)
+            if self.deferring:
+                self.unflushed = True
+            else:
+                os.fdatasync(fd)
         except OSError as exc:
             try:  # take back a partial line so the next record does not land after garbage
                 os.ftruncate(fd, start)
@@ -270,6 +276,27 @@ class FileBackend:
                 self.journal_pending = True  # its tail is unknown: never append to it again
             raise StoreError(f"state journal {self.journal_path} cannot be written: {exc.strerror}") from None
         self.journal_bytes = start + len(encoded)
+
+    @contextmanager
+    def deferred_flush(self) -> Iterator[None]:
+        """Appends inside leave their fdatasync to :meth:`take_flush` (``Store.durably``)."""
+        self.deferring = True
+        try:
+            yield
+        finally:
+            self.deferring = False
+
+    def take_flush(self) -> int | None:
+        """A duplicate of the journal's descriptor to fdatasync and close, if appends wait for
+        it (a compaction may replace the journal meanwhile: its records are in the snapshot)."""
+        if not self.unflushed or self.fd is None:
+            return None
+        self.unflushed = False
+        return os.dup(self.fd)
+
+    def flush_failed(self) -> None:
+        """The journal's tail is unknown; the next write folds memory into a new snapshot."""
+        self.journal_pending = True
 
     def after_persist(self, data: Data) -> None:
         self.data = data

@@ -309,7 +309,20 @@ class Store:
     async def durably(self, write: Callable[[], T]) -> T:
         """``write()``, again and again while the database is unreachable, until it is made.
         For writes that record what already happened outside (a card Telegram accepted, a
-        batch MioGram answered): they must not be lost, and cannot be refused."""
+        batch MioGram answered): they must not be lost, and cannot be refused.
+
+        On the state file, the disk flush (fdatasync) of what ``write()`` appended runs in a
+        worker thread and this returns once it is done: the event loop serves other work
+        meanwhile (a mass send's other lanes), and memory holds the change during the flush.
+        A failed flush raises :class:`StoreError`; the next write then folds memory into a new
+        snapshot, so nothing is acted on that the disk may not have."""
+        backend = file_backend(self)
+        if backend is not None:
+            try:
+                with backend.deferred_flush():
+                    return write()
+            finally:
+                await flush_off_loop(backend)
         while True:
             try:
                 return write()
@@ -319,6 +332,20 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+async def flush_off_loop(backend: FileBackend) -> None:
+    """fdatasync what deferred appends wrote, in a worker thread (see :meth:`Store.durably`)."""
+    fd = backend.take_flush()
+    if fd is None:
+        return
+    try:
+        await asyncio.to_thread(os.fdatasync, fd)
+    except OSError as exc:
+        backend.flush_failed()
+        raise StoreError(f"state journal {backend.journal_path} cannot be written: {exc.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def file_backend(store: Store) -> FileBackend | None:

@@ -5,7 +5,8 @@ same instance can be used in-process (``service.transport()``, an httpx async tr
 loopback HTTP server (``with service.serve() as url:``), so tests and benchmarks exercise the real
 client code over either. Every request is recorded in ``service.requests``; a per-test
 :class:`FaultPlan` injects 429 with Retry-After, 5xx, timeouts, dropped connections, non-JSON and
-truncated JSON bodies, and ``latency`` delays every answer.
+truncated JSON bodies, and ``latency`` is each answer's time after its request arrived (the fake's
+own work included, as a server's would be).
 """
 
 from __future__ import annotations
@@ -220,6 +221,17 @@ class FakeService:
                 )
             return response, fault
 
+    def latency_left(self, arrived: float) -> float:
+        """Seconds still to wait before answering a request that arrived at ``arrived``
+        (``time.monotonic()``): ``latency`` is the server's time to answer, its own work included."""
+        return max(0.0, self.latency - (time.monotonic() - arrived)) if self.latency else 0.0
+
+    def wait_out_latency(self, arrived: float) -> None:
+        """Block the serving thread until ``latency`` has passed since the request arrived."""
+        left = self.latency_left(arrived)
+        if left:
+            time.sleep(left)
+
     # --- in-process adapter
     def transport(self) -> httpx.AsyncBaseTransport:
         return _Transport(self)
@@ -236,10 +248,10 @@ class _Transport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         raw_path = request.url.raw_path.decode("ascii")
+        arrived = time.monotonic()
         fake = self.service.build_request(request.method, raw_path, dict(request.headers), body)
-        if self.service.latency:
-            await asyncio.sleep(self.service.latency)
         response, fault = self.service.respond(fake)
+        await asyncio.sleep(self.service.latency_left(arrived))
         if fault is not None and fault.kind == "timeout":
             raise httpx.ReadTimeout("injected timeout", request=request)
         if fault is not None and fault.kind == "drop":
@@ -300,10 +312,10 @@ def _make_handler(service: FakeService) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            arrived = time.monotonic()
             fake = service.build_request(self.command, self.path, dict(self.headers.items()), body)
-            if service.latency:
-                time.sleep(service.latency)
             response, fault = service.respond(fake)
+            service.wait_out_latency(arrived)
             if fault is not None and fault.kind == "drop":
                 self.close_connection = True
                 self.connection.close()

@@ -3,6 +3,8 @@ store once, writes one record per batch, and the cache never says what the store
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.docs import job_from_doc
+from bot.store.state import Store
 from tests.massjobs.rig import crashed_copy, numbers
 
 
@@ -114,3 +117,33 @@ def test_an_older_job_document_reads_with_defaults():
     job = job_from_doc({"id": "old1", "status": md.DONE, "content": {"text": "hi", "media": None}, "batch_size": 100})
     assert (job["numbers"], job["opted_out"], job["invalid"], job["duplicates"]) == ([], [], [], 0)
     assert job["channel"] == "messenger" and "units" not in job
+
+
+async def test_on_the_state_file_each_batch_is_flushed_off_the_loop_before_its_request(rig, tmp_path, monkeypatch):
+    """The per-batch write's fdatasync runs in a worker thread (the event loop serves the other
+    lanes meanwhile), and every request still leaves only after its in-flight mark is on disk."""
+    store = Store.open(tmp_path / "state.json")
+    r = rig(store=store)
+    job_id = r.draft(numbers(500))
+    await r.runner.confirm(job_id, 1)
+    real, flushes, flushed_before_request = os.fdatasync, [], []
+
+    def fdatasync(fd: int) -> None:
+        real(fd)
+        flushes.append(threading.current_thread() is threading.main_thread())
+
+    respond = r.fake.respond
+
+    def recording_respond(request: Any) -> Any:
+        if request.arg("Func") == "SendMessageMass":
+            flushed_before_request.append(len(flushes))
+        return respond(request)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(r.fake, "respond", recording_respond)
+    await r.run(job_id)
+    assert r.job()["status"] == md.DONE and len(flushed_before_request) == 5
+    # request k (from 1) follows at least k flushes: its unit's in-flight mark reached the disk
+    assert all(done >= k for k, done in enumerate(flushed_before_request, start=1))
+    # no batch write blocked the event loop on the disk (the audit line at the end may)
+    assert not any(flushes[: flushed_before_request[-1] + 1])
