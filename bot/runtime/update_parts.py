@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from telegram import CallbackQuery, Message, Update, User
 
-__all__ = ["MissingPart", "message_of", "press_chat_id", "query_message", "query_of", "user_of"]
+__all__ = ["MissingPart", "chat_id_of", "message_of", "press_chat_id", "query_message", "query_of", "user_of"]
 
 
 class MissingPart(LookupError):
@@ -30,6 +30,13 @@ def message_of(update: Update) -> Message:
     if update.effective_message is None:
         raise MissingPart(f"update {update.update_id} has no message")
     return update.effective_message
+
+
+def chat_id_of(update: Update) -> int:
+    """The chat the update happened in (for a button: the chat of the message it is on)."""
+    if update.effective_chat is None:
+        raise MissingPart(f"update {update.update_id} has no chat")
+    return update.effective_chat.id
 
 
 def query_of(update: Update) -> CallbackQuery:

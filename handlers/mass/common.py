@@ -8,14 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from telegram import InlineKeyboardButton
 
 from bot.clients.miogram.media import Media
+from bot.massjobs.docs import JobDoc, MediaDoc
 from bot.runtime.services import Services
 from bot.text.digits import to_persian_digits
 from bot.text.timeparse import format_when
+from handlers.mass.savedlists import SavedList
 
 #: the most saved lists offered as buttons
 MAX_LIST_BUTTONS = 12
@@ -90,7 +92,17 @@ def csv_bytes(header: list[str], lines: list[list[Any]]) -> bytes:
 # --- helpers shared with the flow and the Bridge
 
 
-def set_audience(services: Services, job: dict[str, Any], audience: dict[str, Any]) -> None:
+class Audience(TypedDict):
+    """Who a draft is for: a label for the card, the numbers read and, when read from text or a
+    file, the inputs that are not numbers (with their reasons) and how many repeated."""
+
+    label: str
+    valid: list[str]
+    invalid: NotRequired[list[list[str]]]
+    duplicates: NotRequired[int]
+
+
+def set_audience(services: Services, job: JobDoc, audience: Audience) -> None:
     """Put an audience on a draft: opted-out numbers are set aside (and counted)."""
     optout = services.store.table("optout")
     valid = list(dict.fromkeys(audience.get("valid", [])))
@@ -101,10 +113,10 @@ def set_audience(services: Services, job: dict[str, Any], audience: dict[str, An
     job["duplicates"] = int(audience.get("duplicates", 0))
 
 
-def list_audience(services: Services, user_id: int | None, saved: dict[str, Any]) -> dict[str, Any]:
+def list_audience(services: Services, user_id: int | None, saved: SavedList) -> Audience:
     return {
-        "label": services.t("mass.audience_list", user_id, name=saved.get("name", "")),
-        "valid": list(saved.get("numbers", [])),
+        "label": services.t("mass.audience_list", user_id, name=saved["name"]),
+        "valid": list(saved["numbers"]),
         "invalid": [],
         "duplicates": 0,
     }
@@ -122,7 +134,21 @@ def utc(timestamp: Any) -> datetime:
     return datetime.fromtimestamp(float(timestamp or 0), tz=UTC)
 
 
-def media_info(path: Path, extension: str, **extra: Any) -> dict[str, Any]:
-    """The job's record of a spooled file (kind decided by its extension)."""
+def media_info(
+    path: Path, extension: str, *, name: str, file_id: str | None = None, url: str | None = None
+) -> MediaDoc:
+    """The job's record of a spooled file (kind decided by its extension), with how to fetch it
+    again: its Telegram ``file_id`` or its ``url``."""
     media = Media(path, extension)
-    return {"spool": str(path), "ext": media.extension, "size": media.size, "kind": media.kind.value, **extra}
+    doc: MediaDoc = {
+        "spool": str(path),
+        "ext": media.extension,
+        "size": media.size,
+        "kind": media.kind.value,
+        "name": name,
+    }
+    if file_id is not None:
+        doc["file_id"] = file_id
+    if url is not None:
+        doc["url"] = url
+    return doc

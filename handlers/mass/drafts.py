@@ -3,8 +3,6 @@ the check needs, and the card's Invalid-list, Recheck and list-pick (Bridge) but
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot.clients.miogram.errors import MioGramError
@@ -12,11 +10,13 @@ from bot.massjobs import docs as md
 from bot.massjobs.docs import ContentDoc, JobDoc
 from bot.runtime.context import Context
 from bot.runtime.tg.callback import ButtonData
+from bot.runtime.update_parts import query_message, query_of
 from handlers.mass import buttons as kinds
 from handlers.mass.check import PreviewFacts, check_preview
-from handlers.mass.common import csv_bytes, list_audience, set_audience, speech
+from handlers.mass.common import Audience, csv_bytes, list_audience, set_audience, speech
 from handlers.mass.preview import render_preview
 from handlers.mass.runtime import MassRuntime
+from handlers.mass.savedlists import saved_list
 
 
 class Drafts:
@@ -32,7 +32,7 @@ class Drafts:
         user_id: int,
         chat_id: int,
         thread_id: int | None,
-        audience: dict[str, Any],
+        audience: Audience,
         content: ContentDoc,
         channel: str,
         source: str = "flow",
@@ -98,22 +98,25 @@ class Drafts:
 
     async def on_invalid(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """The invalid inputs of the audience, with their reasons, as a CSV file."""
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         await query.answer()
         lines = [[raw, reason] for raw, reason in job.get("invalid", [])]
+        card = query_message(query)
         await context.bot.send_document(
-            chat_id=query.message.chat_id,
+            chat_id=card.chat_id,
             document=InputFile(csv_bytes(["input", "reason"], lines), filename=f"invalid-{job['id']}.csv"),
             caption=services.t("mass.invalid_caption", user_id, count=len(lines)),
-            message_thread_id=query.message.message_thread_id if query.message.is_topic_message else None,
+            message_thread_id=card.message_thread_id if card.is_topic_message else None,
         )
 
     async def on_recheck(self, update: Update, context: Context, job: JobDoc, data: ButtonData) -> None:
         """Ask MioGram again (it could not be reached) and redraw the card; opt-outs are re-read."""
-        await update.callback_query.answer()
+        query = query_of(update)
+        await query.answer()
         if job["status"] != md.DRAFT:
             return
-        audience = {
+        audience: Audience = {
             "label": job["audience"],
             "valid": job["numbers"] + job["opted_out"],
             "invalid": job["invalid"],
@@ -121,16 +124,17 @@ class Drafts:
         }
         set_audience(context.services, job, audience)
         self.runtime.jobs.save(job)
-        text, markup = await self.card(job, update.callback_query.from_user.id)
+        text, markup = await self.card(job, query.from_user.id)
         await self.runtime.edit_query_message(update, text, markup)
 
     async def on_pick(self, update: Update, context: Context, job: JobDoc, data: kinds.PickList) -> None:
         """The Bridge: a saved list chosen for a draft made from a post."""
-        query, services, user_id = update.callback_query, context.services, update.callback_query.from_user.id
+        query, services = query_of(update), context.services
+        user_id = query.from_user.id
         if job["status"] != md.DRAFT:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
-        saved = services.store.table("lists").get(data.key)
+        saved = saved_list(services, data.key)
         if saved is None:
             await query.answer(services.t("mass.list_gone", user_id), show_alert=True)
             return
@@ -139,5 +143,6 @@ class Drafts:
         self.runtime.jobs.save(job)
         text, markup = await self.card(job, user_id)
         await self.runtime.edit_query_message(update, text, markup)
-        where = {"chat_id": query.message.chat_id, "message_id": query.message.message_id}
+        card = query_message(query)
+        where: md.MessageRef = {"chat_id": card.chat_id, "message_id": card.message_id}
         self.runtime.jobs.update(job["id"], preview=where)

@@ -64,16 +64,16 @@ def attachment_of(message: Message | None) -> Attachment | None:
         ext = _extension(v.file_name, v.mime_type, "mp4")
         return Attachment(v.file_id, v.file_size, ext, v.file_name or f"video.{ext}", "video", v.mime_type or "")
     if message.animation:
-        a = message.animation
-        ext = _extension(a.file_name, a.mime_type, "mp4")
-        return Attachment(a.file_id, a.file_size, ext, a.file_name or f"animation.{ext}", "video", a.mime_type or "")
+        g = message.animation
+        ext = _extension(g.file_name, g.mime_type, "mp4")
+        return Attachment(g.file_id, g.file_size, ext, g.file_name or f"animation.{ext}", "video", g.mime_type or "")
     if message.audio:
         a = message.audio
         ext = _extension(a.file_name, a.mime_type, "mp3")
         return Attachment(a.file_id, a.file_size, ext, a.file_name or f"audio.{ext}", "audio", a.mime_type or "")
     if message.voice:
-        v = message.voice
-        return Attachment(v.file_id, v.file_size, "ogg", "voice.ogg", "audio", v.mime_type or "")
+        vo = message.voice
+        return Attachment(vo.file_id, vo.file_size, "ogg", "voice.ogg", "audio", vo.mime_type or "")
     if message.document:
         d = message.document
         ext = _extension(d.file_name, d.mime_type, "bin")
