@@ -134,7 +134,7 @@ class Drafts:
         if job["status"] != md.DRAFT:
             await query.answer(services.t("mass.already_started", user_id), show_alert=True)
             return
-        saved = saved_list(services, data.key)
+        saved = saved_list(services.store, data.key)
         if saved is None:
             await query.answer(services.t("mass.list_gone", user_id), show_alert=True)
             return

@@ -14,20 +14,22 @@ import logging
 import warnings
 from typing import Any
 
-from telegram import ForceReply, InlineKeyboardMarkup, Message, Update
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from bot.clients.miogram.phones import PhoneFileError, PhoneParse, parse_csv, parse_numbers
-from bot.massjobs.spool import drop_media, spool_dir
-from bot.massjobs.storage import new_id
+from bot.massjobs.spool import spool_dir
 from bot.runtime.context import Context
 from bot.runtime.tg.buttons import button, step
 from bot.runtime.tg.quiet import edit_quietly
+from bot.runtime.update_parts import chat_id_of, message_of, query_of, user_of
 from handlers.mass import buttons as kinds
 from handlers.mass import files as mass_files
 from handlers.mass.common import MAX_LIST_BUTTONS, fmt_num, list_audience, media_info, rows
 from handlers.mass.drafts import Drafts
+from handlers.mass.flowstate import NumbersFile, begin, drop_flow_media, end, flow_of
+from handlers.mass.savedlists import saved_list, saved_lists
 from handlers.replies import find_target
 from handlers.replies import on_reply as route_reply
 
@@ -35,13 +37,12 @@ log = logging.getLogger(__name__)
 
 AUDIENCE, COLUMN, CONTENT, CAPTION, CHANNEL = range(5)
 FLOW_TIMEOUT = 30 * 60.0
-KEY = "mass_flow"
 
 _MEDIA = filters.PHOTO | filters.VIDEO | filters.ANIMATION | filters.AUDIO | filters.VOICE | filters.Document.ALL
 _TEXT = filters.TEXT & ~filters.COMMAND
 
 
-def conversation(drafts: Drafts) -> ConversationHandler:
+def conversation(drafts: Drafts) -> ConversationHandler[Context]:
     flow = Flow(drafts)
     with warnings.catch_warnings():
         # per_message=False is meant: buttons of a step belong to the admin's (chat, user) flow.
@@ -49,7 +50,7 @@ def conversation(drafts: Drafts) -> ConversationHandler:
         return _conversation(flow)
 
 
-def _conversation(flow: Flow) -> ConversationHandler:
+def _conversation(flow: Flow) -> ConversationHandler[Context]:
     return ConversationHandler(
         entry_points=[CommandHandler("mass", flow.start)],
         states={
@@ -90,24 +91,15 @@ class Flow:
     # --- helpers
 
     @staticmethod
-    def _key(update: object) -> str:
-        """One flow per admin per chat (a private chat and the group do not mix)."""
-        chat = getattr(update, "effective_chat", None)
-        return f"{KEY}:{chat.id}" if chat is not None else KEY
-
-    def _data(self, context: Context, update: Update) -> dict[str, Any]:
-        return context.user_data.setdefault(self._key(update), {})
-
-    @staticmethod
     def _t(context: Context, update: Update, key: str, **values: Any) -> str:
-        return context.services.t(key, update.effective_user.id, **values)
+        return context.services.t(key, user_of(update).id, **values)
 
     async def _prompt(
         self, update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
     ) -> Message:
         message = update.effective_message
         return await context.bot.send_message(
-            chat_id=update.effective_chat.id,
+            chat_id=chat_id_of(update),
             text=text,
             reply_markup=markup or ForceReply(selective=True, input_field_placeholder=None),
             message_thread_id=message.message_thread_id if message and message.is_topic_message else None,
@@ -119,7 +111,7 @@ class Flow:
         there instead of being taken as an answer of this flow."""
         message = update.effective_message
         target = message.reply_to_message if message else None
-        if target is None or target.from_user is None or target.from_user.id != context.bot.id:
+        if message is None or target is None or target.from_user is None or target.from_user.id != context.bot.id:
             return False
         if find_target(context.services.store, message.chat_id, target.message_id) is None:
             return False
@@ -127,39 +119,28 @@ class Flow:
         return True
 
     def _too_big(self, context: Context, update: Update, exc: mass_files.TooBig) -> str:
-        lang = context.services.lang(update.effective_user.id)
+        lang = context.services.lang(user_of(update).id)
         return self._t(
             context, update, "mass.file_too_big", size=fmt_num(exc.size, lang), limit=fmt_num(exc.limit, lang)
         )
 
-    def _cancel_button(self, context: Context, update: Update):
+    def _cancel_button(self, context: Context, update: Update) -> InlineKeyboardButton:
         return button(self._t(context, update, "mass.btn_cancel"), kinds.Quit())
-
-    def _drop_media(self, context: Context, update: object) -> None:
-        data = context.user_data.get(self._key(update)) or {}
-        media = (data.get("content") or {}).get("media")
-        if media:
-            drop_media(media)
 
     # --- entry
 
     async def start(self, update: Update, context: Context) -> int:
         services = context.services
-        user_id = update.effective_user.id
+        user_id = user_of(update).id
         if services.miogram is None:
-            await update.effective_message.reply_text(services.t("mass.not_configured", user_id))
+            await message_of(update).reply_text(services.t("mass.not_configured", user_id))
             return ConversationHandler.END
-        self._drop_media(context, update)
-        message = update.effective_message
-        context.user_data[self._key(update)] = {
-            "job_id": new_id(),
-            "chat_id": update.effective_chat.id,
-            "thread_id": message.message_thread_id if message.is_topic_message else None,
-        }
-        lists = sorted(services.store.table("lists").items(), key=lambda kv: kv[1].get("name", "").lower())
+        drop_flow_media(context, update)
+        begin(context, update)
+        lists = saved_lists(services.store)
         buttons = [
             button(
-                services.t("mass.btn_list", user_id, name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
+                services.t("mass.btn_list", user_id, name=doc["name"][:30], count=len(doc["numbers"])),
                 kinds.Audience(key),
             )
             for key, doc in lists[:MAX_LIST_BUTTONS]
@@ -177,33 +158,32 @@ class Flow:
     async def audience_text(self, update: Update, context: Context) -> int | None:
         if await self._other_target(update, context):
             return None
-        parsed = parse_numbers(update.effective_message.text or "", context.services.config.phone_region)
+        parsed = parse_numbers(message_of(update).text or "", context.services.config.phone_region)
         label = self._t(context, update, "mass.audience_pasted")
         return await self._audience_done(update, context, parsed, label)
 
     async def audience_file(self, update: Update, context: Context) -> int | None:
         if await self._other_target(update, context):
             return None
-        services = context.services
-        attachment = mass_files.attachment_of(update.effective_message)
+        services, message = context.services, message_of(update)
+        attachment = mass_files.attachment_of(message)
         if attachment is None or not mass_files.is_numbers_file(attachment):
-            await update.effective_message.reply_text(self._t(context, update, "mass.audience_file_type"))
+            await message.reply_text(self._t(context, update, "mass.audience_file_type"))
             return AUDIENCE
         try:
             data = await mass_files.download_bytes(context, attachment, mass_files.NUMBERS_FILE_MAX)
         except mass_files.TooBig as exc:
-            await update.effective_message.reply_text(self._too_big(context, update, exc))
+            await message.reply_text(self._too_big(context, update, exc))
             return AUDIENCE
-        column = (update.effective_message.caption or "").strip() or None
+        column = (message.caption or "").strip() or None
         label = self._t(context, update, "mass.audience_file", name=attachment.name[:60])  # escaped when shown
         try:
             parsed, _columns = parse_csv(data, services.config.phone_region, column)
         except PhoneFileError as exc:
             if not exc.columns:
-                await update.effective_message.reply_text(self._t(context, update, "mass.audience_none"))
+                await message.reply_text(self._t(context, update, "mass.audience_none"))
                 return AUDIENCE
-            flow = self._data(context, update)
-            flow["file"] = {"data": data, "label": label, "columns": exc.columns}
+            flow_of(context, update).file = NumbersFile(data, label, exc.columns)
             buttons = [button(col[:30], kinds.Column(i)) for i, col in enumerate(exc.columns[:24])]
             buttons.append(self._cancel_button(context, update))
             names = ", ".join(html.escape(c) for c in exc.columns[:24])
@@ -217,51 +197,48 @@ class Flow:
         return await self._audience_done(update, context, parsed, label)
 
     async def audience_list(self, update: Update, context: Context, data: kinds.Audience) -> int:
-        query = update.callback_query
+        query = query_of(update)
         services = context.services
-        saved = services.store.table("lists").get(data.key)
+        saved = saved_list(services.store, data.key)
         if saved is None:
             await query.answer(self._t(context, update, "mass.list_gone"), show_alert=True)
             return AUDIENCE
         await query.answer()
-        audience = list_audience(services, update.effective_user.id, saved)
+        audience = list_audience(services, user_of(update).id, saved)
         parsed = PhoneParse(valid=list(audience["valid"]))
         return await self._audience_done(update, context, parsed, audience["label"])
 
     async def column_button(self, update: Update, context: Context, data: kinds.Column) -> int:
-        await update.callback_query.answer()
+        await query_of(update).answer()
         return await self._with_column(update, context, f"#{data.index + 1}")
 
     async def column_text(self, update: Update, context: Context) -> int | None:
         if await self._other_target(update, context):
             return None
-        return await self._with_column(update, context, (update.effective_message.text or "").strip())
+        return await self._with_column(update, context, (message_of(update).text or "").strip())
 
     async def _with_column(self, update: Update, context: Context, column: str) -> int:
-        flow = self._data(context, update)
-        file = flow.get("file")
-        if not file:
+        flow = flow_of(context, update)
+        file = flow.file
+        if file is None:
             return AUDIENCE
         try:
-            parsed, _ = parse_csv(file["data"], context.services.config.phone_region, column)
+            parsed, _ = parse_csv(file.data, context.services.config.phone_region, column)
         except PhoneFileError:
-            await update.effective_message.reply_text(
+            await message_of(update).reply_text(
                 self._t(context, update, "mass.column_unknown", column=html.escape(column[:40]))
             )
             return COLUMN
-        flow.pop("file", None)
-        return await self._audience_done(update, context, parsed, file["label"])
+        flow.file = None
+        return await self._audience_done(update, context, parsed, file.label)
 
     async def _audience_done(self, update: Update, context: Context, parsed: PhoneParse, label: str) -> int:
         services = context.services
-        user_id = update.effective_user.id
+        user_id = user_of(update).id
         if not parsed.valid:
-            await update.effective_message.reply_text(
-                services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid))
-            )
+            await message_of(update).reply_text(services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid)))
             return AUDIENCE
-        flow = self._data(context, update)
-        flow["audience"] = {
+        flow_of(context, update).audience = {
             "label": label,
             "valid": parsed.valid,
             "invalid": [list(item) for item in parsed.invalid],
@@ -290,24 +267,24 @@ class Flow:
     async def content_text(self, update: Update, context: Context) -> int | None:
         if await self._other_target(update, context):
             return None
-        text = update.effective_message.text or ""
+        text = message_of(update).text or ""
         if not text.strip():
             return CONTENT
-        self._data(context, update)["content"] = {"text": text, "media": None}
+        flow_of(context, update).content = {"text": text, "media": None}
         return await self._ask_channel(update, context)
 
     async def content_media(self, update: Update, context: Context) -> int | None:
         if await self._other_target(update, context):
             return None
         services = context.services
-        message = update.effective_message
+        message = message_of(update)
         attachment = mass_files.attachment_of(message)
         if attachment is None:
             return CONTENT
-        flow = self._data(context, update)
-        self._drop_media(context, update)  # an earlier file of this flow, if any
-        flow.pop("content", None)
-        path = spool_dir(services.store.path) / f"{flow['job_id']}.{attachment.extension}"
+        flow = flow_of(context, update)
+        drop_flow_media(context, update)  # an earlier file of this flow, if any
+        flow.content = None
+        path = spool_dir(services.store.path) / f"{flow.job_id}.{attachment.extension}"
         try:
             await mass_files.download_to(context, attachment, path, mass_files.TELEGRAM_DOWNLOAD_MAX)
         except mass_files.TooBig as exc:
@@ -320,7 +297,7 @@ class Flow:
             await message.reply_text(self._t(context, update, "mass.file_empty"))
             return CONTENT
         caption = (message.caption or "").strip()
-        flow["content"] = {"text": caption or None, "media": info}
+        flow.content = {"text": caption or None, "media": info}
         if caption:
             return await self._preview(update, context, "messenger")
         return await self._ask_caption(update, context)
@@ -334,12 +311,14 @@ class Flow:
     async def caption_text(self, update: Update, context: Context) -> int | None:
         if await self._other_target(update, context):
             return None
-        text = (update.effective_message.text or "").strip()
-        self._data(context, update)["content"]["text"] = text or None
+        text = (message_of(update).text or "").strip()
+        content = flow_of(context, update).content
+        if content is not None:  # the caption step follows a file
+            content["text"] = text or None
         return await self._preview(update, context, "messenger")
 
     async def no_caption(self, update: Update, context: Context, data: kinds.NoCaption) -> int:
-        await update.callback_query.answer()
+        await query_of(update).answer()
         return await self._preview(update, context, "messenger")
 
     async def _ask_channel(self, update: Update, context: Context) -> int:
@@ -356,21 +335,21 @@ class Flow:
         return CHANNEL
 
     async def channel(self, update: Update, context: Context, data: kinds.Channel) -> int:
-        await update.callback_query.answer()
+        await query_of(update).answer()
         return await self._preview(update, context, "whatsapp" if data.which == "w" else "messenger")
 
     async def _preview(self, update: Update, context: Context, channel: str) -> int:
-        flow = context.user_data.pop(self._key(update), {})
-        user_id = update.effective_user.id
-        if "audience" not in flow or "content" not in flow:
+        flow = end(context, update)
+        user_id = user_of(update).id
+        if flow is None or flow.audience is None or flow.content is None:
             return ConversationHandler.END
         job = self.drafts.build(
-            job_id=flow["job_id"],
+            job_id=flow.job_id,
             user_id=user_id,
-            chat_id=flow["chat_id"],
-            thread_id=flow.get("thread_id"),
-            audience=flow["audience"],
-            content=flow["content"],
+            chat_id=flow.chat_id,
+            thread_id=flow.thread_id,
+            audience=flow.audience,
+            content=flow.content,
             channel=channel,
         )
         await self.drafts.send(context, job, user_id)
@@ -379,19 +358,20 @@ class Flow:
     # --- leaving
 
     async def cancel(self, update: Update, context: Context) -> int:
-        self._drop_media(context, update)
-        context.user_data.pop(self._key(update), None)
-        await update.effective_message.reply_text(self._t(context, update, "mass.flow_cancelled"))
+        drop_flow_media(context, update)
+        end(context, update)
+        await message_of(update).reply_text(self._t(context, update, "mass.flow_cancelled"))
         return ConversationHandler.END
 
     async def cancel_button(self, update: Update, context: Context, data: kinds.Quit) -> int:
-        self._drop_media(context, update)
-        context.user_data.pop(self._key(update), None)
-        await update.callback_query.answer()
+        drop_flow_media(context, update)
+        end(context, update)
+        query = query_of(update)
+        await query.answer()
         text = self._t(context, update, "mass.flow_cancelled")
-        await edit_quietly(update.callback_query, text, what="close the /mass prompt")
+        await edit_quietly(query, text, what="close the /mass prompt")
         return ConversationHandler.END
 
     async def timed_out(self, update: Update, context: Context) -> None:
-        self._drop_media(context, update)
-        context.user_data.pop(self._key(update), None)
+        drop_flow_media(context, update)
+        end(context, update)

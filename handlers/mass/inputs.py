@@ -10,6 +10,7 @@ from telegram import Update
 from bot.clients.miogram.phones import PhoneFileError, PhoneParse, parse_csv, parse_numbers
 from bot.runtime.context import Context
 from bot.runtime.services import Services
+from bot.runtime.update_parts import message_of, user_of
 from handlers.mass import files as mass_files
 from handlers.mass.common import fmt_num, reason_text
 
@@ -26,8 +27,8 @@ async def read_numbers(update: Update, context: Context) -> tuple[PhoneParse | N
     """Numbers from the message: pasted text or a CSV/TXT document (caption = column name).
     Returns (parse, None) or (None, the text telling the user what is wrong)."""
     services = context.services
-    user_id = update.effective_user.id
-    message = update.effective_message
+    user_id = user_of(update).id
+    message = message_of(update)
     region = services.config.phone_region
     attachment = mass_files.attachment_of(message)
     if attachment is not None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 
 from bot.clients.miogram.phones import parse_numbers
 from bot.runtime.context import Context
+from bot.runtime.services import Services
 from bot.runtime.tg.buttons import button
+from bot.runtime.update_parts import message_of, press_chat_id, query_of, user_of
 from handlers.mass import buttons as kinds
 from handlers.mass.inputs import read_numbers, rest_of_command, summary, thread_of
 from handlers.replies import ask
@@ -20,10 +22,19 @@ from handlers.replies import ask
 YIELD_EVERY = 100
 
 
+class OptOut(TypedDict):
+    """The record of an opted-out number (its key): when, by whom and how (``command`` or
+    ``import``)."""
+
+    at: float
+    by: int
+    source: str
+
+
 async def on_optout(update: Update, context: Context) -> None:
     services = context.services
-    user_id = update.effective_user.id
-    message = update.effective_message
+    user_id = user_of(update).id
+    message = message_of(update)
     sub, rest = rest_of_command(message.text)
     if sub in ("add", "remove", "del", "delete"):
         if not rest.strip():
@@ -56,7 +67,9 @@ async def on_optout(update: Update, context: Context) -> None:
     await _send_optout_list(context, services, user_id, message.chat_id, thread_of(update))
 
 
-async def _send_optout_list(context: Context, services, user_id: int, chat_id: int, thread_id: int | None) -> None:
+async def _send_optout_list(
+    context: Context, services: Services, user_id: int, chat_id: int, thread_id: int | None
+) -> None:
     numbers = sorted(key for key, _ in services.store.table("optout").items())
     text = (
         services.t("mass.optout_count", user_id, count=len(numbers)) + "\n" + services.t("mass.optout_usage", user_id)
@@ -77,13 +90,13 @@ async def _send_optout_list(context: Context, services, user_id: int, chat_id: i
 
 async def on_optout_button(update: Update, context: Context, data: kinds.ImportOptOut) -> None:
     """Import: ask for a file or a list of numbers to opt out."""
-    query = update.callback_query
+    query = query_of(update)
     services = context.services
     user_id = query.from_user.id
     await query.answer()
     await ask(
         context,
-        query.message.chat_id,
+        press_chat_id(query),
         services.t("mass.ask_optout_import", user_id),
         kind="mass.optout_import",
         user_id=user_id,
@@ -93,32 +106,34 @@ async def on_optout_button(update: Update, context: Context, data: kinds.ImportO
 
 async def on_optout_import(update: Update, context: Context, doc: dict[str, Any]) -> None:
     services = context.services
-    user_id = update.effective_user.id
+    user_id = user_of(update).id
+    message = message_of(update)
     parsed, problem = await read_numbers(update, context)
     if parsed is None or not parsed.valid:
         text = problem or services.t("mass.audience_empty", user_id, invalid=len(parsed.invalid) if parsed else 0)
         await ask(
             context,
-            update.effective_chat.id,
+            message.chat_id,
             text + "\n" + services.t("mass.try_again", user_id),
             kind="mass.optout_import",
             user_id=user_id,
-            reply_to=update.effective_message.message_id,
+            reply_to=message.message_id,
         )
         return
     added = await add_optout(services, parsed.valid, user_id, "import")
     text = services.t("mass.optout_added", user_id, added=added, already=len(parsed.valid) - added)
-    await update.effective_message.reply_text(text + "\n" + summary(services, user_id, parsed))
+    await message.reply_text(text + "\n" + summary(services, user_id, parsed))
 
 
-async def add_optout(services, numbers: list[str], user_id: int, source: str) -> int:
+async def add_optout(services: Services, numbers: list[str], user_id: int, source: str) -> int:
     """Add numbers to the opt-out table (one durable write each: the event loop is given a turn
     every :data:`YIELD_EVERY` numbers so that a large import does not stall the bot)."""
     table = services.store.table("optout")
     now = time.time()
     added = 0
     for i, number in enumerate(numbers, 1):
-        if table.insert_new(number, {"at": now, "by": user_id, "source": source}):
+        record: OptOut = {"at": now, "by": user_id, "source": source}
+        if table.insert_new(number, dict(record)):
             added += 1
         if i % YIELD_EVERY == 0:
             await asyncio.sleep(0)
@@ -127,7 +142,7 @@ async def add_optout(services, numbers: list[str], user_id: int, source: str) ->
     return added
 
 
-def remove_optout(services, numbers: list[str], user_id: int) -> int:
+def remove_optout(services: Services, numbers: list[str], user_id: int) -> int:
     table = services.store.table("optout")
     removed = sum(1 for number in numbers if table.delete(number))
     if removed:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, NotRequired, TypedDict, cast
 
-from bot.runtime.services import Services
+from bot.store.state import Store
 
 TABLE: Final = "lists"
 
@@ -39,13 +39,13 @@ def list_to_doc(saved: SavedList) -> dict[str, Any]:
     return dict(saved)
 
 
-def saved_list(services: Services, key: str) -> SavedList | None:
+def saved_list(store: Store, key: str) -> SavedList | None:
     """The list saved under ``key``, or None."""
-    raw = services.store.table(TABLE).get(key)
+    raw = store.table(TABLE).get(key)
     return None if raw is None else list_from_doc(raw)
 
 
-def saved_lists(services: Services) -> list[tuple[str, SavedList]]:
+def saved_lists(store: Store) -> list[tuple[str, SavedList]]:
     """Every saved list with its key, by name (case-insensitive)."""
-    lists = [(key, list_from_doc(raw)) for key, raw in services.store.table(TABLE).items()]
+    lists = [(key, list_from_doc(raw)) for key, raw in store.table(TABLE).items()]
     return sorted(lists, key=lambda kv: kv[1]["name"].lower())
