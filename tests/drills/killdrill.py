@@ -13,6 +13,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from tests.harness import ADMIN, ADMIN_CHAT
 
 ROOT = Path(__file__).resolve().parents[2]
 #: environment variables kept from the test's own environment (nothing of the operator contract)
@@ -27,6 +30,20 @@ def bot_env(**settings: str | int | float) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     env.update({key.upper(): str(value) for key, value in settings.items()})
     return env
+
+
+def drill_env(botapi: Any, **settings: Any) -> dict[str, str]:
+    """The environment of a drilled bot whose admin chat is in ``botapi`` (the emulator): 60
+    group messages a minute, info logs, and ``settings`` (its state, upstreams, timings)."""
+    return bot_env(
+        telegram_token=botapi.token,
+        telegram_base_url=botapi.base_url,
+        admin_chat_id=ADMIN_CHAT,
+        admin_ids=ADMIN,
+        group_messages_per_minute=60,
+        log_level="info",
+        **settings,
+    )
 
 
 class BotProcess:

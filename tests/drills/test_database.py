@@ -9,15 +9,15 @@ import asyncio
 import csv
 import io
 import random
-import re
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from tests.botapi import text_of, wait_for
+from tests.drills.arrivals import Arrivals
 from tests.drills.flows import go_button, mass_preview, recent, report_of
-from tests.drills.killdrill import BotProcess, bot_env
+from tests.drills.killdrill import BotProcess, drill_env
 from tests.fakes.miogram import FakeMioGram
 from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT
@@ -29,25 +29,14 @@ SEED = 20241206
 RESONT_TOKEN = "drill-resont-token"
 MIOGRAM_SECRET = "drill-mio-secret"
 DB_PASSWORD = "drill-db-password"
-TAG = re.compile(r"\[[cm]\d{3}\]")
 
 
 def db_env(botapi: Any, tmp_path: Any, database_url: str, **settings: Any) -> dict[str, str]:
     # a password in the URL (the test server trusts loopback and ignores it): it must never
     # reach the log
     url = database_url.replace("postgres@", f"postgres:{DB_PASSWORD}@")
-    return bot_env(
-        telegram_token=botapi.token,
-        telegram_base_url=botapi.base_url,
-        admin_chat_id=ADMIN_CHAT,
-        admin_ids=ADMIN,
-        resont_token=RESONT_TOKEN,
-        database_url=url,
-        state_path=tmp_path / "unused" / "state.json",
-        group_messages_per_minute=60,
-        log_level="info",
-        **settings,
-    )
+    unused = tmp_path / "unused" / "state.json"
+    return drill_env(botapi, resont_token=RESONT_TOKEN, database_url=url, state_path=unused, **settings)
 
 
 def assert_clean_log(bot: BotProcess, botapi: Any) -> str:
@@ -121,25 +110,8 @@ async def test_a_database_restart_during_poll_cycles_forwards_every_item_exactly
     botapi: Any, tmp_path: Any, pg_server: PostgresServer, database_url: str
 ) -> None:
     rng = random.Random(SEED)
-    fake = FakeResont(token=RESONT_TOKEN, page_size=5)
-    account = fake.add_account("Brand Shop", "instagram")["id"]
-    post = fake.add_account_post(account, "Spring collection")["id"]
-    fake.add_conversation(account, "client0")
-    tags: list[str] = []
-
-    def arrive(count: int) -> None:
-        for _ in range(count):
-            if rng.random() < 0.6:
-                tag = f"[c{len(tags):03d}]"
-                fake.add_comment(account, f"comment {tag}", post_id=post, username=f"fan{len(tags) % 7}")
-            else:
-                tag = f"[m{len(tags):03d}]"
-                conversation = fake.add_conversation(account, f"client{len(tags)}")["id"]
-                fake.add_message(conversation, f"dm {tag}")
-            tags.append(tag)
-
-    def shown() -> str:
-        return " ".join(text_of(m) for m in botapi.bot_messages(ADMIN_CHAT))
+    arrivals = Arrivals(rng, RESONT_TOKEN)
+    fake, arrive = arrivals.fake, arrivals.arrive
 
     with fake.serve() as server:
         env = db_env(
@@ -165,16 +137,16 @@ async def test_a_database_restart_during_poll_cycles_forwards_every_item_exactly
                 arrive(rng.randint(1, 4))  # more arrive while the database is away
                 await stop
             await wait_for(
-                lambda: all(tag in shown() for tag in tags),
+                lambda: not arrivals.missing(botapi),
                 timeout=60,
-                message=lambda: f"missing {[t for t in tags if t not in shown()]}\n{bot.tail()}",
+                message=lambda: f"missing {arrivals.missing(botapi)}\n{bot.tail()}",
             )
             await asyncio.sleep(1.2)  # a few more poll cycles: nothing may come again
             log = assert_clean_log(bot, botapi)
         finally:
             bot.stop()
-    counts = Counter(tag for m in botapi.bot_messages(ADMIN_CHAT) for tag in set(TAG.findall(text_of(m))))
-    assert set(counts) == set(tags), "an item was lost"
+    counts = arrivals.counts(botapi)
+    assert set(counts) == set(arrivals.tags), "an item was lost"
     assert [t for t, c in counts.items() if c > 1] == [], "an item was forwarded twice"
     assert "is unreachable" in log and "reachable again" in log
 

@@ -20,13 +20,13 @@ import asyncio
 import csv
 import io
 import random
-import re
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from tests.botapi import text_of, wait_for
+from tests.botapi import wait_for
+from tests.drills.arrivals import Arrivals
 from tests.drills.flows import (
     go_button,
     last_message_id,
@@ -36,7 +36,7 @@ from tests.drills.flows import (
     settle_by_report,
     unknown_cards,
 )
-from tests.drills.killdrill import BotProcess, bot_env
+from tests.drills.killdrill import BotProcess, drill_env
 from tests.fakes.miogram import FakeMioGram
 from tests.fakes.resont import FakeResont
 from tests.harness import ADMIN, ADMIN_CHAT
@@ -49,7 +49,6 @@ MASS_KILLS = 8
 IN_FLIGHT_WINDOW = 0.5
 RESONT_TOKEN = "drill-resont-token"
 MIOGRAM_SECRET = "drill-mio-secret"
-TAG = re.compile(r"\[[cm]\d{3}\]")
 
 
 @pytest.fixture(params=["file", "postgres"])
@@ -62,17 +61,7 @@ def home(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, Any]:
 
 
 def _env(botapi: Any, home: dict[str, Any], **settings: Any) -> dict[str, str]:
-    return bot_env(
-        telegram_token=botapi.token,
-        telegram_base_url=botapi.base_url,
-        admin_chat_id=ADMIN_CHAT,
-        admin_ids=ADMIN,
-        resont_token=RESONT_TOKEN,
-        **home,
-        group_messages_per_minute=60,
-        log_level="info",
-        **settings,
-    )
+    return drill_env(botapi, resont_token=RESONT_TOKEN, **home, **settings)
 
 
 def _first_copy(botapi: Any, tag: str) -> tuple[float, int] | None:
@@ -86,24 +75,8 @@ def _first_copy(botapi: Any, tag: str) -> tuple[float, int] | None:
 
 async def test_sigkill_at_random_points_of_poll_cycles_forwards_every_item_exactly_once(botapi, tmp_path, home):
     rng = random.Random(SEED)
-    fake = FakeResont(token=RESONT_TOKEN, page_size=5)
-    account = fake.add_account("Brand Shop", "instagram")["id"]
-    post = fake.add_account_post(account, "Spring collection")["id"]
-    fake.add_conversation(account, "client0")
-    tags: list[str] = []
-
-    def arrive(count: int) -> None:
-        for _ in range(count):
-            if rng.random() < 0.6:
-                tag = f"[c{len(tags):03d}]"
-                fake.add_comment(account, f"comment {tag}", post_id=post, username=f"fan{len(tags) % 7}")
-            else:
-                # each DM in its own conversation: DMs of one person are grouped into one card,
-                # and a digest line shows only a group's last message, so a tag could hide
-                tag = f"[m{len(tags):03d}]"
-                conversation = fake.add_conversation(account, f"client{len(tags)}")["id"]
-                fake.add_message(conversation, f"dm {tag}")
-            tags.append(tag)
+    arrivals = Arrivals(rng, RESONT_TOKEN)
+    fake, arrive, tags = arrivals.fake, arrivals.arrive, arrivals.tags
 
     with fake.serve() as server:
         env = _env(
@@ -132,23 +105,15 @@ async def test_sigkill_at_random_points_of_poll_cycles_forwards_every_item_exact
                 bot.kill()
             bot.start()
 
-            def all_forwarded() -> bool:
-                shown = " ".join(text_of(m) for m in botapi.bot_messages(ADMIN_CHAT))
-                return all(tag in shown for tag in tags)
-
             await wait_for(
-                all_forwarded,
+                lambda: not arrivals.missing(botapi),
                 timeout=40,
-                message=lambda: (
-                    f"missing: "
-                    f"{[t for t in tags if t not in ' '.join(text_of(m) for m in botapi.bot_messages(ADMIN_CHAT))]}"
-                    f"\n{bot.tail()}"
-                ),
+                message=lambda: f"missing: {arrivals.missing(botapi)}\n{bot.tail()}",
             )
             await asyncio.sleep(1.2)  # a few more poll cycles: nothing may come again
         finally:
             bot.stop()
-    counts = Counter(tag for m in botapi.bot_messages(ADMIN_CHAT) for tag in set(TAG.findall(text_of(m))))
+    counts = arrivals.counts(botapi)
     assert set(counts) == set(tags), "an item was lost"
     explained: dict[int, list[str]] = {}  # message (first copy) → its duplicated tags
     by_kill: dict[int, set[int]] = {}  # kill → messages it explains
