@@ -22,7 +22,7 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, User
 
@@ -57,7 +57,7 @@ def lang(services: Services) -> str:
     return services.config.language
 
 
-def t(services: Services, key: str, **values: Any) -> str:
+def t(services: Services, key: str, **values: object) -> str:
     return services.i18n.t(f"inbox.{key}", lang(services), **values)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.clients.resont.errors import ResontError, ResontNotFound
 from bot.runtime.tg.quiet import quietly
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def tr(services: Services, key: str, user_id: int | None, **values: Any) -> str:
+def tr(services: Services, key: str, user_id: int | None, **values: object) -> str:
     """The ``inbox.<key>`` catalogue text for ``user_id``."""
     return services.t(f"inbox.{key}", user_id, **values)
 
