@@ -15,6 +15,10 @@ import logging
 import sys
 from pathlib import Path
 
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot.app import build_application
 from bot.config import Config, ConfigError, load_config, load_state_location
 from bot.runtime.logsafe import setup_logging
 from bot.store.errors import StoreError
@@ -63,14 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     return run(config, store)
 
 
-def run(config, store: Store) -> int:  # type: ignore[no-untyped-def]
+def run(config: Config, store: Store) -> int:
     """Run the bot on ``store`` until it is stopped."""
-    # Imported here so that a configuration error is reported before the heavier imports run.
-    from telegram import Update
-    from telegram.error import InvalidToken, NetworkError, TelegramError
-
-    from bot.app import build_application
-
     app = build_application(config, store=store)
     log.info(
         "starting: Bot API %s, admin chat %s, state: %s",
@@ -101,9 +99,6 @@ def run(config, store: Store) -> int:  # type: ignore[no-untyped-def]
 
 async def preflight(config: Config) -> None:
     """getMe against the configured Bot API (a few tries); raises PTB's error if it fails."""
-    from telegram import Bot
-    from telegram.error import InvalidToken, NetworkError
-
     root = config.telegram_base_url
     bot = Bot(config.telegram_token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
     for attempt in range(3):
