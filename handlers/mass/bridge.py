@@ -20,10 +20,11 @@ from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.buttons import button
 from handlers.mass import buttons as kinds
-from handlers.mass.common import MAX_LIST_BUTTONS, list_audience, media_info, rows
+from handlers.mass.common import MAX_LIST_BUTTONS, Audience, list_audience, media_info, rows
 from handlers.mass.drafts import Drafts
 from handlers.mass.media import JobMedia
 from handlers.mass.runtime import MassRuntime
+from handlers.mass.savedlists import SavedList, saved_list, saved_lists
 
 log = logging.getLogger("handlers.mass")
 
@@ -66,7 +67,9 @@ class Bridge:
         if content is None:
             return None
         saved = self._saved_list(context.services, post)
-        audience = list_audience(context.services, post.admin_id, saved) if saved else {"label": "", "valid": []}
+        audience: Audience = {"label": "", "valid": []}
+        if saved is not None:
+            audience = list_audience(context.services, post.admin_id, saved)
         job = self.drafts.build(
             job_id=job_id,
             user_id=post.admin_id,
@@ -100,29 +103,30 @@ class Bridge:
         return content
 
     @staticmethod
-    def _saved_list(services: Services, post: PostToSend) -> dict[str, Any] | None:
-        lists = services.store.table("lists")
+    def _saved_list(services: Services, post: PostToSend) -> SavedList | None:
         if post.list_id is not None:
-            return lists.get(post.list_id)
+            return saved_list(services.store, post.list_id)
         if post.list_name is not None:
             wanted = post.list_name.strip().lower()
-            return next((doc for _, doc in lists.items() if doc.get("name", "").lower() == wanted), None)
+            return next((doc for _, doc in saved_lists(services.store) if doc["name"].lower() == wanted), None)
         return None
 
     async def _pick_list(self, context: Context, post: PostToSend, job: md.JobDoc) -> str | None:
         """Offer the saved lists for the draft (none: the draft is dropped, the admin told)."""
         services, job_id = context.services, job["id"]
-        lists = services.store.table("lists").items()
-        choices = sorted(lists, key=lambda kv: kv[1].get("name", "").lower())[:MAX_LIST_BUTTONS]
+        choices = saved_lists(services.store)[:MAX_LIST_BUTTONS]
         if not choices:
             self.runtime.jobs.update(job_id, status=md.CANCELLED, report_sent=True)
             drop_spool(job)
             await self._say(context, post, "mass.bridge_no_lists")
             return None
-        t = lambda key, **v: services.t(key, post.admin_id, **v)  # noqa: E731
+
+        def t(key: str, **values: object) -> str:
+            return services.t(key, post.admin_id, **values)
+
         buttons = [
             button(
-                t("mass.btn_list", name=doc.get("name", "")[:30], count=len(doc.get("numbers", []))),
+                t("mass.btn_list", name=doc["name"][:30], count=len(doc["numbers"])),
                 kinds.PickList(job_id, key),
             )
             for key, doc in choices
