@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import mimetypes
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from telegram import Document, Message, PhotoSize, Video
 from telegram.error import TelegramError
 
-from bot.clients.resont.errors import ResontError
+from bot.clients.resont.errors import ResontError, ResontMalformed
 from bot.runtime.context import Context
 from handlers.posts.cards import size_text
 
@@ -40,7 +40,16 @@ DOCUMENT_TYPES = frozenset(
     }
 )
 
-Item = dict[str, Any]  # file_id, kind (image / video / document), size, name, mime; resont_id once uploaded
+
+class MediaItem(TypedDict):
+    """A file of a proposal: what Telegram said of it, and its Resont id once uploaded."""
+
+    file_id: str
+    kind: str  # image, video or document
+    size: int | None
+    name: str
+    mime: str
+    resont_id: NotRequired[int]
 
 
 class Refused(Exception):
@@ -52,19 +61,20 @@ class Refusal:
     """Why a file is not taken: the message's key and its values (not yet escaped)."""
 
     key: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
 
 
-def describe_media(message: Message) -> Item | Refusal:
+def describe_media(message: Message) -> MediaItem | Refusal:
     """The item of an acceptable file, or why it is refused."""
+    item: MediaItem | Refusal
     if message.photo:
         item = _photo_item(message.photo[-1])  # the largest size
     elif message.video:
         item = _video_item(message.video)
     elif message.document:
         item = _document_item(message.document)
-        if item.get("kind") is None:
-            return Refusal("posts.np_unsupported_type", {"name": item["name"], "mime": item["mime"] or "?"})
+        if isinstance(item, Refusal):
+            return item
     else:
         return Refusal("posts.np_unsupported")
     if item["size"] is not None and item["size"] > MAX_DOWNLOAD:
@@ -72,7 +82,7 @@ def describe_media(message: Message) -> Item | Refusal:
     return item
 
 
-def _photo_item(photo: PhotoSize) -> Item:
+def _photo_item(photo: PhotoSize) -> MediaItem:
     return {
         "file_id": photo.file_id,
         "kind": "image",
@@ -82,14 +92,14 @@ def _photo_item(photo: PhotoSize) -> Item:
     }
 
 
-def _video_item(video: Video) -> Item:
+def _video_item(video: Video) -> MediaItem:
     mime = video.mime_type or "video/mp4"
     name = video.file_name or f"video_{video.file_unique_id}{mimetypes.guess_extension(mime) or '.mp4'}"
     return {"file_id": video.file_id, "kind": "video", "size": video.file_size, "name": name, "mime": mime}
 
 
-def _document_item(document: Document) -> Item:
-    """The document as an item; its ``kind`` is None when the type is not taken."""
+def _document_item(document: Document) -> MediaItem | Refusal:
+    """The document as an item, or its refusal when its type is not taken."""
     mime = (document.mime_type or mimetypes.guess_type(document.file_name or "")[0] or "").lower()
     kind: str | None
     if mime.startswith("image/"):
@@ -99,7 +109,7 @@ def _document_item(document: Document) -> Item:
     else:
         kind = "document" if mime in DOCUMENT_TYPES else None
     if kind is None:
-        return {"kind": None, "name": document.file_name or "?", "mime": mime}
+        return Refusal("posts.np_unsupported_type", {"name": document.file_name or "?", "mime": mime or "?"})
     return {
         "file_id": document.file_id,
         "kind": kind,
@@ -109,7 +119,7 @@ def _document_item(document: Document) -> Item:
     }
 
 
-def post_type(media: list[Item]) -> str:
+def post_type(media: list[MediaItem]) -> str:
     """The Resont post type of a proposal with these files."""
     if not media:
         return "text"
@@ -118,22 +128,25 @@ def post_type(media: list[Item]) -> str:
     return str(media[0]["kind"])
 
 
-async def upload_all(context: Context, user_id: int, media: list[Item]) -> list[int]:
+async def upload_all(context: Context, user_id: int, media: list[MediaItem]) -> list[int]:
     """The Resont file ids of ``media``, uploading what is not uploaded yet; raises
     :class:`Refused` (before any upload when Resont's limits are too small) or ResontError."""
     if media:
         await _check_storage(context, user_id, media)
     ids: list[int] = []
     for item in media:
-        if item.get("resont_id") is None:
+        resont_id = item.get("resont_id")
+        if resont_id is None:
             content = await _download(context, user_id, item)
             uploaded = await context.services.resont.files.upload(content, item["name"], item["mime"])
-            item["resont_id"] = uploaded.id
-        ids.append(int(item["resont_id"]))
+            if uploaded.id is None:
+                raise ResontMalformed(f"Resont took {item['name']} but gave no file id for it")
+            item["resont_id"] = resont_id = uploaded.id
+        ids.append(resont_id)
     return ids
 
 
-async def _check_storage(context: Context, user_id: int, media: list[Item]) -> None:
+async def _check_storage(context: Context, user_id: int, media: list[MediaItem]) -> None:
     """Refuse when Resont's per-file limit or free space is too small (unknown limits pass)."""
     t = context.services.t
     try:
@@ -143,13 +156,14 @@ async def _check_storage(context: Context, user_id: int, media: list[Item]) -> N
         return
     limit = storage.max_file_size
     for item in media:
-        if limit and item.get("size") and item["size"] > limit:
+        size = item["size"]
+        if limit and size and size > limit:
             raise Refused(
                 t(
                     "posts.np_too_big_resont",
                     user_id,
                     name=item["name"],
-                    size=size_text(item["size"]),
+                    size=size_text(size),
                     limit=storage.max_file_size_readable or size_text(limit),
                 )
             )
@@ -165,7 +179,7 @@ async def _check_storage(context: Context, user_id: int, media: list[Item]) -> N
         )
 
 
-async def _download(context: Context, user_id: int, item: Item) -> bytes:
+async def _download(context: Context, user_id: int, item: MediaItem) -> bytes:
     """The file's bytes from Telegram (refused above Telegram's download limit)."""
     t = context.services.t
     try:

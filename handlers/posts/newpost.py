@@ -49,6 +49,8 @@ from handlers.posts.proposal import (
     CONFIRM,
     MEDIA,
     TIME,
+    Choices,
+    Draft,
     cancel_row,
     draft_of,
     drop_buttons,
@@ -174,7 +176,7 @@ async def on_media(update: Update, context: Context) -> int | None:
     return CAPTION
 
 
-async def _ask_caption(update: Update, context: Context, draft: dict[str, Any], count: int) -> None:
+async def _ask_caption(update: Update, context: Context, draft: Draft, count: int) -> None:
     """ "Got it": write the caption, or keep the one the file came with."""
     rows = [cancel_row(context, update)]
     if draft["caption"]:
@@ -217,7 +219,7 @@ async def on_keep_caption(update: Update, context: Context, data: KeepCaption) -
 # --------------------------------------------------------------------------- accounts
 
 
-async def _load_choices(update: Update, context: Context) -> dict[str, Any] | None:
+async def _load_choices(update: Update, context: Context) -> Choices | None:
     """The accounts and account groups to pick from, or None after saying Resont failed."""
     try:
         return await load_choices(context.services)

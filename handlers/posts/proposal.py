@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import html
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, NamedTuple, NotRequired, TypedDict
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 
@@ -16,9 +16,8 @@ from bot.runtime.tg.callback import ButtonData
 from bot.runtime.tg.quiet import edit_quietly, quietly
 from bot.runtime.update_parts import MissingPart, query_of
 from handlers import replies
-from handlers.posts.buttons import (
-    CancelProposal,
-)
+from handlers.posts.buttons import CancelProposal
+from handlers.posts.media import MediaItem
 
 MEDIA, CAPTION, ACCOUNTS, TIME, CONFIRM = range(5)
 
@@ -30,9 +29,50 @@ def user_data_of(context: Context) -> dict[Any, Any]:
     return context.user_data
 
 
-def draft_of(context: Context) -> dict[str, Any]:
+class AccountChoice(NamedTuple):
+    """An account to pick: its id, name and network, and whether it needs a re-login."""
+
+    id: int
+    name: str
+    network: str
+    relogin: bool
+
+
+class GroupChoice(NamedTuple):
+    """An account group to pick (all its members at once)."""
+
+    id: int
+    name: str
+    members: list[int]
+
+
+class Choices(TypedDict):
+    """What the account picker offers, read from Resont once per proposal."""
+
+    accounts: list[AccountChoice]
+    groups: list[GroupChoice]
+
+
+class Draft(TypedDict):
+    """A proposal in progress: its files, caption, picked accounts (``page``: the picker's
+    page of accounts) and time (None: as soon as possible). ``group_id`` is the Telegram album
+    its files came in; ``told_full`` says the author heard the album is full; ``submitted``
+    that Submit went through."""
+
+    media: list[MediaItem]
+    caption: str
+    group_id: str | None
+    accounts: list[int]
+    page: int
+    choices: Choices | None
+    when: float | None
+    told_full: NotRequired[bool]
+    submitted: NotRequired[bool]
+
+
+def draft_of(context: Context) -> Draft:
     data = user_data_of(context)
-    draft: dict[str, Any] | None = data.get("newpost")
+    draft: Draft | None = data.get("newpost")
     if draft is None:
         draft = data["newpost"] = new_draft()
     return draft
@@ -48,20 +88,11 @@ def drop_draft(context: Context) -> None:
     user_data_of(context).pop("newpost", None)
 
 
-def new_draft() -> dict[str, Any]:
-    return {
-        "media": [],
-        "caption": "",
-        "group_id": None,
-        "accounts": [],
-        "groups": [],
-        "page": 0,
-        "choices": None,
-        "when": None,
-    }
+def new_draft() -> Draft:
+    return {"media": [], "caption": "", "group_id": None, "accounts": [], "page": 0, "choices": None, "when": None}
 
 
-def escaped(values: dict[str, Any]) -> dict[str, str]:
+def escaped(values: Mapping[str, str]) -> dict[str, str]:
     """A media refusal's values (file names, types) made safe for an HTML message."""
     return {name: html.escape(str(value)) for name, value in values.items()}
 

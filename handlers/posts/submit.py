@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -22,9 +21,9 @@ from handlers.posts.buttons import (
 )
 from handlers.posts.cards import error_text, excerpt, when_text
 from handlers.posts.media import Refused, post_type, upload_all
-from handlers.posts.picker import selected_names
+from handlers.posts.picker import choices_of, selected_names
 from handlers.posts.poll import create_card
-from handlers.posts.proposal import CONFIRM, cancel_row, draft_of, drop_draft, edit_summary, keyboard, text_for
+from handlers.posts.proposal import CONFIRM, Draft, cancel_row, draft_of, drop_draft, edit_summary, keyboard, text_for
 from handlers.posts.state import POLL_LOCK, display_name
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ async def on_submit(update: Update, context: Context, data: Submit) -> int | Non
     return ConversationHandler.END
 
 
-async def _submit(update: Update, context: Context, draft: dict[str, Any]) -> tuple[PostGroup, list[int]] | None:
+async def _submit(update: Update, context: Context, draft: Draft) -> tuple[PostGroup, list[int]] | None:
     """(the new draft, its Resont file ids), or None after showing why not on the summary."""
     services = context.services
     user = user_of(update)
@@ -117,7 +116,7 @@ async def _submit(update: Update, context: Context, draft: dict[str, Any]) -> tu
     return group, media_ids
 
 
-async def _create_draft(update: Update, context: Context, draft: dict[str, Any], media_ids: list[int]) -> PostGroup:
+async def _create_draft(update: Update, context: Context, draft: Draft, media_ids: list[int]) -> PostGroup:
     """Create the draft in Resont and send its approval card."""
     services = context.services
     when = draft["when"]
@@ -130,7 +129,7 @@ async def _create_draft(update: Update, context: Context, draft: dict[str, Any],
         is_scheduled=True if when is not None else None,
         schedule_date=int(when) if when is not None else None,
     )
-    accounts = {a[0]: [a[1], a[2]] for a in draft["choices"]["accounts"]}
+    accounts = {a.id: [a.name, a.network] for a in choices_of(draft)["accounts"]}
     # Under the poll lock, so that no poll cards the new draft before its author is on the card.
     async with services.locks(POLL_LOCK):
         group = await services.resont.posts.create(post)
