@@ -265,6 +265,19 @@ async def _refused(press: Press, exc: ResontError, gone_key: str) -> None:
     await answer_quietly(press.query, plain(resont_failure(press.services, press.user_id, exc, gone_key)), alert=True)
 
 
+async def _acted(
+    press: Press, logged: str, audited: str, said: str, *, status: str | None = None, **details: object
+) -> None:
+    """The card's action is done: its log and record say who did it (and the new ``status``),
+    the audit keeps ``audited`` with ``details``, the press is answered ``said`` (a catalogue
+    key) and the card redrawn."""
+    log_action(press.record, logged, press.actor)
+    save(press.services, press.key, press.record, status=status, by=press.actor)
+    press.services.store.audit(press.user_id, audited, press.key, **details)
+    await answer_quietly(press.query, tr(press.services, said, press.user_id))
+    await redraw(press.context, press.record, press.query)
+
+
 async def _like_comment(press: Press) -> None:
     services, record = press.services, _comment(press)
     item = record["item"]
@@ -274,11 +287,10 @@ async def _like_comment(press: Press) -> None:
         await _refused(press, exc, "error_gone_comment")
         return
     item["liked"] = not item["liked"]
-    log_action(record, "liked" if item["liked"] else "unliked", press.actor)
-    save(services, press.key, record, by=press.actor)
-    services.store.audit(press.user_id, "inbox.like" if item["liked"] else "inbox.unlike", press.key)
-    await answer_quietly(press.query, tr(services, "liked" if item["liked"] else "unliked", press.user_id))
-    await redraw(press.context, record, press.query)
+    if item["liked"]:
+        await _acted(press, "liked", "inbox.like", "liked")
+    else:
+        await _acted(press, "unliked", "inbox.unlike", "unliked")
 
 
 async def _delete_comment(press: Press) -> None:
@@ -291,24 +303,15 @@ async def _delete_comment(press: Press) -> None:
         await _refused(press, exc, "error_gone_comment")
         await redraw(press.context, record, press.query)
         return
-    log_action(record, "deleted", press.actor)
-    save(services, press.key, record, status="deleted", by=press.actor)
-    services.store.audit(press.user_id, "inbox.delete", press.key)
-    await answer_quietly(press.query, tr(services, "deleted", press.user_id))
-    await redraw(press.context, record, press.query)
+    await _acted(press, "deleted", "inbox.delete", "deleted", status="deleted")
 
 
 async def _mark_done(press: Press) -> None:
-    services, record = press.services, press.record
-    log_action(record, "done", press.actor)
-    save(services, press.key, record, status="done", by=press.actor)
-    services.store.audit(press.user_id, "inbox.done", press.key)
-    await answer_quietly(press.query, tr(services, "marked_done", press.user_id))
-    await redraw(press.context, record, press.query)
+    await _acted(press, "done", "inbox.done", "marked_done", status="done")
 
 
 async def _like_message(press: Press) -> None:
-    services, record = press.services, press.record
+    services = press.services
     if not isinstance(press.data, buttons.DmLike):
         raise LookupError(f"{type(press.data).__name__} is not a DM like button")
     message_id = press.data.message  # the card's newest message as the press saw it
@@ -317,11 +320,7 @@ async def _like_message(press: Press) -> None:
     except ResontError as exc:
         await _refused(press, exc, "error_gone_dm")
         return
-    log_action(record, "liked", press.actor)
-    save(services, press.key, record, by=press.actor)
-    services.store.audit(press.user_id, "inbox.like", press.key, message=message_id)
-    await answer_quietly(press.query, tr(services, "liked", press.user_id))
-    await redraw(press.context, record, press.query)
+    await _acted(press, "liked", "inbox.like", "liked", message=message_id)
 
 
 # ---------------------------------------------------------------------------------- tags
