@@ -634,10 +634,13 @@ class BotApiEmulator:
             else:  # application/x-www-form-urlencoded and anything else
                 for key, values in urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True).items():
                     raw[key] = values[-1]
-        return {key: self._decode(key, value) for key, value in raw.items()}, files
+        return {key: self.decode_param(key, value) for key, value in raw.items()}, files
 
     @staticmethod
-    def _decode(key: str, value: Any) -> Any:
+    def decode_param(key: str, value: Any) -> Any:
+        """A request parameter as the Bot API reads it: JSON-encoded objects decoded, numbers and
+        booleans sent as text turned back into their type (``tests.botapi.tta`` reads its
+        recorded requests the same way)."""
         if not isinstance(value, str):
             return value
         if key in _JSON_PARAMS:

@@ -350,7 +350,7 @@ class TtaEmulator:
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
             "date": int(item["time"]) // 1000,
         }
-        params = {k: BotApiEmulator._decode(k, v) for k, v in raw.items()}
+        params = {k: BotApiEmulator.decode_param(k, v) for k, v in raw.items()}
         text = params.get("text")
         if isinstance(text, str):
             try:
@@ -424,7 +424,7 @@ class TtaEmulator:
         out = []
         for r in self._get("/x/requests"):
             if r["method"].lower() in wanted:
-                params = {k: BotApiEmulator._decode(k, v) for k, v in (r.get("params") or {}).items()}
+                params = {k: BotApiEmulator.decode_param(k, v) for k, v in (r.get("params") or {}).items()}
                 out.append(
                     RecordedRequest(
                         method=r["method"],
