@@ -228,6 +228,11 @@ def as_user(user: UserLike) -> User:
     raise TypeError(f"not a user: {user!r}")
 
 
+#: ``hook(params, files, handle)``: a test's stand-in for one Bot API method (see
+#: :meth:`BotApiEmulator.intercept`); ``handle(params, files)`` is the emulator's own handling.
+Intercept = Callable[[dict[str, Any], Any, Callable[[dict[str, Any], Any], Any]], Any]
+
+
 @dataclass(frozen=True)
 class FloodLimits:
     """Flood control: rolling windows of accepted requests, counted per chat and overall.
@@ -431,6 +436,7 @@ class BotApiEmulator:
         self.too_many_requests = 0  #: 429 answers sent so far
         self.too_many_requests_by_chat: collections.Counter[int] = collections.Counter()
         self._media_groups = itertools.count(1_000_000_000_000)
+        self._intercepts: dict[str, Intercept] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -507,6 +513,16 @@ class BotApiEmulator:
             self.limits = FloodLimits(**{**base.__dict__, **changes})
             self._flood_windows.clear()
             return self.limits
+
+    def intercept(self, method: str, hook: Intercept | None) -> None:
+        """Route the Bot API ``method`` through ``hook(params, files, handle)`` (``handle`` is the
+        emulator's own handling of it) until ``intercept(method, None)``: how a test makes
+        Telegram fail (raise :class:`ApiError`) or answer differently for a while."""
+        with self._cond:
+            if hook is None:
+                self._intercepts.pop(method, None)
+            else:
+                self._intercepts[method] = hook
 
     # --- HTTP ------------------------------------------------------------------------------
 
@@ -676,7 +692,8 @@ class BotApiEmulator:
                     len(params["media"]) if method == "sendMediaGroup" and isinstance(params.get("media"), list) else 1
                 )
                 self._check_flood(chat_id if isinstance(chat_id, int) else None, count)
-            result = handler(params, files)
+            hook = self._intercepts.get(method)
+            result = handler(params, files) if hook is None else hook(params, files, handler)
             self._cond.notify_all()
             return result
 

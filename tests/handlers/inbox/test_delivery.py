@@ -45,22 +45,21 @@ def resont() -> FakeResont:
 def fail_sends(botapi: Any, *, on_call: int, times: int = 10**6) -> dict[str, int]:
     """The emulator answers 500 to the ``on_call``-th sendMessage and the next ``times - 1``
     (Telegram down from then on); ``restore_sends`` ends it."""
-    original = botapi.__class__._m_sendMessage.__get__(botapi)
     seen = {"calls": 0, "failed": 0}
 
-    def flaky(params: dict[str, Any], files: Any) -> Any:
+    def flaky(params: dict[str, Any], files: Any, handle: Callable[[dict[str, Any], Any], Any]) -> Any:
         seen["calls"] += 1
         if on_call <= seen["calls"] < on_call + times:
             seen["failed"] += 1
             raise ApiError(500, "Internal Server Error: injected")
-        return original(params, files)
+        return handle(params, files)
 
-    botapi._m_sendMessage = flaky
+    botapi.intercept("sendMessage", flaky)
     return seen
 
 
 def restore_sends(botapi: Any) -> None:
-    botapi.__dict__.pop("_m_sendMessage", None)
+    botapi.intercept("sendMessage", None)
 
 
 def texts(botapi: Any) -> list[str]:
