@@ -356,13 +356,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.connections.discard(self.connection)
 
     def do_GET(self) -> None:
-        self.server.emulator._serve(self)
+        self.server.emulator.serve(self)
 
     do_POST = do_GET
 
     def do_PUT(self) -> None:
         self._drain()
-        self.server.emulator._reply(self, 405, {"ok": False, "error_code": 405, "description": "Method Not Allowed"})
+        self.server.emulator.reply(self, 405, {"ok": False, "error_code": 405, "description": "Method Not Allowed"})
 
     do_DELETE = do_PATCH = do_PUT
 
@@ -440,9 +440,12 @@ class BotApiEmulator:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> BotApiEmulator:
+    def start(self, port: int | None = None) -> BotApiEmulator:
+        """Listen (on ``port`` when given: a restart on the port it had) and serve."""
         if self._server is not None:
             return self
+        if port is not None:
+            self._port = port
         self._stopping = False
         self._server = _Server(self, (self._host, self._port))
         self._thread = threading.Thread(
@@ -526,9 +529,11 @@ class BotApiEmulator:
 
     # --- HTTP ------------------------------------------------------------------------------
 
-    def _reply(
+    def reply(
         self, handler: BaseHTTPRequestHandler, status: int, body: Any, content_type: str = "application/json"
     ) -> None:
+        """Answer an HTTP request (``body`` as JSON unless it is bytes). With :meth:`serve` and
+        :meth:`read_body` the HTTP layer that ``tests.drills.faults`` wraps to inject faults."""
         payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
             handler.send_response(status)
@@ -540,7 +545,8 @@ class BotApiEmulator:
         except (BrokenPipeError, ConnectionResetError, OSError):
             handler.close_connection = True
 
-    def _read_body(self, handler: BaseHTTPRequestHandler) -> bytes:
+    def read_body(self, handler: BaseHTTPRequestHandler) -> bytes:
+        """The request's body (chunked or with a length)."""
         if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks = []
             while True:
@@ -554,16 +560,17 @@ class BotApiEmulator:
         length = int(handler.headers.get("Content-Length") or 0)
         return handler.rfile.read(length) if length else b""
 
-    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+        """Handle one HTTP request: a Bot API method, a file download, or an error."""
         url = urllib.parse.urlsplit(handler.path)
         path = urllib.parse.unquote(url.path)
-        body = self._read_body(handler)
+        body = self.read_body(handler)
         if path.startswith("/file/bot"):
             self._serve_file(handler, path[len("/file/bot") :])
             return
         m = re.fullmatch(r"/bot([^/]*)/([A-Za-z0-9_]*)/?", path)
         if not m:
-            self._reply(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            self.reply(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
             return
         token, raw_method = m.group(1), m.group(2)
         method = _CANONICAL.get(raw_method.lower(), raw_method)
@@ -591,16 +598,14 @@ class BotApiEmulator:
             result = self._dispatch(method, params, files)
         except ApiError as err:
             record.status, record.error = err.code, err.description
-            self._reply(handler, err.code, err.body())
+            self.reply(handler, err.code, err.body())
             return
         except Exception as exc:  # a bug in the emulator: say so loudly, like a 500 would
             record.status, record.error = 500, f"emulator error: {exc!r}"
-            self._reply(
-                handler, 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc!r}"}
-            )
+            self.reply(handler, 500, {"ok": False, "error_code": 500, "description": f"Internal Server Error: {exc!r}"})
             raise
         record.status, record.result = 200, result
-        self._reply(handler, 200, {"ok": True, "result": result})
+        self.reply(handler, 200, {"ok": True, "result": result})
 
     def _serve_file(self, handler: BaseHTTPRequestHandler, rest: str) -> None:
         token, _, file_path = rest.partition("/")
@@ -608,10 +613,10 @@ class BotApiEmulator:
             self._requests.append(RecordedRequest("file", {"file_path": file_path}, {}, self._clock(), time.time()))
             stored = self._files_by_path.get(file_path) if token == self.token else None
         if stored is None:
-            self._reply(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            self.reply(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
             return
         ctype = stored.mime_type or "application/octet-stream"
-        self._reply(handler, 200, stored.data, content_type=ctype)
+        self.reply(handler, 200, stored.data, content_type=ctype)
 
     def _parse_params(
         self, handler: BaseHTTPRequestHandler, query: str, body: bytes

@@ -162,10 +162,10 @@ class TelegramFaults:
         self._lock = threading.Lock()
         self._faults: list[TelegramFault] = []
         self._local = threading.local()
-        self._serve = emulator._serve
-        self._reply = emulator._reply
-        emulator._serve = self._faulty_serve  # instance attributes shadow the methods
-        emulator._reply = self._faulty_reply
+        self._serve = emulator.serve
+        self._reply = emulator.reply
+        emulator.serve = self._faulty_serve  # instance attributes shadow the methods
+        emulator.reply = self._faulty_reply
 
     def add(self, kind: str, *methods: str, **kwargs: Any) -> TelegramFault:
         fault = TelegramFault(kind, frozenset(m.lower() for m in methods), **kwargs)
@@ -179,8 +179,8 @@ class TelegramFaults:
 
     def remove(self) -> None:
         self.clear()
-        self.emulator.__dict__.pop("_serve", None)
-        self.emulator.__dict__.pop("_reply", None)
+        self.emulator.__dict__.pop("serve", None)
+        self.emulator.__dict__.pop("reply", None)
 
     def _take(self, method: str) -> TelegramFault | None:
         with self._lock:
@@ -205,7 +205,7 @@ class TelegramFaults:
             finally:
                 self._local.truncate = False
             return
-        self.emulator._read_body(handler)
+        self.emulator.read_body(handler)
         if fault.kind == "status":
             body: dict[str, Any] = {
                 "ok": False,
@@ -244,5 +244,4 @@ def restart_on_same_port(emulator: Any, down_for: float) -> None:
     port = emulator.port
     emulator.stop()
     time.sleep(down_for)
-    emulator._port = port
-    emulator.start()
+    emulator.start(port)

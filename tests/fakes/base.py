@@ -117,6 +117,11 @@ class FaultPlan:
         with self._lock:
             self._faults.clear()
 
+    def pending(self) -> int:
+        """How many queued faults have not been used up yet."""
+        with self._lock:
+            return len(self._faults)
+
     def take(self, signature: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:

@@ -514,7 +514,7 @@ async def test_poll_failure_raises_one_alert_and_recovers(botapi, resont):
     resont.faults.add("status", status=401, match=r"^GET account$", times=4)
     async with running(botapi, resont) as app:
         await bot_text(botapi, r"Resont polls for posts are failing")
-        await botapi.wait_for(lambda: not resont.faults._faults, 10)
+        await botapi.wait_for(lambda: not resont.faults.pending(), 10)
         await bot_text(botapi, r"polls for posts work again")
         assert len([m for m in botapi.bot_messages(ADMIN_CHAT) if "are failing" in text_of(m)]) == 1
         assert app.bot_data.services.health.jobs["posts"].ok
