@@ -50,6 +50,14 @@ class StateStore(Protocol):
         for writes that may not be refused (a batch's outcome, the next batch put in flight)."""
         ...
 
+    async def durable_soon(self, write: Callable[[], T]) -> tuple[T, Awaitable[None]]:
+        """:meth:`durably`, with the disk flush handed back to be awaited before acting on it."""
+        ...
+
+
+class NotDurable(Exception):
+    """The write a request depends on did not reach the disk: the request was not sent."""
+
 
 class Locks(Protocol):
     """``async with locks(key):`` serialises work on one key."""
@@ -70,6 +78,7 @@ class MassClient(Protocol):
         media: Media | None = None,
         whatsapp: bool = False,
         robot: str | None = None,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> BatchResult: ...
 
 

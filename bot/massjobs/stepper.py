@@ -11,7 +11,10 @@ to the queue and the other lanes take it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 
 from bot.massjobs import transitions as tr
 from bot.massjobs.docs import (
@@ -29,7 +32,7 @@ from bot.massjobs.docs import (
 )
 from bot.massjobs.finish import Finisher
 from bot.massjobs.lanes import Chains, is_refusal
-from bot.massjobs.ports import Notifier, RunnerDeps, Table
+from bot.massjobs.ports import NotDurable, Notifier, RunnerDeps, Table
 from bot.massjobs.sending import UnitSender
 from bot.massjobs.storage import JobBook
 from bot.massjobs.units import next_ready
@@ -43,6 +46,14 @@ class Picked:
     job: JobDoc
     index: int
     numbers: list[str]
+
+
+async def _durable(flushed: Awaitable[None]) -> None:
+    """Wait for a unit's in-flight mark to reach the disk before its request leaves."""
+    try:
+        await flushed
+    except Exception as exc:
+        raise NotDurable(str(exc)) from exc
 
 
 def _status_of(job: JobDoc) -> tuple[str, str | None, str]:
@@ -69,6 +80,8 @@ class Stepper:
         self.notifier = notifier
         #: (job, lane) → the unit its last step put in flight, whose request the next step sends
         self.prepared: dict[tuple[str, str], int] = {}
+        #: (job, lane) → the disk flush of that write, which its request waits for
+        self.flushes: dict[tuple[str, str], Awaitable[None]] = {}
 
     def optout(self) -> Table:
         return self.deps.store.table("optout")
@@ -86,13 +99,28 @@ class Stepper:
         async with self.book.lock(job_id):
             # a database outage holds the send here, before its batch goes out, until it is back
             picked = await self.deps.store.durably(lambda: self._next_unit(job_id, lane))
-        if isinstance(picked, str):
-            await self._stopped(job_id, picked)
-            return False
+        flushed = self.flushes.pop((job_id, lane), None)
+        if isinstance(picked, str) or not picked.numbers:
+            if flushed is not None:
+                await flushed
+            if isinstance(picked, str):
+                await self._stopped(job_id, picked)
+                return False
         await self.notifier.progress(picked.job)
-        numbers = picked.numbers
-        answer, reasons = await self.sender.send(picked.job, picked.index, numbers, lane) if numbers else ({}, {})
+        answer, reasons = await self._send(picked, lane, flushed) if picked.numbers else ({}, {})
         return await self._record(job_id, lane, picked.index, answer, reasons)
+
+    async def _send(
+        self, picked: Picked, lane: str, flushed: Awaitable[None] | None
+    ) -> tuple[tr.Answer, dict[str, str]]:
+        """The unit's request, which leaves once ``flushed`` (its in-flight mark's flush) is done;
+        if that flush failed nothing went out, and the unit stays prepared for :meth:`park`."""
+        ready = None if flushed is None else partial(_durable, flushed)
+        try:
+            return await self.sender.send(picked.job, picked.index, picked.numbers, lane, ready)
+        except NotDurable:
+            self.prepared[(picked.job["id"], lane)] = picked.index
+            raise
 
     async def _stopped(self, job_id: str, why: str) -> None:
         if why == FINISH:
@@ -177,7 +205,11 @@ class Stepper:
                 # (with the whole audience) only when its status changed. MioGram has answered:
                 # a database outage makes this write wait for the database, never drops it.
                 doc = _status_of(job) != before
-                await self.deps.store.durably(lambda: self.book.save(job, changed, doc=doc))
+                _, flushed = await self.deps.store.durable_soon(lambda: self.book.save(job, changed, doc=doc))
+                if len(changed) > 1:  # the next step builds the prepared unit's request meanwhile
+                    self.flushes[(job_id, lane)] = flushed
+                else:
+                    await flushed
                 if stopped:
                     self.chains.halt(job_id, lane)
         if refused is not None:
@@ -229,6 +261,9 @@ class Stepper:
         async with self.book.lock(job_id):
             job = self.book.get(job_id)
             keys = [key for key in self.prepared if key[0] == job_id and lane in (None, key[1])]
+            for key in [key for key in self.flushes if key[0] == job_id and lane in (None, key[1])]:
+                with suppress(Exception):  # logged by the store; the writes below flush anew
+                    await self.flushes.pop(key)
             for key in keys:
                 index = self.prepared.pop(key)
                 if job is not None and job["units"][index]["state"] == IN_FLIGHT:

@@ -29,7 +29,7 @@ import importlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -316,13 +316,31 @@ class Store:
         meanwhile (a mass send's other lanes), and memory holds the change during the flush.
         A failed flush raises :class:`StoreError`; the next write then folds memory into a new
         snapshot, so nothing is acted on that the disk may not have."""
+        result, flushed = await self.durable_soon(write)
+        await flushed
+        return result
+
+    async def durable_soon(self, write: Callable[[], T]) -> tuple[T, Awaitable[None]]:
+        """:meth:`durably`, handing back the flush instead of waiting for it: ``write()`` is made
+        (in memory, and appended on the state file) and its disk flush runs meanwhile; await
+        the second value before acting on the write outside (a mass send builds its next
+        request during the flush and waits for it before the request leaves). Elsewhere the
+        write is durable already and the second value is done."""
         backend = file_backend(self)
-        if backend is not None:
-            try:
-                with backend.deferred_flush():
-                    return write()
-            finally:
-                await flush_off_loop(backend)
+        if backend is None:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return await self.retrying(write), done
+        try:
+            with backend.deferred_flush():
+                result = write()
+        except BaseException:
+            await flush_off_loop(backend)  # what was appended before it raised
+            raise
+        return result, flush_task(backend)
+
+    async def retrying(self, write: Callable[[], T]) -> T:
+        """``write()``, again and again while the database is unreachable, until it is made."""
         while True:
             try:
                 return write()
@@ -346,6 +364,19 @@ async def flush_off_loop(backend: FileBackend) -> None:
         raise StoreError(f"state journal {backend.journal_path} cannot be written: {exc.strerror}") from None
     finally:
         os.close(fd)
+
+
+def flush_task(backend: FileBackend) -> asyncio.Task[None]:
+    """:func:`flush_off_loop` as a task of its own. A failure reaches whoever awaits it and is
+    logged, so it is seen even when nobody does (a chain that stopped before sending)."""
+    task = asyncio.get_running_loop().create_task(flush_off_loop(backend))
+    task.add_done_callback(_log_unawaited_failure)
+    return task
+
+
+def _log_unawaited_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("state flush failed: %s", task.exception())
 
 
 def file_backend(store: Store) -> FileBackend | None:

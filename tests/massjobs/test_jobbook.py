@@ -12,6 +12,7 @@ import pytest
 from bot.massjobs import docs as md
 from bot.massjobs import storage
 from bot.massjobs.docs import job_from_doc
+from bot.massjobs.ports import NotDurable
 from bot.store.state import Store
 from tests.massjobs.rig import crashed_copy, numbers
 
@@ -147,3 +148,73 @@ async def test_on_the_state_file_each_batch_is_flushed_off_the_loop_before_its_r
     assert all(done >= k for k, done in enumerate(flushed_before_request, start=1))
     # no batch write blocked the event loop on the disk (the audit line at the end may)
     assert not any(flushes[: flushed_before_request[-1] + 1])
+
+
+async def test_the_next_request_is_built_while_the_flush_runs_and_leaves_after_it(rig, tmp_path, monkeypatch):
+    """The flush of a batch's write overlaps the building of the next request (the event loop
+    is not idle during the disk's time), and that request still leaves only once it is done."""
+    store = Store.open(tmp_path / "state.json")
+    r = rig(store=store)
+    job_id = r.draft(numbers(300))
+    await r.runner.confirm(job_id, 1)
+    real, events = os.fdatasync, []
+
+    def fdatasync(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            events.append("flush starts")
+            threading.Event().wait(0.3)  # a slow disk: the loop has all this time to build
+            events.append("flush done")
+        real(fd)
+
+    build_request = r.http.build_request
+
+    def noting_build(method: str, url: Any, **kwargs: Any) -> Any:
+        if b"SendMessageMass" in kwargs.get("content", b""):
+            events.append("request built")
+        return build_request(method, url, **kwargs)
+
+    respond = r.fake.respond
+
+    def noting_respond(request: Any) -> Any:
+        if request.arg("Func") == "SendMessageMass":
+            events.append("request arrives")
+        return respond(request)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(r.http, "build_request", noting_build)
+    monkeypatch.setattr(r.fake, "respond", noting_respond)
+    await r.run(job_id)
+    assert r.job()["status"] == md.DONE and sorted(r.fake.sent_numbers()) == sorted(numbers(300))
+    # batch 1 is put in flight by a write of its own; batches 2 and 3 travel with the outcome
+    # of the batch before: their request is built before that write's flush is done (maybe
+    # before the worker thread even began it), and sent after it
+    ends = [event for event in events if event != "flush starts"]
+    overlapped = ["request built", "flush done", "request arrives"]
+    assert [ends[i : i + 3] for i in range(len(ends) - 2)].count(overlapped) == 2
+    assert events.count("request arrives") == events.count("request built") == 3
+
+
+async def test_a_failed_flush_holds_the_prepared_request_and_puts_its_batch_back(rig, tmp_path, monkeypatch):
+    store = Store.open(tmp_path / "state.json")
+    r = rig(store=store)
+    job_id = r.draft(numbers(300))
+    await r.runner.confirm(job_id, 1)
+    real, off_loop = os.fdatasync, []
+
+    def fdatasync(fd: int) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            off_loop.append(fd)
+            if len(off_loop) == 2:  # batch 1's outcome with batch 2 put in flight
+                raise OSError(5, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    with pytest.raises(NotDurable):
+        await r.run(job_id)
+    assert len(r.fake.calls_of("SendMessageMass")) == 1  # batch 2 did not go out
+    await r.runner.park(job_id)  # what the job-queue chain does when a step raises
+    stored = storage.load(store, job_id)
+    assert stored is not None and stored["units"][1]["state"] == md.PENDING  # not taken as sent
+    await r.run(job_id)
+    assert r.job()["status"] == md.DONE
+    assert sorted(r.fake.sent_numbers()) == sorted(numbers(300))  # each number exactly once

@@ -20,7 +20,7 @@ from bot.clients.miogram.media import Media, MediaKind
 from bot.clients.miogram.models import MAX_MASS, BatchResult, MassResult, Outcome
 from bot.clients.miogram.phones import InvalidPhone
 from bot.clients.miogram.replies import mass_outcomes
-from bot.clients.miogram.transport import Transport
+from bot.clients.miogram.transport import BeforeSend, Transport
 
 OnBatch = Callable[[BatchResult], Any]
 
@@ -77,10 +77,14 @@ class MassSends:
         media: Media | None = None,
         whatsapp: bool = False,
         robot: str | None = None,
+        before_send: BeforeSend | None = None,
     ) -> BatchResult:
         """ONE *Mass request of at most 100 numbers, with an :class:`Outcome` for every input number.
 
         ``robot`` sends through that agent instead of the configured one (a mass send's lanes).
+        ``before_send`` is awaited once the request is built, before any of it goes out (see
+        :data:`~bot.clients.miogram.transport.BeforeSend`); what it raises, nothing having been
+        sent, reaches the caller as it is.
         Invalid numbers are reported INVALID and not sent, repeats are sent once. Raises
         :class:`MioGramOutcomeUnknown` (never retried) when the answer is lost, and
         :class:`MioGramNoCredit` / :class:`MioGramLowCredit` when nothing went out for credit.
@@ -89,20 +93,27 @@ class MassSends:
             if text is not None or whatsapp:
                 raise ValueError("a Mass carries either a text or a file, and WhatsApp only text")
             func, limit_kind = media_mass_func(media)
-            return await self._media_mass(func, numbers, media, limit_kind, robot)
+            return await self._media_mass(func, numbers, media, limit_kind, robot, before_send)
         if text is None:
             raise ValueError("a text or a file is needed")
         plan = self._plan_batch(numbers)
         await self._checks.check_message(text)
         func = "SendMessageWhatsAppMass" if whatsapp else "SendMessageMass"
-        return await self._run_batch(func, numbers, plan, Message=text, Robot=robot or "")
+        return await self._run_batch(func, numbers, plan, None, before_send, Message=text, Robot=robot or "")
 
     async def _media_mass(
-        self, func: str, numbers: list[str], media: Media, limit_kind: str, robot: str | None = None
+        self,
+        func: str,
+        numbers: list[str],
+        media: Media,
+        limit_kind: str,
+        robot: str | None = None,
+        before_send: BeforeSend | None = None,
     ) -> BatchResult:
         plan = self._plan_batch(numbers)
         await self._checks.check_media(media, limit_kind)
-        return await self._run_batch(func, numbers, plan, media, Misc=media.extension, Robot=robot or "")
+        fields = {"Misc": media.extension, "Robot": robot or ""}
+        return await self._run_batch(func, numbers, plan, media, before_send, **fields)
 
     def _plan_batch(self, numbers: Sequence[str]) -> BatchPlan:
         if isinstance(numbers, str):
@@ -122,12 +133,18 @@ class MassSends:
         return plan
 
     async def _run_batch(
-        self, func: str, numbers: Sequence[str], plan: BatchPlan, media: Media | None = None, **fields: str
+        self,
+        func: str,
+        numbers: Sequence[str],
+        plan: BatchPlan,
+        media: Media | None = None,
+        before_send: BeforeSend | None = None,
+        **fields: str,
     ) -> BatchResult:
         outcomes: dict[str, Outcome] = dict.fromkeys(plan.invalid, Outcome.INVALID)
         status = None
         if plan.to_send:
-            by_number, status = await self._request(func, plan, media, fields)
+            by_number, status = await self._request(func, plan, media, fields, before_send)
             for number, outcome in by_number.items():
                 for raw in plan.inputs_by_number[number]:
                     outcomes[raw] = outcome
@@ -136,11 +153,16 @@ class MassSends:
         return BatchResult(func, tuple(numbers), ordered, reasons, status)
 
     async def _request(
-        self, func: str, plan: BatchPlan, media: Media | None, fields: dict[str, str]
+        self,
+        func: str,
+        plan: BatchPlan,
+        media: Media | None,
+        fields: dict[str, str],
+        before_send: BeforeSend | None = None,
     ) -> tuple[dict[str, Outcome], str | None]:
         """The request of a planned batch: each sent number's outcome, and the answer's Status."""
         try:
-            reply = await self._transport.send(func, plan.to_send, media, **fields)
+            reply = await self._transport.send(func, plan.to_send, media, fields, before_send)
         except MioGramNumberWrong:
             if len(plan.to_send) > 1:
                 raise  # the service did not say which number: nothing to attribute

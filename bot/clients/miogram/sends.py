@@ -23,7 +23,7 @@ class SingleSends:
     async def _send_one(self, func: str, phone: str, media: Media | None = None, **fields: str) -> Outcome:
         number = self._checks.number(phone)
         try:
-            reply = await self._transport.send(func, [number], media, **fields)
+            reply = await self._transport.send(func, [number], media, fields)
         except MioGramNumberWrong:
             return Outcome.INVALID
         value = truth(reply.result)

@@ -34,6 +34,10 @@ from bot.clients.miogram.replies import Reply, parse_reply
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[Any]]
+#: awaited once a send's request is built and before any of it goes out: the caller's last
+#: chance to hold it (a mass send's in-flight mark reaching the disk meanwhile); if it raises,
+#: nothing is sent and the exception is the caller's own
+BeforeSend = Callable[[], Awaitable[None]]
 _HEADERS: Mapping[str, str] = {"Content-Type": "application/x-www-form-urlencoded", "Accept-Charset": "UTF-8"}
 
 
@@ -121,11 +125,20 @@ class Transport:
         """A state change carrying a file (a profile photo): never repeated either."""
         return await self._post(FUNCTIONS[func], fields, media)
 
-    async def send(self, func: str, numbers: Sequence[str], media: Media | None = None, **fields: str) -> Reply:
+    async def send(
+        self,
+        func: str,
+        numbers: Sequence[str],
+        media: Media | None = None,
+        fields: Mapping[str, str] | None = None,
+        before_send: BeforeSend | None = None,
+    ) -> Reply:
         """A send: never repeated; a lost or garbled answer becomes :class:`MioGramOutcomeUnknown`."""
         spec = FUNCTIONS[func]
         try:
-            return await self._post(spec, {**fields, "Phone": ",".join(numbers)}, media, len(numbers))
+            return await self._post(
+                spec, {**(fields or {}), "Phone": ",".join(numbers)}, media, len(numbers), before_send
+            )
         except (MioGramNoResponse, MioGramTransportError, MioGramMalformed) as exc:
             log.warning("MioGram %s to %d numbers: outcome unknown (%s)", func, len(numbers), exc)
             raise MioGramOutcomeUnknown(cause=exc, func=func, numbers=numbers) from exc
@@ -134,14 +147,22 @@ class Transport:
             raise
 
     async def _post(
-        self, spec: FuncSpec, fields: Mapping[str, str], media: Media | None = None, numbers: int = 0
+        self,
+        spec: FuncSpec,
+        fields: Mapping[str, str],
+        media: Media | None = None,
+        numbers: int = 0,
+        before_send: BeforeSend | None = None,
     ) -> Reply:
         """One request and its parsed answer (no retry, no interpretation of sends)."""
         content, headers = await self._body(spec.name, fields, media)
         timeout = self._timeouts.for_request(spec.kind, numbers, media is not None)
+        request = self._http.build_request("POST", self.url, content=content, headers=headers, timeout=timeout)
+        if before_send is not None:
+            await before_send()
         self.request_count += 1
         try:
-            response = await self._http.post(self.url, content=content, headers=headers, timeout=timeout)
+            response = await self._http.send(request)
         except httpx.TimeoutException as exc:
             raise MioGramTransportError("timed out", timeout=True, func=spec.name) from exc
         except httpx.HTTPError as exc:

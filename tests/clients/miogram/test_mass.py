@@ -315,3 +315,36 @@ async def test_whole_mass_through_the_loopback_server() -> None:
     assert [len(p) for p in phones_of(fake)] == [100, 100, 50]
     assert result.counts()[Outcome.SENT] == 249 and result.counts()[Outcome.NOT_DELIVERED] == 1
     assert fake.calls_of("SendMessageMass")[0]["Message"] == "سلام دنیا"
+
+
+class HeldBack(Exception):
+    """The caller's own reason not to send (a mass send's write that did not reach the disk)."""
+
+
+async def test_before_send_runs_once_the_request_is_built_and_before_it_leaves(
+    client: MioGramClient, fake: FakeMioGram
+) -> None:
+    seen_by_the_fake: list[int] = []
+
+    async def before_send() -> None:
+        seen_by_the_fake.append(len(fake.calls_of("SendMessageMass")))
+
+    result = await client.mass.send_mass_batch([A, B], text="hi", before_send=before_send)
+    assert seen_by_the_fake == [0] and len(fake.calls_of("SendMessageMass")) == 1
+    assert result.outcomes == {A: Outcome.SENT, B: Outcome.SENT}
+
+
+@pytest.mark.parametrize("with_file", [False, True])
+async def test_what_before_send_raises_reaches_the_caller_and_nothing_is_sent(
+    client: MioGramClient, fake: FakeMioGram, with_file: bool
+) -> None:
+    async def before_send() -> None:
+        raise HeldBack("not on disk")
+
+    media = Media.from_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100, "png") if with_file else None
+    with pytest.raises(HeldBack):  # not MioGramOutcomeUnknown: nothing left
+        if media is not None:
+            await client.mass.send_mass_batch([A, B], media=media, before_send=before_send)
+        else:
+            await client.mass.send_mass_batch([A, B], text="hi", before_send=before_send)
+    assert [c["Func"] for c in fake.calls if c["Func"] and "Mass" in c["Func"]] == []
