@@ -8,18 +8,18 @@ user is escaped here.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup
 
+from bot.clients.resont.models import Account
 from bot.clients.resont.post_models import PostGroup
 from bot.runtime.tg.buttons import button
 from bot.runtime.tg.callback import ButtonData
 from bot.text.timeparse import format_when
 from handlers.posts import buttons
-from handlers.posts.docs import APPROVED, FINAL_STATES, PENDING, ApprovalDoc
+from handlers.posts.docs import APPROVED, FINAL_STATES, PENDING, AccountNames, ApprovalDoc
 from handlers.posts.postview import PostView
 from handlers.posts.slots import is_missed, missed_keyboard
 
@@ -274,7 +274,7 @@ def retry_keyboard(services: Services, pg: int) -> InlineKeyboardMarkup:
 # --------------------------------------------------------------------------- alerts and lists
 
 
-def failed_text(services: Services, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> str:
+def failed_text(services: Services, group: PostGroup, accounts: AccountNames) -> str:
     lang = services.config.language
     t = services.i18n.t
     failed_accounts = []
@@ -294,7 +294,7 @@ def failed_text(services: Services, group: PostGroup, accounts: Mapping[int, Seq
     return "\n".join(lines)
 
 
-def relogin_text(services: Services, account: Any) -> str:
+def relogin_text(services: Services, account: Account) -> str:
     lang = services.config.language
     return services.i18n.t(
         "posts.relogin_alert",
@@ -321,7 +321,7 @@ def pending_line(services: Services, doc: ApprovalDoc, lang: str) -> str:
     )
 
 
-def scheduled_line(services: Services, group: PostGroup, accounts: Mapping[int, Sequence[Any]], lang: str) -> str:
+def scheduled_line(services: Services, group: PostGroup, accounts: AccountNames, lang: str) -> str:
     names = ", ".join(html.escape(str((accounts.get(aid) or (f"#{aid}",))[0])) for aid in group.account_ids) or "—"
     ts = group.schedule_date.timestamp() if group.schedule_date else None
     return services.i18n.t(

@@ -15,7 +15,7 @@ by older versions of the bot lack.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, NotRequired, Required, TypedDict, cast
 
 from bot.store.state import Table
@@ -37,6 +37,9 @@ RETRY_PREFIX: Final = "retry:"
 
 #: An account on a card: [account id, name, network].
 AccountItem = list[int | str]
+#: Account id -> [name, network]: the accounts the last poll saw (kept in the ``cursors`` table
+#: as ``posts.accounts``), for drawing cards, alerts and lists.
+AccountNames = Mapping[int, Sequence[str]]
 
 
 class ViewDoc(TypedDict, total=False):

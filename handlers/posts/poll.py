@@ -13,10 +13,9 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from telegram import Message
 from telegram.error import BadRequest, TelegramError
@@ -24,11 +23,11 @@ from telegram.error import BadRequest, TelegramError
 from bot.clients.resont.errors import ResontError
 from bot.clients.resont.models import Account
 from bot.clients.resont.post_models import PostGroup
-from bot.runtime.context import Context
+from bot.runtime.context import AnyApplication, Context
 from bot.runtime.services import Services
 from bot.store.errors import StoreUnavailable
 from handlers.posts.cards import card_keyboard, card_text, failed_text, relogin_text, retry_keyboard
-from handlers.posts.docs import ALERT_OPEN, PENDING, SENDING, ApprovalDoc, new_approval
+from handlers.posts.docs import ALERT_OPEN, PENDING, SENDING, AccountNames, ApprovalDoc, new_approval
 from handlers.posts.postview import PostView, fingerprint_of, media_kind, view_of
 from handlers.posts.state import (
     POLL_LOCK,
@@ -99,9 +98,7 @@ async def _poll(context: Context) -> str:
     return services.t("posts.poll_summary", None, drafts=len(drafts), new=sent)
 
 
-async def _card_or_refresh(
-    context: Context, candidates: Sequence[PostGroup], mapping: Mapping[int, Sequence[Any]]
-) -> int:
+async def _card_or_refresh(context: Context, candidates: Sequence[PostGroup], mapping: AccountNames) -> int:
     """Card the post groups without a card (up to :data:`CARDS_PER_POLL`), refresh the waiting
     cards of the others; returns how many cards were sent."""
     services = context.services
@@ -129,7 +126,7 @@ async def _card_or_refresh(
 async def create_card(
     context: Context,
     group: PostGroup,
-    accounts: Mapping[int, Sequence[Any]],
+    accounts: AccountNames,
     *,
     author: str = "",
     schedule_ts: float | None = None,
@@ -164,7 +161,7 @@ async def _new_doc(
     services: Services,
     pg: int,
     group: PostGroup,
-    accounts: Mapping[int, Sequence[Any]],
+    accounts: AccountNames,
     author: str,
     schedule_ts: float | None,
 ) -> ApprovalDoc:
@@ -223,9 +220,7 @@ async def _preview(services: Services, group: PostGroup) -> tuple[str, str]:
     return url, kind
 
 
-async def _refresh_if_changed(
-    context: Context, pg: int, group: PostGroup, accounts: Mapping[int, Sequence[Any]]
-) -> None:
+async def _refresh_if_changed(context: Context, pg: int, group: PostGroup, accounts: AccountNames) -> None:
     services = context.services
     async with post_lock(services, pg):
         doc = table(services).get(pg)
@@ -252,7 +247,7 @@ async def _close_finished(context: Context, listed: Sequence[PostGroup]) -> None
                 await mark_gone(context, current, "bot", status=status_of(group) or None)
 
 
-async def forget_unsent_claims(app: Any) -> None:
+async def forget_unsent_claims(app: AnyApplication) -> None:
     """At start-up: claims whose card was never sent (a crash mid-send) are dropped so the next
     poll sends them."""
     services: Services = app.bot_data.services
@@ -284,7 +279,7 @@ async def _check_logins(context: Context, accounts: Sequence[Account]) -> None:
             await services.alerts.resolve(context.bot, key, services.t("posts.relogin_resolved", None, name=name))
 
 
-async def _check_failures(context: Context, listed: Sequence[PostGroup], accounts: Mapping[int, Sequence[Any]]) -> None:
+async def _check_failures(context: Context, listed: Sequence[PostGroup], accounts: AccountNames) -> None:
     """An alert card with Retry for each failed post; resolved once the post is not failed."""
     services = context.services
     for group in listed:
@@ -300,7 +295,7 @@ async def _check_failures(context: Context, listed: Sequence[PostGroup], account
             table(services).delete_retry(group.id)
 
 
-async def _raise_failure(context: Context, pg: int, group: PostGroup, accounts: Mapping[int, Sequence[Any]]) -> None:
+async def _raise_failure(context: Context, pg: int, group: PostGroup, accounts: AccountNames) -> None:
     """The failure alert of post group ``pg``, with its Retry button (see
     :mod:`handlers.posts.decisions`)."""
     services = context.services

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.clients.resont.post_models import PostGroup
-from handlers.posts.docs import AccountItem, ViewDoc
+from handlers.posts.docs import AccountItem, AccountNames, ViewDoc
 
 __all__ = ["PostView", "custom_captions_of", "fingerprint_of", "media_kind", "view_of"]
 
@@ -146,7 +145,7 @@ def custom_captions_of(group: PostGroup, networks: Mapping[int, str]) -> dict[st
 
 def view_of(
     group: PostGroup,
-    accounts: Mapping[int, Sequence[Any]],
+    accounts: AccountNames,
     *,
     author: str = "",
     photo_url: str = "",

@@ -26,7 +26,7 @@ from bot.runtime.context import Context
 from bot.runtime.services import Services
 from bot.runtime.tg.quiet import quietly
 from handlers.posts.cards import CLOSED_STATUSES, PUBLISHED_STATUSES, card_keyboard, card_text
-from handlers.posts.docs import APPROVED, GONE, REJECTED, ApprovalDoc, ApprovalMark, ApprovalTable
+from handlers.posts.docs import APPROVED, GONE, REJECTED, AccountNames, ApprovalDoc, ApprovalMark, ApprovalTable
 from handlers.posts.postview import PostView, fingerprint_of, view_of
 from handlers.posts.resets import Change, compare, content_of, parts_text, reset_note
 
@@ -71,19 +71,19 @@ def audit(services: Services, actor: int | str, action: str, pg: int, **details:
 # --------------------------------------------------------------------------- Resont's view
 
 
-def accounts(services: Services) -> dict[int, list[Any]]:
+def accounts(services: Services) -> dict[int, list[str]]:
     """The account names and networks the last poll saw (account id -> [name, network])."""
     raw = services.store.table("cursors").get(ACCOUNTS_CURSOR) or {}
-    out: dict[int, list[Any]] = {}
+    out: dict[int, list[str]] = {}
     for key, value in (raw.get("accounts") or {}).items():
         try:
-            out[int(key)] = list(value)
+            out[int(key)] = [str(part) for part in value]
         except (TypeError, ValueError):
             continue
     return out
 
 
-def remember_accounts(services: Services, listed: Sequence[Account]) -> dict[int, list[Any]]:
+def remember_accounts(services: Services, listed: Sequence[Account]) -> dict[int, list[str]]:
     mapping = {a.id: [a.name or f"#{a.id}", a.type or ""] for a in listed if a.id is not None}
     services.store.table("cursors").put(
         ACCOUNTS_CURSOR, {"accounts": {str(k): v for k, v in mapping.items()}, "at": time.time()}
@@ -115,7 +115,7 @@ def apply_fresh(
     services: Services,
     doc: ApprovalDoc,
     group: PostGroup,
-    listed: Mapping[int, Sequence[Any]],
+    listed: AccountNames,
     *,
     actor: int | str = "resont",
     note_key: str | None = None,
@@ -168,7 +168,7 @@ def _audit_change(
     audit(services, actor, action, pg, parts=list(change.parts), before=before, after=after, cleared=who or None)
 
 
-def _fresh_view(doc: ApprovalDoc, group: PostGroup, listed: Mapping[int, Sequence[Any]]) -> PostView:
+def _fresh_view(doc: ApprovalDoc, group: PostGroup, listed: AccountNames) -> PostView:
     """The view of ``group``; the media preview is kept while the media are the same."""
     old = PostView.from_doc(doc["view"])
     fresh = view_of(group, listed, author=old.author)
