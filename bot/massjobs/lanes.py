@@ -61,3 +61,37 @@ class Chains:
 
     def running(self, job_id: str) -> bool:
         return any(key[0] == job_id for key in self.active)
+
+
+class Spacing:
+    """Spreads the requests of a job's lanes over the round trip.
+
+    Lanes that start together are answered together, and their answers then queue behind each
+    other on the one event loop: every batch, each lane waits for the others' bookkeeping. So a
+    request leaves no sooner than a share of the fastest round trip seen after the job's
+    previous request: after their first round the lanes settle at even offsets, and since
+    ``lanes × gap`` stays under a round trip, no lane idles once they have."""
+
+    def __init__(self, clock: Callable[[], float], share: float = 0.9) -> None:
+        self.clock = clock
+        self.share = share
+        #: job → when its last request left; its fastest round trip
+        self.last_sent: dict[str, float] = {}
+        self.fastest: dict[str, float] = {}
+
+    def reserve(self, job_id: str, lanes: int) -> float:
+        """Take the job's next request slot: the seconds to wait until it (0 with one lane, or
+        before a round trip was seen). Each caller gets a slot of its own."""
+        now, fastest, last = self.clock(), self.fastest.get(job_id), self.last_sent.get(job_id)
+        gap = fastest * self.share / lanes if lanes > 1 and fastest is not None else 0.0
+        slot = now if last is None else max(now, last + gap)
+        self.last_sent[job_id] = slot
+        return slot - now
+
+    def answered(self, job_id: str, sent_at: float) -> None:
+        took = self.clock() - sent_at
+        self.fastest[job_id] = min(took, self.fastest.get(job_id, took))
+
+    def forget(self, job_id: str) -> None:
+        self.last_sent.pop(job_id, None)
+        self.fastest.pop(job_id, None)

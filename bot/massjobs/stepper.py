@@ -11,6 +11,8 @@ to the queue and the other lanes take it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from bot.massjobs.docs import (
     JobDoc,
 )
 from bot.massjobs.finish import Finisher
-from bot.massjobs.lanes import Chains, is_refusal
+from bot.massjobs.lanes import Chains, Spacing, is_refusal
 from bot.massjobs.ports import NotDurable, Notifier, RunnerDeps, Table
 from bot.massjobs.sending import UnitSender
 from bot.massjobs.storage import JobBook
@@ -82,6 +84,7 @@ class Stepper:
         self.prepared: dict[tuple[str, str], int] = {}
         #: (job, lane) → the disk flush of that write, which its request waits for
         self.flushes: dict[tuple[str, str], Awaitable[None]] = {}
+        self.spacing = Spacing(time.monotonic)
 
     def optout(self) -> Table:
         return self.deps.store.table("optout")
@@ -115,16 +118,26 @@ class Stepper:
     ) -> tuple[tr.Answer, dict[str, str]]:
         """The unit's request, which leaves once ``flushed`` (its in-flight mark's flush) is done;
         if that flush failed nothing went out, and the unit stays prepared for :meth:`park`."""
-        ready = None if flushed is None else partial(_durable, flushed)
+        job_id, ready = picked.job["id"], None if flushed is None else partial(_durable, flushed)
+        wait = self.spacing.reserve(job_id, len(self.chains.lanes.live))
+        if wait > 0:
+            await asyncio.sleep(wait)  # another lane's request went out just now
+        sent_at = time.monotonic()
         try:
-            return await self.sender.send(picked.job, picked.index, picked.numbers, lane, ready)
+            answer = await self.sender.send(picked.job, picked.index, picked.numbers, lane, ready)
         except NotDurable:
-            self.prepared[(picked.job["id"], lane)] = picked.index
+            self.prepared[(job_id, lane)] = picked.index
             raise
+        self.spacing.answered(job_id, sent_at)
+        return answer
+
+    async def _finish(self, job_id: str) -> None:
+        self.spacing.forget(job_id)
+        await self.finisher.finish(job_id)
 
     async def _stopped(self, job_id: str, why: str) -> None:
         if why == FINISH:
-            await self.finisher.finish(job_id)
+            await self._finish(job_id)
         elif why == QUIET_PAUSE:
             job = self.book.get(job_id)
             if job is not None:
@@ -239,7 +252,7 @@ class Stepper:
         elif recorded.pause is not None:
             await self.notifier.paused(job, *recorded.pause)
         if job["status"] in FINISHED:
-            await self.finisher.finish(job["id"])
+            await self._finish(job["id"])
             return False
         await self.notifier.progress(job, force=stopped)
         return not stopped

@@ -328,9 +328,7 @@ class Store:
         write is durable already and the second value is done."""
         backend = file_backend(self)
         if backend is None:
-            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            done.set_result(None)
-            return await self.retrying(write), done
+            return await self.retrying(write), _done()
         try:
             with backend.deferred_flush():
                 result = write()
@@ -355,8 +353,12 @@ class Store:
 async def flush_off_loop(backend: FileBackend) -> None:
     """fdatasync what deferred appends wrote, in a worker thread (see :meth:`Store.durably`)."""
     fd = backend.take_flush()
-    if fd is None:
-        return
+    if fd is not None:
+        await fdatasync_off_loop(backend, fd)
+
+
+async def fdatasync_off_loop(backend: FileBackend, fd: int) -> None:
+    """fdatasync ``fd`` (a duplicate of the journal's) in a worker thread, then close it."""
     try:
         await asyncio.to_thread(os.fdatasync, fd)
     except OSError as exc:
@@ -366,12 +368,22 @@ async def flush_off_loop(backend: FileBackend) -> None:
         os.close(fd)
 
 
-def flush_task(backend: FileBackend) -> asyncio.Task[None]:
-    """:func:`flush_off_loop` as a task of its own. A failure reaches whoever awaits it and is
-    logged, so it is seen even when nobody does (a chain that stopped before sending)."""
-    task = asyncio.get_running_loop().create_task(flush_off_loop(backend))
+def flush_task(backend: FileBackend) -> Awaitable[None]:
+    """The flush of what deferred appends wrote, started now as a task of its own (a done
+    future when there is nothing to flush). A failure reaches whoever awaits it and is logged,
+    so it is seen even when nobody does (a chain that stopped before sending)."""
+    fd = backend.take_flush()
+    if fd is None:
+        return _done()
+    task = asyncio.get_running_loop().create_task(fdatasync_off_loop(backend, fd))
     task.add_done_callback(_log_unawaited_failure)
     return task
+
+
+def _done() -> asyncio.Future[None]:
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    done.set_result(None)
+    return done
 
 
 def _log_unawaited_failure(task: asyncio.Task[None]) -> None:

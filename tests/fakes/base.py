@@ -314,10 +314,16 @@ def _make_handler(service: FakeService) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:  # keep test output quiet
             pass
 
+        def parse_request(self) -> bool:
+            # the request line has just been read: the request has arrived (a server's latency
+            # counts its own reading of the headers and body)
+            self.arrived = time.monotonic()
+            return super().parse_request()
+
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            arrived = time.monotonic()
+            arrived = self.arrived
             fake = service.build_request(self.command, self.path, dict(self.headers.items()), body)
             response, fault = service.respond(fake)
             service.wait_out_latency(arrived)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.massjobs import docs as md
+from bot.massjobs.lanes import Spacing
 from tests.fakes.miogram import FakeMioGram
 from tests.harness import MIOGRAM_SECRET
 from tests.massjobs.rig import Rig, numbers
@@ -128,3 +130,41 @@ async def _lanes_property(count: int, refuse_after: int, lost: list[bool], decis
         assert [row["number"] for row in rows] == numbers(count)
     finally:
         await r.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_spacing_spreads_the_lanes_requests_over_the_fastest_round_trip() -> None:
+    clock = Clock()
+    spacing = Spacing(clock, share=0.9)
+    # the first round: nothing known yet, the three lanes go at once
+    assert [spacing.reserve("j", 3) for _ in range(3)] == [0.0, 0.0, 0.0]
+    clock.now += 0.055
+    spacing.answered("j", 100.0)  # a round trip of 55 ms (the fastest so far)
+    clock.now += 0.010
+    spacing.answered("j", 100.0)  # 65 ms: slower ones do not widen the gap
+    gap = 0.055 * 0.9 / 3
+    # the answers came back together; each lane takes the next free slot, a gap apart
+    waits = [spacing.reserve("j", 3) for _ in range(3)]
+    assert waits == pytest.approx([0.0, gap, 2 * gap])
+    # three gaps stay under one round trip: a lane answered a round trip later never waits
+    clock.now += 0.055
+    assert spacing.reserve("j", 3) == 0.0
+
+
+def test_spacing_holds_nothing_back_with_one_lane_or_for_another_job() -> None:
+    clock = Clock()
+    spacing = Spacing(clock)
+    spacing.reserve("j", 1)
+    spacing.answered("j", clock.now - 0.05)
+    assert spacing.reserve("j", 1) == 0.0 and spacing.reserve("j", 1) == 0.0
+    spacing.reserve("j", 3)
+    assert spacing.reserve("k", 3) == 0.0  # another job's lanes are spaced on their own
+    spacing.forget("j")
+    assert spacing.reserve("j", 3) == 0.0
