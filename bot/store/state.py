@@ -352,32 +352,32 @@ class Store:
 
 async def flush_off_loop(backend: FileBackend) -> None:
     """fdatasync what deferred appends wrote, in a worker thread (see :meth:`Store.durably`)."""
+    await flush_task(backend)
+
+
+def flush_task(backend: FileBackend) -> Awaitable[None]:
+    """The flush of what deferred appends wrote, handed to a worker thread at once (so the disk
+    works while the event loop goes on; a done future when there is nothing to flush). A
+    failure reaches whoever awaits it and is logged, so it is seen even when nobody does (a
+    chain that stopped before sending)."""
     fd = backend.take_flush()
-    if fd is not None:
-        await fdatasync_off_loop(backend, fd)
+    if fd is None:
+        return _done()
+    loop = asyncio.get_running_loop()
+    syncing = loop.run_in_executor(None, os.fdatasync, fd)
+    task = loop.create_task(_settle_flush(backend, fd, syncing))
+    task.add_done_callback(_log_unawaited_failure)
+    return task
 
 
-async def fdatasync_off_loop(backend: FileBackend, fd: int) -> None:
-    """fdatasync ``fd`` (a duplicate of the journal's) in a worker thread, then close it."""
+async def _settle_flush(backend: FileBackend, fd: int, syncing: asyncio.Future[None]) -> None:
     try:
-        await asyncio.to_thread(os.fdatasync, fd)
+        await syncing
     except OSError as exc:
         backend.flush_failed()
         raise StoreError(f"state journal {backend.journal_path} cannot be written: {exc.strerror}") from None
     finally:
         os.close(fd)
-
-
-def flush_task(backend: FileBackend) -> Awaitable[None]:
-    """The flush of what deferred appends wrote, started now as a task of its own (a done
-    future when there is nothing to flush). A failure reaches whoever awaits it and is logged,
-    so it is seen even when nobody does (a chain that stopped before sending)."""
-    fd = backend.take_flush()
-    if fd is None:
-        return _done()
-    task = asyncio.get_running_loop().create_task(fdatasync_off_loop(backend, fd))
-    task.add_done_callback(_log_unawaited_failure)
-    return task
 
 
 def _done() -> asyncio.Future[None]:
