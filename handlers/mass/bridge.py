@@ -7,7 +7,7 @@ import html
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import NotRequired, Protocol, TypedDict, Unpack, runtime_checkable
 from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardMarkup
@@ -44,6 +44,19 @@ class PostToSend:
     thread_id: int | None = None
 
 
+class PostFields(TypedDict):
+    """The fields of a :class:`PostToSend`, as :func:`start_from_post` takes them."""
+
+    admin_id: int
+    chat_id: int
+    caption: str | None
+    media: NotRequired[bytes | str | None]
+    media_ext: NotRequired[str | None]
+    list_id: NotRequired[str | None]
+    list_name: NotRequired[str | None]
+    thread_id: NotRequired[int | None]
+
+
 class Bridge:
     """Turns an approved post into a draft and its preview (or a list picker)."""
 
@@ -52,7 +65,7 @@ class Bridge:
         self.drafts = drafts
         self.media = media
 
-    async def _say(self, context: Context, post: PostToSend, key: str, **values: Any) -> None:
+    async def _say(self, context: Context, post: PostToSend, key: str, **values: object) -> None:
         text = context.services.t(key, post.admin_id, **values)
         await context.bot.send_message(post.chat_id, text, message_thread_id=post.thread_id)
 
@@ -168,7 +181,7 @@ class HasBridge(Protocol):
     bridge: Bridge | None
 
 
-async def start_from_post(context: Context, **post: Any) -> str | None:
+async def start_from_post(context: Context, **post: Unpack[PostFields]) -> str | None:
     """The Bridge's public entry point for the posts feature: a mass send of an approved post
     through the usual preview (see :class:`PostToSend` for the fields)."""
     for item in context.bot_data.features:
